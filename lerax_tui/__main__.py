@@ -1,0 +1,3 @@
+from lerax_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,267 @@
+"""Training configuration: every hyperparameter, its range, its group, and per-family presets.
+
+Pure Python (no JAX import), so the CLI and the TUI form can read and validate it instantly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+GROUPS = ("Policy", "DQN", "Exploration", "Run")
+
+
+class ConfigError(ValueError):
+    """An invalid hyperparameter. The message names the field, the value and what is allowed."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(f"{name}: {message}")
+        self.field = name
+
+
+def _f(default: Any, group: str, help: str, *, lo=None, hi=None, choices=None, lo_open=False):
+    """A dataclass field with its form metadata (group, help text, allowed range)."""
+    return field(
+        default=default,
+        metadata={"group": group, "help": help, "lo": lo, "hi": hi, "choices": choices, "lo_open": lo_open},
+    )
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    """Every hyperparameter of a DQN run on one environment.
+
+    All step counts (``total_timesteps``, ``learning_starts``, ``train_frequency``,
+    ``target_update_interval``, ``checkpoint_interval``) are counted in environment steps summed over
+    the vectorised environments of one seed. Warm-up steps count towards ``total_timesteps``.
+    """
+
+    # Policy
+    epsilon: float = _f(0.05, "Policy", "epsilon stored in the saved policy (its own epsilon-greedy)", lo=0.0, hi=1.0)
+    width_size: int = _f(64, "Policy", "width of each hidden layer of the Q-network", lo=1, hi=4096)
+    depth: int = _f(2, "Policy", "number of hidden layers of the Q-network", lo=0, hi=16)
+    # DQN
+    total_timesteps: int = _f(50_000, "DQN", "environment steps per seed, warm-up included", lo=1, hi=10**10)
+    num_envs: int = _f(8, "DQN", "parallel environments per seed", lo=1, hi=4096)
+    buffer_size: int = _f(50_000, "DQN", "replay buffer capacity (transitions)", lo=1, hi=10**8)
+    batch_size: int = _f(64, "DQN", "transitions per gradient step", lo=1, hi=65536)
+    learning_rate: float = _f(1e-3, "DQN", "Adam step size", lo=0.0, hi=1.0, lo_open=True)
+    gamma: float = _f(0.99, "DQN", "discount factor", lo=0.0, hi=1.0)
+    learning_starts: int = _f(1_000, "DQN", "environment steps collected before the first update", lo=0, hi=10**10)
+    train_frequency: int = _f(8, "DQN", "environment steps between rounds of gradient steps", lo=1, hi=10**8)
+    gradient_steps: int = _f(1, "DQN", "gradient steps per round", lo=1, hi=1024)
+    target_update_interval: int = _f(500, "DQN", "environment steps between target updates", lo=1, hi=10**10)
+    tau: float = _f(1.0, "DQN", "fraction of the online net mixed into the target per update (1 = hard copy)", lo=0.0, hi=1.0, lo_open=True)
+    max_grad_norm: float = _f(10.0, "DQN", "global-norm gradient clip", lo=0.0, hi=1e6, lo_open=True)
+    double_dqn: bool = _f(True, "DQN", "online net picks the next action, target net values it")
+    loss: Literal["huber", "mse"] = _f("huber", "DQN", "TD loss", choices=("huber", "mse"))
+    # Exploration
+    epsilon_start: float = _f(1.0, "Exploration", "epsilon at step 0", lo=0.0, hi=1.0)
+    epsilon_end: float = _f(0.05, "Exploration", "epsilon after the decay", lo=0.0, hi=1.0)
+    exploration_fraction: float = _f(0.2, "Exploration", "fraction of the run over which epsilon decays linearly", lo=0.0, hi=1.0)
+    # Run
+    seed: int = _f(0, "Run", "PRNG seed of seed 0 (seed k uses seed + k)", lo=0, hi=2**31 - 1)
+    num_seeds: int = _f(1, "Run", "independent seeds trained side by side (vmapped)", lo=1, hi=1024)
+    checkpoint_interval: int = _f(0, "Run", "environment steps between periodic checkpoints (0 = final only)", lo=0, hi=10**10)
+    eval_episodes: int = _f(10, "Run", "greedy episodes evaluated at the end (0 = none)", lo=0, hi=100_000)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    # --- conveniences -------------------------------------------------------------------------
+
+    def replace(self, **changes: Any) -> "DQNConfig":
+        """A copy with ``changes`` applied and validated."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DQNConfig":
+        """Build from a dict (e.g. config.json), rejecting unknown keys."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(unknown[0], f"unknown hyperparameter (known: {', '.join(sorted(names))})")
+        return cls(**{k: coerce(k, v) for k, v in data.items()})
+
+    @property
+    def policy_kwargs(self) -> dict[str, Any]:
+        """The MLPQPolicy constructor arguments this config implies."""
+        return {"epsilon": self.epsilon, "width_size": self.width_size, "depth": self.depth}
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DQNConfig))
+
+
+def field_info(name: str) -> dataclasses.Field:
+    for f in fields(DQNConfig):
+        if f.name == name:
+            return f
+    raise ConfigError(name, f"unknown hyperparameter (known: {', '.join(FIELD_NAMES)})")
+
+
+def describe_range(name: str) -> str:
+    """A short human description of the allowed values, e.g. ``(0, 1]`` or ``huber|mse``."""
+    f = field_info(name)
+    m = f.metadata
+    if m["choices"]:
+        return "|".join(m["choices"])
+    if f.type in ("bool", bool):
+        return "true|false"
+    lo, hi = m["lo"], m["hi"]
+    left = "(" if m["lo_open"] else "["
+    return f"{left}{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, int) and abs(x) >= 10**6:
+        return f"{x:.0e}".replace("e+0", "e").replace("e+", "e")
+    return str(x)
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Turn ``value`` (a string from the CLI/form, or JSON value) into the field's type.
+
+    Raises:
+        ConfigError: naming the field when the value cannot be read as that type.
+    """
+    f = field_info(name)
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        if kind == "bool":
+            if isinstance(text, bool):
+                return text
+            if isinstance(text, str) and text.lower() in ("true", "1", "yes", "on"):
+                return True
+            if isinstance(text, str) and text.lower() in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if kind == "int":
+            if isinstance(text, bool):
+                raise ValueError
+            if isinstance(text, float):
+                if not text.is_integer():
+                    raise ValueError
+                return int(text)
+            if isinstance(text, str):
+                number = float(text.replace("_", ""))  # accept 1e5 and 50_000
+                if not math.isfinite(number) or not number.is_integer():
+                    raise ValueError
+                return int(number)
+            return int(text)
+        if kind == "float":
+            if isinstance(text, bool):
+                raise ValueError
+            return float(text)
+        return text  # Literal choices: checked by validate
+    except (TypeError, ValueError):
+        expected = {"bool": "true or false", "int": "a whole number", "float": "a number"}.get(kind, kind)
+        raise ConfigError(name, f"{value!r} is not {expected} (allowed {describe_range(name)})") from None
+
+
+def validate(config: DQNConfig) -> None:
+    """Check every field against its range and the cross-field rules.
+
+    Raises:
+        ConfigError: the first problem, naming the field, the value and the allowed range.
+    """
+    for f in fields(config):
+        value = getattr(config, f.name)
+        m = f.metadata
+        if m["choices"]:
+            if value not in m["choices"]:
+                raise ConfigError(f.name, f"{value!r} is not one of {describe_range(f.name)}")
+            continue
+        if f.type in ("bool", bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f.name, f"{value!r} is not true or false")
+            continue
+        if f.type in ("int", int) and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f.name, f"{value!r} is not a whole number (allowed {describe_range(f.name)})")
+        if f.type in ("float", float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f.name, f"{value!r} is not a number (allowed {describe_range(f.name)})")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f.name, f"{value!r} is not finite (allowed {describe_range(f.name)})")
+        lo, hi = m["lo"], m["hi"]
+        too_low = value <= lo if m["lo_open"] else value < lo
+        if too_low or value > hi:
+            raise ConfigError(f.name, f"{value!r} is out of range (allowed {describe_range(f.name)})")
+    if config.batch_size > config.buffer_size:
+        raise ConfigError(
+            "batch_size", f"{config.batch_size} is larger than buffer_size {config.buffer_size}"
+        )
+    if config.epsilon_end > config.epsilon_start:
+        raise ConfigError(
+            "epsilon_end", f"{config.epsilon_end} is above epsilon_start {config.epsilon_start}"
+        )
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Parse ``["learning_rate=3e-4", "width_size=128"]`` into typed values.
+
+    Raises:
+        ConfigError: for a pair without ``=``, an unknown name or an unreadable value.
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(pair, "expected KEY=VALUE (e.g. --set learning_rate=3e-4)")
+        key, _, raw = pair.partition("=")
+        key = key.strip()
+        out[key] = coerce(key, raw)
+    return out
+
+
+# --- presets ----------------------------------------------------------------------------------
+
+_FAMILY_PRESETS: dict[str, dict[str, Any]] = {
+    "classic": {},
+    "cartpole": {},
+    "acrobot": {"total_timesteps": 100_000, "gamma": 0.99, "exploration_fraction": 0.1, "learning_rate": 5e-4},
+    "mountaincar": {
+        "total_timesteps": 200_000,
+        "exploration_fraction": 0.3,
+        "learning_rate": 4e-3,
+        "target_update_interval": 1_000,
+        "width_size": 128,
+    },
+    "minatar": {
+        "total_timesteps": 500_000,
+        "width_size": 256,
+        "buffer_size": 100_000,
+        "learning_starts": 5_000,
+        "exploration_fraction": 0.1,
+        "learning_rate": 3e-4,
+        "batch_size": 64,
+        "target_update_interval": 1_000,
+    },
+    "bsuite": {"total_timesteps": 20_000, "learning_starts": 500},
+    "misc": {"total_timesteps": 100_000},
+}
+
+
+def family(env_id: str) -> str:
+    """The preset family of a gymnax id."""
+    if env_id.startswith("CartPole"):
+        return "cartpole"
+    if env_id.startswith("Acrobot"):
+        return "acrobot"
+    if env_id.startswith("MountainCar"):
+        return "mountaincar"
+    if env_id.endswith("-MinAtar"):
+        return "minatar"
+    if env_id.endswith("-bsuite"):
+        return "bsuite"
+    if env_id.endswith("-misc"):
+        return "misc"
+    return "classic"
+
+
+def preset(env_id: str) -> DQNConfig:
+    """The default configuration for ``env_id``'s family (see ``bench/learning.py`` for evidence)."""
+    return DQNConfig(**_FAMILY_PRESETS[family(env_id)])

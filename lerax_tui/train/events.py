@@ -1,0 +1,138 @@
+"""What a training run tells its listeners, and the interface every trainer offers.
+
+This module imports neither JAX nor Textual: the TUI and its tests build on it with a fake trainer,
+and the real runner (``lerax_tui.train.runner``) implements the same interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol, Union
+
+import numpy as np
+
+PHASES = ("idle", "compiling", "training", "paused", "evaluating", "finished", "failed", "stopped")
+
+
+@dataclass(frozen=True)
+class Compiling:
+    """JIT compilation started (the UI shows "compiling"; ETA excludes it)."""
+
+    run_dir: Path
+
+
+@dataclass(frozen=True)
+class ChunkMetrics:
+    """One chunk of training, for all seeds.
+
+    Attributes:
+        step: environment steps done per seed at the end of the chunk.
+        total_steps: environment steps each seed will do in the whole run.
+        wall_s: seconds since training started (compile included).
+        train_s: seconds spent training, compile excluded (for SPS and ETA).
+        sps: environment steps per second over this chunk, all seeds together.
+        episode_returns: one float array per seed: returns of episodes completed in the chunk.
+        episode_lengths: one int array per seed, aligned with ``episode_returns``.
+        episode_steps: one int array per seed: the env step (per seed) at which each episode ended.
+        loss: mean TD loss per seed over the chunk (NaN before learning starts).
+        epsilon: exploration epsilon at the end of the chunk.
+    """
+
+    step: int
+    total_steps: int
+    wall_s: float
+    train_s: float
+    sps: float
+    episode_returns: list[np.ndarray]
+    episode_lengths: list[np.ndarray]
+    episode_steps: list[np.ndarray]
+    loss: np.ndarray
+    epsilon: float
+
+    @property
+    def num_seeds(self) -> int:
+        return len(self.episode_returns)
+
+    def to_json(self) -> dict:
+        """The ``metrics.jsonl`` object for this chunk (lists per seed)."""
+        return {
+            "step": int(self.step),
+            "wall_s": round(float(self.wall_s), 4),
+            "train_s": round(float(self.train_s), 4),
+            "sps": round(float(self.sps), 1),
+            "episode_returns": [np.asarray(r, dtype=float).tolist() for r in self.episode_returns],
+            "episode_lengths": [np.asarray(r, dtype=int).tolist() for r in self.episode_lengths],
+            "episode_steps": [np.asarray(r, dtype=int).tolist() for r in self.episode_steps],
+            "loss": [None if not np.isfinite(x) else float(x) for x in np.asarray(self.loss, dtype=float)],
+            "epsilon": float(self.epsilon),
+        }
+
+
+@dataclass(frozen=True)
+class CheckpointWritten:
+    path: Path
+    step: int
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """Greedy evaluation at the end of a run: one array of episode returns per seed."""
+
+    returns: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class Finished:
+    run_dir: Path
+    checkpoint: Path | None
+    stopped_early: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The run stopped on an error; ``checkpoint`` is the last good one, if any."""
+
+    message: str
+    checkpoint: Path | None = None
+
+
+@dataclass(frozen=True)
+class PhaseChanged:
+    phase: str
+
+
+Event = Union[Compiling, ChunkMetrics, CheckpointWritten, Evaluated, Finished, Failed, PhaseChanged]
+Listener = Callable[[Event], None]
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    checkpoints: list[Path] = field(default_factory=list)
+    env_steps: int = 0
+    compile_s: float = 0.0
+    train_s: float = 0.0
+    eval_returns: list[np.ndarray] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+class Trainer(Protocol):
+    """What the TUI and the CLI drive. ``run`` blocks (call it from a worker thread); the other
+    methods are thread-safe and take effect at the next chunk boundary."""
+
+    run_dir: Path
+
+    def run(self) -> RunResult: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def request_checkpoint(self) -> None: ...
+
+
+# A factory the app calls to make a trainer: (env_id, env_params, config, runs_dir, listener) -> Trainer
+TrainerFactory = Callable[[str, dict, "object", Path, Listener], Trainer]
