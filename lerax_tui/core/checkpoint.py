@@ -1,0 +1,326 @@
+"""Checkpoint files: ``NAME.eqx`` (32-byte fingerprint + Equinox leaves) and its ``NAME.json`` manifest.
+
+Every write is atomic (temporary file in the same folder, fsync, rename, fsync of the folder), so a
+crash never leaves a partial file under the final name. Nothing is ever unpickled: records are
+parsed with NumPy's safe header reader and object dtypes are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import json
+import os
+import platform
+import secrets
+from pathlib import Path
+from typing import Any
+
+from lerax_tui.core.fingerprint import (
+    FINGERPRINT_BYTES,
+    describe_structure,
+    expected_leaves,
+    lerax_fingerprint,
+    lerax_tui_fingerprint,
+    match_fingerprint,
+    scan_records,
+    RecordError,
+)
+
+MANIFEST_FORMAT = "lerax-tui-checkpoint"
+MANIFEST_VERSION = 1
+POLICY_KEYS = ("epsilon", "width_size", "depth")
+POLICY_DEFAULTS = {"epsilon": 0.1, "width_size": 64, "depth": 2}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded; ``report`` says why, field by field where known."""
+
+    def __init__(self, report: Any):
+        self.report = report
+        super().__init__(report.summary())
+
+
+# --- paths and atomic writes ---------------------------------------------------------------------
+
+
+def eqx_path(path: str | Path) -> Path:
+    """``path`` with ``.eqx`` appended when its suffix is not ``.eqx`` (another suffix is kept)."""
+    path = Path(path)
+    return path if path.suffix == ".eqx" else path.with_name(path.name + ".eqx")
+
+
+def manifest_path(path: str | Path) -> Path:
+    """The manifest beside a checkpoint: ``NAME.eqx`` -> ``NAME.json``."""
+    return eqx_path(path).with_suffix(".json")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename.
+
+    A crash at any point leaves either the old file or the new one under ``path``, never a partial
+    one; a stray ``.NAME.tmp-*`` file may remain and is ignored by every reader.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write_bytes`)."""
+    return atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode("utf-8"))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- serialising ---------------------------------------------------------------------------------
+
+
+def _leaf_bytes(tree: Any) -> bytes:
+    import equinox as eqx
+
+    buf = io.BytesIO()
+    eqx.tree_serialise_leaves(buf, tree)
+    return buf.getvalue()
+
+
+def _with_float_epsilon(policy: Any) -> Any:
+    """Epsilon is a Python float on disk (a 0-d float64 record), as lerax writes it, even when
+    training carried it as a traced JAX scalar."""
+    import equinox as eqx
+
+    eps = getattr(policy, "epsilon", None)
+    if eps is None or isinstance(eps, float):
+        return policy
+    return eqx.tree_at(lambda p: p.epsilon, policy, float(eps))
+
+
+def policy_bytes(policy: Any, *, fingerprint: str = "lerax-tui") -> bytes:
+    """The exact bytes of a policy file: fingerprint then Equinox leaf records."""
+    policy = _with_float_epsilon(policy)
+    if fingerprint == "lerax-tui":
+        fp = lerax_tui_fingerprint(policy)
+    elif fingerprint == "lerax":
+        fp = lerax_fingerprint(policy)
+    else:
+        raise ValueError(f"fingerprint must be 'lerax-tui' or 'lerax', got {fingerprint!r}")
+    return fp + _leaf_bytes(policy)
+
+
+def write_policy(policy: Any, path: str | Path, *, fingerprint: str = "lerax-tui") -> Path:
+    """Write a policy file (no manifest) atomically; returns the ``.eqx`` path written."""
+    return atomic_write_bytes(eqx_path(path), policy_bytes(policy, fingerprint=fingerprint))
+
+
+def package_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    import lerax_tui
+
+    out = {"lerax_tui": lerax_tui.__version__, "python": platform.python_version()}
+    for name in ("jax", "jaxlib", "equinox", "optax", "gymnax", "numpy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _manifest(kind: str, data: bytes, tree: Any, fingerprint_kind: str) -> dict[str, Any]:
+    payload = data[FINGERPRINT_BYTES:]
+    return {
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_VERSION,
+        "kind": kind,
+        "class": type(tree).__name__,
+        "fingerprint": data[:FINGERPRINT_BYTES].hex(),
+        "fingerprint_kind": fingerprint_kind,
+        "payload_bytes": len(payload),
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": package_versions(),
+    }
+
+
+def _finite_or_none(x: Any) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if x == x and abs(x) != float("inf") else None
+
+
+def save_checkpoint(
+    policy: Any,
+    path: str | Path,
+    *,
+    env: Any,
+    config: dict | None = None,
+    step: int = 0,
+    recent_return: float | None = None,
+    extra: dict | None = None,
+    fingerprint: str = "lerax-tui",
+) -> Path:
+    """Write ``NAME.eqx`` then its ``NAME.json`` manifest, both atomically.
+
+    Args:
+        policy: The policy to save.
+        path: Where to save (``.eqx`` appended when missing).
+        env: The environment the policy was built for (its id, params and spaces go in the manifest).
+        config: The full training configuration (``DQNConfig.to_dict()``), if any.
+        step: Environment steps of training behind this policy.
+        recent_return: A recent (smoothed) episode return, shown by the browser.
+        extra: More JSON-able fields for the manifest (e.g. ``seed``).
+        fingerprint: ``"lerax-tui"`` or ``"lerax"``.
+
+    Returns:
+        The ``.eqx`` path written.
+    """
+    policy = _with_float_epsilon(policy)
+    data = policy_bytes(policy, fingerprint=fingerprint)
+    target = atomic_write_bytes(eqx_path(path), data)
+    manifest = _manifest("policy", data, policy, fingerprint)
+    manifest.update(
+        {
+            "hyperparameters": {
+                "epsilon": float(policy.epsilon),
+                "width_size": int(policy.q_network.width_size),
+                "depth": int(policy.q_network.depth),
+            },
+            "env_id": env.env_id,
+            "env_params": env.param_dict(),
+            "observation_space": env.observation_space.describe(),
+            "action_space": env.action_space.describe(),
+            "step": int(step),
+            "recent_return": _finite_or_none(recent_return),
+            "config": config,
+            "structure": describe_structure(policy),
+        }
+    )
+    if extra:
+        manifest.update(extra)
+    atomic_write_json(manifest_path(target), manifest)
+    return target
+
+
+def save_pytree(tree: Any, path: str | Path, *, kind: str, manifest_extra: dict | None = None) -> Path:
+    """Save any pytree (e.g. a full training state) with our fingerprint and a manifest.
+
+    PRNG key arrays must be converted with ``jax.random.key_data`` first (``.npy`` cannot hold them).
+    """
+    data = lerax_tui_fingerprint(tree) + _leaf_bytes(tree)
+    target = atomic_write_bytes(eqx_path(path), data)
+    manifest = _manifest(kind, data, tree, "lerax-tui")
+    manifest.update(manifest_extra or {})
+    atomic_write_json(manifest_path(target), manifest)
+    return target
+
+
+def load_pytree(path: str | Path, skeleton: Any, *, kind: str) -> Any:
+    """Load a pytree written by :func:`save_pytree` into ``skeleton``'s structure.
+
+    Raises:
+        ValueError: If the manifest is missing or of another kind, the bytes fail the integrity
+            check, or the fingerprint does not match ``skeleton``.
+    """
+    import equinox as eqx
+
+    path = eqx_path(path)
+    data = path.read_bytes()
+    try:
+        manifest = json.loads(manifest_path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path.name}: its manifest cannot be read ({e})") from None
+    if manifest.get("kind") != kind:
+        raise ValueError(f"{path.name}: manifest kind {manifest.get('kind')!r}, expected {kind!r}")
+    problems = integrity_problems(data, manifest)
+    if problems:
+        raise ValueError(f"{path.name}: " + "; ".join(problems))
+    if data[:FINGERPRINT_BYTES] != lerax_tui_fingerprint(skeleton):
+        raise ValueError(f"{path.name}: structural fingerprint mismatch (the state was saved with another configuration)")
+    return eqx.tree_deserialise_leaves(io.BytesIO(data[FINGERPRINT_BYTES:]), skeleton)
+
+
+def integrity_problems(data: bytes, manifest: dict) -> list[str]:
+    """Size and sha256 checks of ``data`` against its manifest; empty when intact."""
+    payload = data[FINGERPRINT_BYTES:]
+    want = manifest.get("payload_bytes")
+    problems = []
+    if isinstance(want, int) and len(payload) < want:
+        problems.append(f"truncated: {len(payload)} payload bytes, manifest says {want}")
+    elif isinstance(want, int) and len(payload) > want:
+        problems.append(f"trailing garbage: {len(payload) - want} bytes after the {want} the manifest records")
+    elif manifest.get("payload_sha256") != hashlib.sha256(payload).hexdigest():
+        problems.append("payload sha256 differs from the manifest: bytes changed since the file was written")
+    if manifest.get("fingerprint") != data[:FINGERPRINT_BYTES].hex():
+        problems.append("the fingerprint in the file differs from the one in its manifest")
+    return problems
+
+
+# --- reading policies ----------------------------------------------------------------------------
+
+
+def read_policy(cls: Any, path: str | Path, *args: Any, **kwargs: Any) -> Any:
+    """The seed's ``deserialize``: rebuild the skeleton from constructor arguments, verify, load.
+
+    Raises:
+        ValueError: Fingerprint mismatch (lerax's message), or a damaged file.
+        FileNotFoundError: If the file does not exist.
+    """
+    import equinox as eqx
+
+    path = eqx_path(path)
+    skeleton = eqx.filter_eval_shape(cls, *args, **kwargs)
+    data = path.read_bytes()
+    if len(data) < FINGERPRINT_BYTES:
+        raise ValueError(f"{path} is truncated: {len(data)} bytes, shorter than the {FINGERPRINT_BYTES}-byte fingerprint")
+    if match_fingerprint(data[:FINGERPRINT_BYTES], skeleton) is None:
+        raise ValueError(
+            f"Structural fingerprint mismatch loading {path}: the constructor arguments produce a "
+            "different skeleton than the one that was serialized."
+        )
+    check_records(data, skeleton, name=str(path))
+    return eqx.tree_deserialise_leaves(io.BytesIO(data[FINGERPRINT_BYTES:]), skeleton)
+
+
+def check_records(data: bytes, skeleton: Any, *, name: str) -> None:
+    """Every record's shape and dtype must be the skeleton's, and nothing may follow the last.
+
+    Raises:
+        ValueError: naming the first record that differs, or the truncation / trailing bytes.
+    """
+    want = expected_leaves(skeleton)
+    try:
+        records = scan_records(data, limit=len(want))
+    except RecordError as e:
+        raise ValueError(f"{name}: {'truncated' if e.truncated else 'corrupt'}: {e}") from None
+    if len(records) < len(want):
+        raise ValueError(f"{name}: truncated: {len(records)} of {len(want)} leaf records present")
+    for rec, (leaf, shape, dtype) in zip(records, want):
+        if rec.shape != shape or rec.dtype != dtype:
+            raise ValueError(f"{name}: corrupt: record {leaf} is {rec.shape} {rec.dtype}, the structure needs {shape} {dtype}")
+    if records and records[-1].end != len(data):
+        raise ValueError(f"{name}: corrupt: {len(data) - records[-1].end} trailing bytes after the last record")

@@ -1,0 +1,378 @@
+"""``verify``: what a checkpoint file is, whether it is intact, and whether it matches what you
+would build — decided before any array is read — plus ``load_checkpoint`` that only loads on "ok".
+
+Statuses (DESIGN.md): ok, fingerprint-mismatch, corrupt, truncated, not-a-checkpoint, missing,
+unknown-structure.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lerax_tui.core.checkpoint import (
+    MANIFEST_FORMAT,
+    POLICY_DEFAULTS,
+    POLICY_KEYS,
+    CheckpointError,
+    eqx_path,
+    integrity_problems,
+    manifest_path,
+)
+from lerax_tui.core.fingerprint import FINGERPRINT_BYTES, Record, RecordError, expected_leaves, match_fingerprint, scan_records
+
+STATUSES = ("ok", "fingerprint-mismatch", "corrupt", "truncated", "not-a-checkpoint", "missing", "unknown-structure")
+
+
+@dataclass
+class Report:
+    """The result of :func:`verify`. ``to_json`` gives the ``inspect --json`` object."""
+
+    path: str
+    status: str = "ok"
+    fingerprint_kind: str | None = None
+    fingerprint: str | None = None
+    manifest: dict | None = None
+    problems: list[str] = field(default_factory=list)
+    env_id: str | None = None
+    hyperparameters: dict | None = None
+    inferred: bool = False
+    file_bytes: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def fail(self, status: str, *problems: str) -> "Report":
+        self.status = status
+        self.problems.extend(problems)
+        return self
+
+    def summary(self) -> str:
+        name = Path(self.path).name
+        if self.ok:
+            return f"{name}: ok ({self.fingerprint_kind} fingerprint)"
+        return f"{name}: {self.status}" + (": " + "; ".join(self.problems) if self.problems else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "fingerprint_kind": self.fingerprint_kind,
+            "fingerprint": self.fingerprint,
+            "manifest": self.manifest,
+            "problems": list(self.problems),
+            "env_id": self.env_id,
+            "hyperparameters": self.hyperparameters,
+            "inferred": self.inferred,
+            "file_bytes": self.file_bytes,
+        }
+
+
+# --- skeletons -----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _skeleton_cached(env_id: str, env_params_json: str, epsilon: float, width_size: int, depth: int) -> Any:
+    import equinox as eqx
+    import jax
+
+    from lerax_tui.core.env import make_env
+    from lerax_tui.core.policy import MLPQPolicy
+
+    params = json.loads(env_params_json)
+    if params:  # only what differs from the defaults (manifests record every parameter)
+        defaults = make_env(env_id).param_dict()
+        params = {k: v for k, v in params.items() if defaults.get(k) != v}
+    env = make_env(env_id, **params)
+    return eqx.filter_eval_shape(
+        MLPQPolicy, env, epsilon=epsilon, width_size=width_size, depth=depth, key=jax.random.key(0)
+    )
+
+
+def build_skeleton(env_id: str, hyperparameters: dict, env_params: dict | None = None) -> Any:
+    """The ``MLPQPolicy`` skeleton (shapes only, nothing allocated) for an env and hyperparameters.
+
+    Raises:
+        EnvError: unknown / unbuildable env or bad env parameter.
+        ValueError: the env's action space is not Discrete.
+    """
+    hp = {**POLICY_DEFAULTS, **{k: v for k, v in hyperparameters.items() if k in POLICY_KEYS and v is not None}}
+    return _skeleton_cached(
+        env_id, json.dumps(env_params or {}, sort_keys=True), float(hp["epsilon"]), int(hp["width_size"]), int(hp["depth"])
+    )
+
+
+def infer_from_records(records: list[Record]) -> dict | None:
+    """Read an MLPQPolicy's structure off its record headers (no array data is read).
+
+    Returns:
+        ``{"observation_shape", "num_actions", "width_size", "depth"}``, or None when the records do
+        not have an MLPQPolicy's layout (low, high, epsilon, then weight/bias pairs).
+    """
+    if len(records) < 5 or (len(records) - 3) % 2:
+        return None
+    low, high, eps, *layers = records
+    if low.shape != high.shape or eps.shape != () or low.dtype != high.dtype:
+        return None
+    pairs = list(zip(layers[::2], layers[1::2]))
+    in_size = math.prod(low.shape)
+    for w, b in pairs:
+        if len(w.shape) != 2 or b.shape != (w.shape[0],) or w.shape[1] != in_size:
+            return None
+        in_size = w.shape[0]
+    depth = len(pairs) - 1
+    return {
+        "observation_shape": list(low.shape),
+        "num_actions": pairs[-1][0].shape[0],
+        "width_size": pairs[0][0].shape[0] if depth > 0 else None,
+        "depth": depth,
+    }
+
+
+def _candidate_envs(inferred: dict) -> list[str]:
+    from lerax_tui.core.env import catalogue
+
+    return [
+        e.env_id
+        for e in catalogue()
+        if e.supported and list(e.observation_shape or ()) == inferred["observation_shape"] and e.num_actions == inferred["num_actions"]
+    ]
+
+
+def _bounds_match(data: bytes, records: list[Record], skeleton: Any, env_id: str) -> bool:
+    """Do the file's Box bounds equal ``env_id``'s? Only called after the fingerprint matched."""
+    import numpy as np
+
+    from lerax_tui.core.env import make_env
+
+    env = make_env(env_id)
+    got = [np.load(io.BytesIO(data[r.offset : r.end]), allow_pickle=False) for r in records[:2]]
+    return bool(np.array_equal(got[0], np.asarray(env.observation_space.low)) and np.array_equal(got[1], np.asarray(env.observation_space.high)))
+
+
+def _differences(file_side: dict, requested: dict) -> list[str]:
+    out = []
+    for key in ("env_id", "width_size", "depth", "observation_shape", "num_actions"):
+        a, b = file_side.get(key), requested.get(key)
+        if a is not None and b is not None and a != b:
+            out.append(f"{key}: file {a}, requested {b}")
+    return out
+
+
+def _structure_of(env_id: str, hp: dict) -> dict:
+    """What would be built, in the same terms as :func:`infer_from_records`."""
+    from lerax_tui.core.env import catalogue
+
+    info = next((e for e in catalogue() if e.env_id == env_id), None)
+    return {
+        "env_id": env_id,
+        "width_size": hp.get("width_size"),
+        "depth": hp.get("depth"),
+        "observation_shape": list(info.observation_shape) if info and info.observation_shape is not None else None,
+        "num_actions": info.num_actions if info else None,
+    }
+
+
+# --- verify --------------------------------------------------------------------------------------
+
+
+def verify(
+    path: str | Path,
+    *,
+    env_id: str | None = None,
+    overrides: dict | None = None,
+    data: bytes | None = None,
+) -> Report:
+    """Check a checkpoint before loading anything from it.
+
+    Args:
+        path: The ``.eqx`` file.
+        env_id: The environment you mean to build for (default: the manifest's, or inferred).
+        overrides: Policy hyperparameters you mean to build with (``width_size``, ``depth``,
+            ``epsilon``); other keys are ignored. Default: the manifest's, or read off the records.
+        data: The file's bytes, when the caller already read them.
+
+    Returns:
+        A :class:`Report`; ``report.ok`` means :func:`load_checkpoint` will load it.
+    """
+    path = Path(path)
+    report = Report(path=str(path))
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return report.fail("missing", f"{path} does not exist")
+        except IsADirectoryError:
+            return report.fail("not-a-checkpoint", f"{path} is a folder")
+        except PermissionError:
+            return report.fail("missing", f"{path} cannot be read: permission denied")
+        except OSError as e:
+            return report.fail("missing", f"{path} cannot be read: {e.strerror or e}")
+    report.file_bytes = len(data)
+    if not data:
+        return report.fail("not-a-checkpoint", "empty file (0 bytes)")
+    if len(data) < FINGERPRINT_BYTES:
+        return report.fail("truncated", f"{len(data)} bytes: shorter than the {FINGERPRINT_BYTES}-byte fingerprint")
+    stored = data[:FINGERPRINT_BYTES]
+    report.fingerprint = stored.hex()
+
+    manifest = _read_manifest(path, report)
+    if report.status != "ok":
+        return report
+    if manifest is not None:
+        problems = integrity_problems(data, manifest)
+        if problems:
+            return report.fail("truncated" if problems[0].startswith("truncated") else "corrupt", *problems)
+
+    # Record headers: cheap, and they tell truncation from garbage even without a manifest.
+    try:
+        records = scan_records(data)
+    except RecordError as e:
+        if e.truncated:
+            return report.fail("truncated", str(e))
+        if e.offset == FINGERPRINT_BYTES:
+            return report.fail("not-a-checkpoint", f"no Equinox leaf records after the fingerprint ({e})")
+        return report.fail("corrupt", str(e))
+    if not records:
+        return report.fail("truncated", "the fingerprint is there but no leaf records follow it")
+    inferred = infer_from_records(records)
+
+    # What the file is (manifest first, else read off the headers) and what the caller wants.
+    if manifest is not None:
+        file_hp = {k: manifest.get("hyperparameters", {}).get(k) for k in POLICY_KEYS}
+        file_env = manifest.get("env_id")
+        file_side = _structure_of(file_env, file_hp) if file_env else {**file_hp}
+    elif inferred is not None:
+        file_hp = {"width_size": inferred["width_size"], "depth": inferred["depth"], "epsilon": None}
+        file_env = None
+        file_side = {**inferred}
+    else:
+        return report.fail(
+            "unknown-structure",
+            f"no manifest, and the {len(records)} records do not have an MLPQPolicy's layout (low, high, epsilon, weight/bias pairs)",
+        )
+    requested_hp = {**{k: v for k, v in file_hp.items() if v is not None}, **{k: v for k, v in (overrides or {}).items() if k in POLICY_KEYS}}
+    if requested_hp.get("width_size") is None and inferred is not None and inferred["depth"] == 0:
+        requested_hp["width_size"] = POLICY_DEFAULTS["width_size"]  # irrelevant at depth 0
+    candidates = [env_id] if env_id else ([file_env] if file_env else _candidate_envs(inferred or {}))
+    if not candidates:
+        return report.fail(
+            "unknown-structure",
+            f"no manifest, and no supported environment has observation shape {inferred['observation_shape']} "
+            f"with {inferred['num_actions']} actions: pass --env",
+        )
+
+    report.hyperparameters = {**POLICY_DEFAULTS, **requested_hp}
+    report.inferred = manifest is None and env_id is None
+    matches: list[tuple[str, str, Any]] = []
+    build_errors: list[str] = []
+    for candidate in candidates:
+        try:
+            skeleton = build_skeleton(candidate, requested_hp, manifest.get("env_params") if manifest and candidate == file_env else None)
+        except ValueError as e:  # EnvError or a non-Discrete action space
+            build_errors.append(f"{candidate}: {e}")
+            continue
+        kind = match_fingerprint(stored, skeleton)
+        if kind is not None:
+            matches.append((candidate, kind, skeleton))
+
+    if not matches:
+        report.env_id = candidates[0] if len(candidates) == 1 else None
+        if build_errors and len(build_errors) == len(candidates):
+            return report.fail("fingerprint-mismatch" if env_id else "unknown-structure", *build_errors)
+        if manifest is not None and not overrides and not env_id:
+            # The manifest's own description does not rebuild the stored structure: it lies.
+            diffs = _differences({**(inferred or {})}, _structure_of(file_env, requested_hp)) if file_env else []
+            return report.fail(
+                "corrupt",
+                "the manifest does not describe the file: building from its hyperparameters gives another fingerprint",
+                *[d.replace("requested", "manifest") for d in diffs],
+            )
+        want = _structure_of(candidates[0], requested_hp) if len(candidates) == 1 else dict(requested_hp)
+        diffs = _differences(file_side, want)
+        if inferred is not None and manifest is not None:
+            diffs = diffs or _differences(inferred, want)
+        return report.fail(
+            "fingerprint-mismatch",
+            *(diffs or ["the structure you asked for differs from the file's (same sizes, other classes or activations)"]),
+        )
+
+    if len(matches) > 1 and manifest is None:
+        by_bounds = [m for m in matches if _bounds_match(data, records, m[2], m[0])]
+        matches = by_bounds or matches
+        if len(matches) > 1:
+            report.problems.append(
+                f"the structure fits {', '.join(m[0] for m in matches)}; assuming {matches[0][0]} (pass --env to choose)"
+            )
+    report.env_id, report.fingerprint_kind, skeleton = matches[0]
+    want = expected_leaves(skeleton)
+    if len(records) != len(want):
+        extra = len(records) - len(want)
+        what = f"{extra} extra records after the policy's {len(want)}" if extra > 0 else f"{-extra} records missing"
+        return report.fail("corrupt" if extra > 0 else "truncated", what)
+    for rec, (leaf, shape, dtype) in zip(records, want):
+        if rec.shape != shape or rec.dtype != dtype:
+            return report.fail("corrupt", f"record {leaf} is {rec.shape} {rec.dtype}, the structure needs {shape} {dtype}")
+    if manifest is None:
+        report.problems.append("no manifest: array bytes cannot be checked against a digest (structure and sizes verified)")
+    return report
+
+
+def _read_manifest(path: Path, report: Report) -> dict | None:
+    mpath = manifest_path(path)
+    try:
+        text = mpath.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        report.fail("corrupt", f"manifest {mpath.name} cannot be read: {e}")
+        return None
+    try:
+        manifest = json.loads(text)
+    except ValueError as e:
+        report.fail("corrupt", f"manifest {mpath.name} is not valid JSON ({e}); the checkpoint cannot be trusted")
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        report.fail("corrupt", f"{mpath.name} is not a lerax-tui manifest (no format {MANIFEST_FORMAT!r})")
+        return None
+    if manifest.get("kind", "policy") != "policy":
+        report.fail("unknown-structure", f"{path.name} holds a {manifest.get('kind')!r}, not a policy")
+        return manifest
+    report.manifest = manifest
+    return manifest
+
+
+def load_checkpoint(path: str | Path, *, env_id: str | None = None, overrides: dict | None = None) -> tuple[Any, Report]:
+    """Verify, then load. The file is read once; the bytes verified are the bytes loaded.
+
+    Args:
+        path: The ``.eqx`` file (``.eqx`` appended when missing).
+        env_id: The environment to build for (default: the manifest's or inferred).
+        overrides: Policy hyperparameters (default: the manifest's or read off the records).
+
+    Returns:
+        ``(policy, report)`` with ``report.ok``.
+
+    Raises:
+        CheckpointError: for any status but ok; ``err.report`` explains.
+    """
+    import equinox as eqx
+
+    path = eqx_path(path)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = None
+    report = verify(path, env_id=env_id, overrides=overrides, data=data)
+    if not report.ok:
+        raise CheckpointError(report)
+    env_params = report.manifest.get("env_params") if report.manifest and report.env_id == report.manifest.get("env_id") else None
+    skeleton = build_skeleton(report.env_id, report.hyperparameters or {}, env_params)
+    policy = eqx.tree_deserialise_leaves(io.BytesIO(data[FINGERPRINT_BYTES:]), skeleton)
+    return policy, report
