@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 FINGERPRINT_BYTES = 32
+_MAGIC = b"\x93NUMPY"
 STRUCTURE_VERSION = "lerax-tui-structure/1"
 
 
@@ -60,6 +61,27 @@ def _array_dtype(x: Any) -> str:
     return np.dtype(dtype).name
 
 
+# Static fields of foreign modules that are hyperparameters. Anything else static inside Equinox's
+# modules is an implementation detail (e.g. MLP.scan, added in 0.13) and must not change our
+# fingerprint when Equinox changes; array leaves are always described in full.
+_FOREIGN_HYPERPARAMETERS = {
+    ("equinox.nn", "MLP"): ("in_size", "out_size", "width_size", "depth", "use_bias", "use_final_bias"),
+    ("equinox.nn", "Linear"): ("in_features", "out_features", "use_bias"),
+}
+
+
+def _described_statics(module: Any) -> tuple[str, ...] | None:
+    """Which static fields of ``module`` are structure: all of ours (None), a fixed list for known
+    Equinox layers, none for other foreign modules."""
+    cls = type(module)
+    if cls.__module__.startswith("lerax_tui"):
+        return None
+    for (mod, name), keep in _FOREIGN_HYPERPARAMETERS.items():
+        if cls.__name__ == name and cls.__module__.startswith("equinox"):
+            return keep
+    return ()
+
+
 def describe_structure(tree: Any) -> list[str]:
     """The canonical description our fingerprint hashes: one line per node.
 
@@ -77,10 +99,12 @@ def describe_structure(tree: Any) -> list[str]:
         where = path or "<root>"
         if isinstance(node, eqx.Module):
             lines.append(f"{where}: module {type(node).__name__}")
+            hyper = _described_statics(node)
             for f in dataclasses.fields(node):
                 value = getattr(node, f.name, None)
                 if f.metadata.get("static", False):
-                    lines.append(f"{path}.{f.name}: static {_canonical_static(value)}")
+                    if hyper is None or f.name in hyper:
+                        lines.append(f"{path}.{f.name}: static {_canonical_static(value)}")
                 else:
                     walk(value, f"{path}.{f.name}")
         elif _is_array(node):
@@ -178,6 +202,9 @@ def scan_records(data: bytes, start: int = FINGERPRINT_BYTES, limit: int | None 
     while pos < len(data) and (limit is None or len(records) < limit):
         buf = io.BytesIO(data)
         buf.seek(pos)
+        head = data[pos : pos + len(_MAGIC)]
+        if not _MAGIC.startswith(head):  # a short head that begins like a record is a truncation
+            raise RecordError(f"record {len(records)} at byte {pos}: not a NumPy record (bad magic)", offset=pos)
         if len(data) - pos < 10:
             raise RecordError(f"record {len(records)} at byte {pos}: only {len(data) - pos} bytes left", truncated=True, offset=pos)
         try:

@@ -1,0 +1,153 @@
+"""The ``lerax-tui`` command (contract: DESIGN.md "CLI contract").
+
+Only argparse is imported at start-up: ``--help`` never imports JAX, and each subcommand imports
+what it needs. Bad usage and bad input are one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_CHECKPOINT, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's default prints usage too)
+        self.exit(EXIT_USAGE, f"lerax-tui: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="lerax-tui",
+        description="Train and inspect DQN agents on gymnax environments, in the terminal.",
+        epilog="With no command, opens the app. Keys inside the app: F1 help, ctrl+p command palette.",
+    )
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders live (default ./runs)")
+    parser.add_argument("--env", default="CartPole-v1", help="environment selected when the app opens")
+    parser.add_argument("--checkpoints", type=Path, default=None, metavar="DIR", help="open straight into the checkpoint browser on DIR")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    envs = sub.add_parser("envs", help="list every gymnax environment and whether it is supported")
+    envs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    train = sub.add_parser("train", help="train headless (progress on stderr)")
+    train.add_argument("env_id", metavar="ENV_ID")
+    train.add_argument("--steps", type=int, default=None, help="environment steps per seed (total_timesteps)")
+    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--seeds", type=int, default=None, help="number of seeds trained side by side")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any hyperparameter by its config name")
+    train.add_argument("--runs-dir", type=Path, default=None, dest="sub_runs_dir")
+    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue a run from its resume.eqx")
+    train.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
+
+    ev = sub.add_parser("eval", help="greedy evaluation of a checkpoint")
+    ev.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
+    ev.add_argument("--episodes", type=int, default=10)
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--json", action="store_true")
+
+    insp = sub.add_parser("inspect", help="verify a checkpoint file without loading it")
+    insp.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
+    insp.add_argument("--env", default=None, dest="inspect_env", metavar="ENV_ID", help="environment you mean to build for")
+    insp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameters you mean to build with")
+    insp.add_argument("--json", action="store_true")
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"lerax-tui: error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    from lerax_tui.core.env import catalogue
+
+    rows = catalogue()
+    if args.json:
+        print(json.dumps([r.to_json() for r in rows]))
+        return EXIT_OK
+    header = ("ENV_ID", "OBSERVATION", "ACTIONS", "SUPPORTED")
+    table = [(r.env_id, str(tuple(r.observation_shape)) if r.observation_shape is not None else "?", r.action_space, "yes" if r.supported else f"no: {r.reason}") for r in rows]
+    widths = [max(len(str(x[i])) for x in [header, *table]) for i in range(3)]
+    for row in [header, *table]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
+    return EXIT_OK
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from lerax_tui.train.config import ConfigError, parse_overrides
+
+    try:
+        overrides = parse_overrides(args.set)
+    except ConfigError as e:
+        return _fail(str(e))
+    if args.inspect_env is not None:
+        from lerax_tui.core.env import EnvError, make_env
+
+        try:
+            make_env(args.inspect_env)
+        except EnvError as e:
+            return _fail(str(e))
+    from lerax_tui.core.verification import verify
+
+    report = verify(args.checkpoint, env_id=args.inspect_env, overrides=overrides)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        print(_format_report(report))
+    return EXIT_OK if report.ok else EXIT_CHECKPOINT
+
+
+def _format_report(report) -> str:
+    lines = [f"{report.path}: {report.status}" + (f" ({report.fingerprint_kind} fingerprint)" if report.fingerprint_kind else "")]
+    if report.fingerprint:
+        lines.append(f"  fingerprint  {report.fingerprint}")
+    if report.env_id:
+        lines.append(f"  env          {report.env_id}" + ("  (inferred: no manifest)" if report.inferred else ""))
+    if report.hyperparameters:
+        lines.append("  policy       " + ", ".join(f"{k}={v}" for k, v in report.hyperparameters.items()))
+    m = report.manifest
+    if m:
+        lines.append(f"  step         {m.get('step')}    recent return {m.get('recent_return')}    created {m.get('created')}")
+    for p in report.problems:
+        lines.append(f"  - {p}")
+    return "\n".join(lines)
+
+
+def _open_app(args: argparse.Namespace) -> int:
+    from lerax_tui.tui.app import make_app
+
+    app = make_app(runs_dir=args.runs_dir, env_id=args.env, checkpoints_dir=args.checkpoints)
+    app.run()
+    return int(app.return_code or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is None:
+            return _open_app(args)
+        if args.command == "envs":
+            return cmd_envs(args)
+        if args.command == "inspect":
+            return cmd_inspect(args)
+        from lerax_tui.train import cli as train_cli
+
+        if args.command == "train":
+            if args.sub_runs_dir is not None:
+                args.runs_dir = args.sub_runs_dir
+            return train_cli.cmd_train(args)
+        if args.command == "eval":
+            return train_cli.cmd_eval(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    return _fail(f"unknown command {args.command!r}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
