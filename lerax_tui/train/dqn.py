@@ -1,0 +1,425 @@
+"""The jitted DQN: training state, one chunk of iterations per call, multi-seed by vmap.
+
+One *iteration* is one vector step: every one of the ``num_envs`` environments of every seed takes
+one action. All intervals are counted in environment steps per seed (``step`` grows by ``num_envs``
+per iteration) and the counter is shared by the seeds, so the decisions "train now" and "update the
+target now" are unbatched: under ``vmap`` they stay real branches instead of both-sides selects.
+
+A chunk runs ``n_active`` iterations (a traced count, at most the static ``max_iterations``) in a
+``lax.fori_loop``, so the host can change the chunk length every call without recompiling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, final
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import optax
+from jaxtyping import Array, Bool, Float, Int, PyTree
+
+from lerax_tui.core.env import GymnaxEnv, GymnaxEnvState
+from lerax_tui.core.policy import MLPQPolicy
+from lerax_tui.train.buffer import ReplayBuffer, Transitions, buffer_add, buffer_init, buffer_sample
+from lerax_tui.train.config import ConfigError, DQNConfig
+
+
+@final
+class SeedState(eqx.Module):
+    """Everything one seed carries between iterations (a leading seed axis in :class:`DQNState`).
+
+    Attributes:
+        online: The trained policy; its ``epsilon`` leaf is the config's (the schedule is put in
+            only while acting).
+        target: The target policy (same structure as ``online``).
+        opt_state: Adam's state for ``online.q_network``.
+        buffer: The replay buffer.
+        env_state: ``num_envs`` environment states.
+        episode_return: Running return of each environment's current episode.
+        episode_length: Running length of each environment's current episode.
+        key: Raw PRNG key data (``uint32[2]``), so the state serialises as plain arrays.
+    """
+
+    online: MLPQPolicy
+    target: MLPQPolicy
+    opt_state: PyTree
+    buffer: ReplayBuffer
+    env_state: GymnaxEnvState
+    episode_return: Float[Array, " envs"]
+    episode_length: Int[Array, " envs"]
+    key: Array
+
+
+@final
+class DQNState(eqx.Module):
+    """The full training state: per-seed states stacked on axis 0, and the shared step counter."""
+
+    seeds: SeedState
+    step: Int[Array, ""]
+
+
+@final
+class ChunkOutput(eqx.Module):
+    """What one chunk reports (small; converted to numpy by the host).
+
+    Episode arrays are ``(max_iterations, num_seeds, num_envs)``; an entry is an episode that ended
+    at that iteration in that env when ``episode_done`` is set. Iterations past ``n_active`` are
+    never done.
+    """
+
+    episode_return: Float[Array, "iters seeds envs"]
+    episode_length: Int[Array, "iters seeds envs"]
+    episode_done: Bool[Array, "iters seeds envs"]
+    episode_step: Int[Array, " iters"]
+    loss_sum: Float[Array, " seeds"]
+    updates: Int[Array, ""]
+    epsilon: Float[Array, ""]
+    step: Int[Array, ""]
+    finite: Bool[Array, " seeds"]
+
+
+def make_optimizer(config: DQNConfig) -> optax.GradientTransformation:
+    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
+
+
+def epsilon_at(config: DQNConfig, step: Int[Array, ""]) -> Float[Array, ""]:
+    """Linear schedule from ``epsilon_start`` to ``epsilon_end`` over ``exploration_fraction`` of
+    the run (in env steps per seed), then flat."""
+    decay_steps = config.exploration_fraction * config.total_timesteps
+    if decay_steps <= 0:
+        return jnp.asarray(config.epsilon_end, jnp.float32)
+    fraction = jnp.clip(jnp.asarray(step, jnp.float32) / decay_steps, 0.0, 1.0)
+    return jnp.asarray(config.epsilon_start + fraction * (config.epsilon_end - config.epsilon_start), jnp.float32)
+
+
+def check_engine(env: GymnaxEnv, config: DQNConfig) -> None:
+    """Cross-checks that need the environment.
+
+    Raises:
+        ConfigError: If one vector step does not fit in the buffer, or the step counter would overflow.
+    """
+    if config.buffer_size < config.num_envs:
+        raise ConfigError("buffer_size", f"{config.buffer_size} is smaller than num_envs {config.num_envs} (one vector step)")
+    if config.total_timesteps + config.num_envs >= 2**31:
+        raise ConfigError("total_timesteps", f"{config.total_timesteps} does not fit the 32-bit step counter (max {2**31 - 1 - config.num_envs})")
+
+
+def _where_done(done: Bool[Array, " envs"], reset: Any, current: Any) -> Any:
+    def pick(r, c):
+        mask = done.reshape(done.shape + (1,) * (c.ndim - 1))
+        return jnp.where(mask, r, c)
+
+    return jax.tree.map(pick, reset, current)
+
+
+def init_seed(env: GymnaxEnv, config: DQNConfig, key_data: Array) -> SeedState:
+    """The state of one seed at step 0 (call under ``vmap`` for several)."""
+    k_policy, k_env, k_run = jr.split(jr.wrap_key_data(key_data), 3)
+    online = MLPQPolicy(env, epsilon=config.epsilon, width_size=config.width_size, depth=config.depth, key=k_policy)
+    online = eqx.tree_at(lambda p: p.epsilon, online, jnp.asarray(config.epsilon, jnp.float32))
+    opt_state = make_optimizer(config).init(eqx.filter(online.q_network, eqx.is_array))
+    env_state = jax.vmap(lambda k: env.initial(key=k))(jr.split(k_env, config.num_envs))
+    obs = env_state.observation
+    buffer = buffer_init(config.buffer_size, obs.shape[1:], obs.dtype)
+    return SeedState(
+        online=online,
+        target=online,
+        opt_state=opt_state,
+        buffer=buffer,
+        env_state=env_state,
+        episode_return=jnp.zeros((config.num_envs,), jnp.float32),
+        episode_length=jnp.zeros((config.num_envs,), jnp.int32),
+        key=jr.key_data(k_run),
+    )
+
+
+def seed_keys(config: DQNConfig) -> Array:
+    """Raw key data for each seed: seed ``k`` uses ``config.seed + k``."""
+    return jnp.stack([jr.key_data(jr.key(config.seed + k)) for k in range(config.num_seeds)])
+
+
+def init_state(env: GymnaxEnv, config: DQNConfig) -> DQNState:
+    """The full state at step 0, every seed stacked on axis 0 (jitted: one compile, no op-by-op)."""
+    check_engine(env, config)
+
+    @eqx.filter_jit
+    def build(keys):
+        return DQNState(seeds=eqx.filter_vmap(lambda k: init_seed(env, config, k))(keys), step=jnp.zeros((), jnp.int32))
+
+    return build(seed_keys(config))
+
+
+def state_skeleton(env: GymnaxEnv, config: DQNConfig) -> DQNState:
+    """The state's shapes and dtypes, without allocating it (for loading ``resume.eqx``)."""
+    check_engine(env, config)
+    return eqx.filter_eval_shape(
+        lambda keys: DQNState(seeds=eqx.filter_vmap(lambda k: init_seed(env, config, k))(keys), step=jnp.zeros((), jnp.int32)),
+        seed_keys(config),
+    )
+
+
+def _q_batch(policy: MLPQPolicy, observations: Array) -> Float[Array, "batch actions"]:
+    return jax.vmap(lambda o: policy.q_values(None, o)[1])(observations)
+
+
+def td_loss(q_network: eqx.nn.MLP, online: MLPQPolicy, target: MLPQPolicy, batch: Transitions, config: DQNConfig) -> Float[Array, ""]:
+    """The TD loss of ``q_network`` (in place of ``online``'s) on ``batch``.
+
+    Termination cuts bootstrapping; truncation keeps it (``next_observation`` is the pre-reset one).
+    With ``double_dqn`` the online net picks the next action and the target net values it.
+    """
+    policy = eqx.tree_at(lambda p: p.q_network, online, q_network)
+    q = _q_batch(policy, batch.observation)
+    q_taken = jnp.take_along_axis(q, batch.action[:, None].astype(jnp.int32), axis=1)[:, 0]
+    next_target = _q_batch(target, batch.next_observation)
+    if config.double_dqn:
+        next_action = jnp.argmax(_q_batch(policy, batch.next_observation), axis=1)
+        next_value = jnp.take_along_axis(next_target, next_action[:, None], axis=1)[:, 0]
+    else:
+        next_value = jnp.max(next_target, axis=1)
+    not_terminated = 1.0 - batch.terminated.astype(jnp.float32)
+    y = jax.lax.stop_gradient(batch.reward + config.gamma * not_terminated * next_value)
+    if config.loss == "huber":
+        return jnp.mean(optax.huber_loss(q_taken, y, delta=1.0))
+    return jnp.mean(jnp.square(q_taken - y))
+
+
+def update_seed(seed: SeedState, config: DQNConfig) -> tuple[SeedState, Float[Array, ""]]:
+    """One gradient step of one seed on a uniform batch from its buffer."""
+    key, sample_key = jr.split(jr.wrap_key_data(seed.key))
+    batch = buffer_sample(seed.buffer, config.batch_size, key=sample_key)
+    loss, grads = eqx.filter_value_and_grad(td_loss)(seed.online.q_network, seed.online, seed.target, batch, config)
+    params = eqx.filter(seed.online.q_network, eqx.is_array)
+    updates, opt_state = make_optimizer(config).update(grads, seed.opt_state, params)
+    q_network = eqx.apply_updates(seed.online.q_network, updates)
+    online = eqx.tree_at(lambda p: p.q_network, seed.online, q_network)
+    return eqx.tree_at(lambda s: (s.online, s.opt_state, s.key), seed, (online, opt_state, jr.key_data(key))), loss
+
+
+def update_target(online: MLPQPolicy, target: MLPQPolicy, tau: float) -> MLPQPolicy:
+    """``tau`` of the online network mixed into the target (1.0: a hard copy)."""
+    if tau >= 1.0:
+        return eqx.tree_at(lambda p: p.q_network, target, online.q_network)
+    mixed = jax.tree.map(lambda o, t: tau * o + (1.0 - tau) * t, online.q_network, target.q_network)
+    return eqx.tree_at(lambda p: p.q_network, target, mixed)
+
+
+def act_seed(seed: SeedState, env: GymnaxEnv, epsilon: Float[Array, ""], num_envs: int):
+    """One vector step of one seed: act epsilon-greedily, step, store, auto-reset.
+
+    Returns:
+        ``(seed, (return, length, done))`` where the arrays describe episodes ending this step.
+    """
+    key, k_act, k_step, k_reset = jr.split(jr.wrap_key_data(seed.key), 4)
+    policy = eqx.tree_at(lambda p: p.epsilon, seed.online, epsilon)
+    observation = seed.env_state.observation
+    actions = jax.vmap(lambda o, k: policy(None, o, key=k)[1])(observation, jr.split(k_act, num_envs))
+    after = jax.vmap(lambda s, a, k: env.transition(s, a, key=k))(seed.env_state, actions, jr.split(k_step, num_envs))
+    done = after.terminal | after.truncated
+    fresh = jax.vmap(lambda k: env.initial(key=k))(jr.split(k_reset, num_envs))
+    buffer = buffer_add(
+        seed.buffer,
+        Transitions(
+            observation=observation,
+            action=actions,
+            reward=after.reward,
+            next_observation=after.observation,
+            terminated=after.terminal,
+            truncated=after.truncated,
+        ),
+    )
+    ep_return = seed.episode_return + after.reward.astype(jnp.float32)
+    ep_length = seed.episode_length + 1
+    seed = SeedState(
+        online=seed.online,
+        target=seed.target,
+        opt_state=seed.opt_state,
+        buffer=buffer,
+        env_state=_where_done(done, fresh, after),
+        episode_return=jnp.where(done, 0.0, ep_return),
+        episode_length=jnp.where(done, 0, ep_length),
+        key=jr.key_data(key),
+    )
+    return seed, (ep_return, ep_length, done)
+
+
+def _params_finite(q_network: Any) -> Bool[Array, ""]:
+    leaves = jax.tree.leaves(eqx.filter(q_network, eqx.is_array))
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+
+
+def _arrays(tree: Any) -> Any:
+    return eqx.filter(tree, eqx.is_array)
+
+
+def iterate(arrays: DQNState, static: DQNState, env: GymnaxEnv, config: DQNConfig):
+    """One iteration for all seeds, on the array part of the state (``static`` holds the rest:
+    the MLP's activation functions are leaves that ``vmap``/``fori_loop`` cannot carry).
+
+    Returns:
+        ``(arrays, per-env episode arrays, loss_sum, updates)``.
+    """
+    num_envs = config.num_envs
+    before = arrays.step
+    after = before + num_envs
+    epsilon = epsilon_at(config, before)
+
+    def act(seed_arrays):
+        seed, episodes = act_seed(eqx.combine(seed_arrays, static.seeds), env, epsilon, num_envs)
+        return _arrays(seed), episodes
+
+    seeds, episodes = jax.vmap(act)(arrays.seeds)
+
+    rounds = after // config.train_frequency - before // config.train_frequency
+    n_updates = jnp.where(after >= config.learning_starts, rounds * config.gradient_steps, 0)
+
+    def update(seed_arrays):
+        seed, loss = update_seed(eqx.combine(seed_arrays, static.seeds), config)
+        return _arrays(seed), loss
+
+    def one_update(_, carry):
+        seeds, loss_sum = carry
+        seeds, loss = jax.vmap(update)(seeds)
+        return seeds, loss_sum + loss
+
+    num_seeds = arrays.seeds.episode_return.shape[0]
+    seeds, loss_sum = jax.lax.fori_loop(0, n_updates, one_update, (seeds, jnp.zeros((num_seeds,), jnp.float32)))
+
+    def mix(online, target):
+        return _arrays(update_target(eqx.combine(online, static.seeds.online), eqx.combine(target, static.seeds.target), config.tau))
+
+    do_target = after // config.target_update_interval > before // config.target_update_interval
+    target = jax.lax.cond(do_target, lambda: jax.vmap(mix)(seeds.online, seeds.target), lambda: seeds.target)
+    seeds = eqx.tree_at(lambda s: s.target, seeds, target, is_leaf=lambda x: x is None)
+    return DQNState(seeds=seeds, step=after), episodes, loss_sum, n_updates
+
+
+def run_chunk(arrays: DQNState, n_active: Int[Array, ""], *, static: DQNState, env: GymnaxEnv, config: DQNConfig, max_iterations: int) -> tuple[DQNState, ChunkOutput]:
+    """Advance ``n_active <= max_iterations`` iterations of the state ``combine(arrays, static)``
+    (unjitted; see :func:`make_chunk_fn`). Returns the new array part and the chunk's report."""
+    num_seeds = arrays.seeds.episode_return.shape[0]
+    shape = (max_iterations, num_seeds, config.num_envs)
+    n_active = jnp.minimum(jnp.asarray(n_active, jnp.int32), max_iterations)
+
+    def body(i, carry):
+        arrays, ret, length, done, ep_step, loss_sum, updates = carry
+        arrays, (r, l, d), loss, n = iterate(arrays, static, env, config)
+        return (
+            arrays,
+            ret.at[i].set(r),
+            length.at[i].set(l),
+            done.at[i].set(d),
+            ep_step.at[i].set(arrays.step),
+            loss_sum + loss,
+            updates + n,
+        )
+
+    init = (
+        arrays,
+        jnp.zeros(shape, jnp.float32),
+        jnp.zeros(shape, jnp.int32),
+        jnp.zeros(shape, bool),
+        jnp.zeros((max_iterations,), jnp.int32),
+        jnp.zeros((num_seeds,), jnp.float32),
+        jnp.zeros((), jnp.int32),
+    )
+    arrays, ret, length, done, ep_step, loss_sum, updates = jax.lax.fori_loop(0, n_active, body, init)
+    finite = jax.vmap(lambda q: _params_finite(q))(arrays.seeds.online.q_network)
+    out = ChunkOutput(
+        episode_return=ret,
+        episode_length=length,
+        episode_done=done,
+        episode_step=ep_step,
+        loss_sum=loss_sum,
+        updates=updates,
+        epsilon=epsilon_at(config, arrays.step),
+        step=arrays.step,
+        finite=finite & jnp.isfinite(loss_sum),
+    )
+    return arrays, out
+
+
+class ChunkFn:
+    """``run_chunk`` jitted for one (env, config, max_iterations), with the state donated.
+
+    Call it as ``fn(state, n_active) -> (state, ChunkOutput)`` with a full :class:`DQNState`;
+    ``n_active`` is traced, so changing the chunk length never recompiles. :meth:`compile`
+    compiles ahead (timed by the caller) and later calls reuse it.
+    """
+
+    def __init__(self, env: GymnaxEnv, config: DQNConfig, max_iterations: int, skeleton: DQNState):
+        self.max_iterations = max_iterations
+        _, self.static = eqx.partition(skeleton, eqx.is_array)
+        static = self.static
+
+        def chunk(arrays, n_active):
+            return run_chunk(arrays, n_active, static=static, env=env, config=config, max_iterations=max_iterations)
+
+        self._jitted = jax.jit(chunk, donate_argnums=0)
+        self._compiled = None
+
+    def compile(self, state: DQNState) -> None:
+        arrays, _ = eqx.partition(state, eqx.is_array)
+        self._compiled = self._jitted.lower(arrays, jnp.asarray(self.max_iterations, jnp.int32)).compile()
+
+    def __call__(self, state: DQNState, n_active: int) -> tuple[DQNState, ChunkOutput]:
+        arrays, _ = eqx.partition(state, eqx.is_array)
+        fn = self._compiled if self._compiled is not None else self._jitted
+        arrays, out = fn(arrays, jnp.asarray(n_active, jnp.int32))
+        return eqx.combine(arrays, self.static), out
+
+
+def make_chunk_fn(env: GymnaxEnv, config: DQNConfig, max_iterations: int, skeleton: DQNState) -> ChunkFn:
+    """See :class:`ChunkFn`."""
+    return ChunkFn(env, config, max_iterations, skeleton)
+
+
+def seed_policy(state: DQNState, index: int, config: DQNConfig) -> MLPQPolicy:
+    """Seed ``index``'s online policy with the config's epsilon as a Python float (for saving)."""
+    policy = jax.tree.map(lambda x: x[index] if eqx.is_array(x) else x, state.seeds.online)
+    return eqx.tree_at(lambda p: p.epsilon, policy, float(config.epsilon))
+
+
+def shard_seeds(state: DQNState) -> DQNState:
+    """Spread the seed axis over every local device when there are several and it divides evenly.
+
+    The step counter is replicated; jit propagates the layout through ``run_chunk``.
+    """
+    devices = jax.local_devices()
+    num_seeds = state.seeds.episode_return.shape[0]
+    if len(devices) < 2 or num_seeds % len(devices):
+        return state
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(devices, ("seeds",))
+    split = NamedSharding(mesh, PartitionSpec("seeds"))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    arrays, static = eqx.partition(state.seeds, eqx.is_array)
+    return DQNState(seeds=eqx.combine(jax.device_put(arrays, split), static), step=jax.device_put(state.step, replicated))
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """Episodes completed in a chunk, per seed, in completion order."""
+
+    returns: list[Any]
+    lengths: list[Any]
+    steps: list[Any]
+
+
+def completed_episodes(out: Any) -> Episodes:
+    """Pull the masked episode entries out of a (numpy) :class:`ChunkOutput`, per seed."""
+    import numpy as np
+
+    done = np.asarray(out.episode_done)
+    steps = np.broadcast_to(np.asarray(out.episode_step)[:, None], done[:, 0, :].shape)
+    returns, lengths, ends = [], [], []
+    for s in range(done.shape[1]):
+        mask = done[:, s, :]
+        returns.append(np.asarray(out.episode_return)[:, s, :][mask])
+        lengths.append(np.asarray(out.episode_length)[:, s, :][mask])
+        ends.append(steps[mask])
+    return Episodes(returns, lengths, ends)
