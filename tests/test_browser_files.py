@@ -1,0 +1,186 @@
+"""Every bad-file case, built on disk, checked through ``lerax-tui inspect --json`` and the index rows.
+
+``build_browser_folder`` is also used by the browser UI tests, the benchmark and the screenshot
+script: a runs folder with a real run, and a loose folder with lerax's files and damaged copies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lerax_tui.core.checkpoint import manifest_path, save_checkpoint, save_pytree
+from lerax_tui.core.checkpoint_index import CheckpointIndex
+
+RUN_NAME = "CartPole-v1-20261124-120000-abc123"
+
+# file stem in files/ -> (status from verify, browser label)
+EXPECTED = {
+    "cartpole_trained": ("ok", "ok (lerax file)"),
+    "truncated": ("truncated", "truncated"),
+    "flipped": ("corrupt", "corrupt"),
+    "garbage": ("corrupt", "corrupt"),
+    "empty": ("not-a-checkpoint", "not a checkpoint"),
+    "random": ("not-a-checkpoint", "not a checkpoint"),
+    "broken-manifest": ("corrupt", "corrupt"),
+    "lying-manifest": ("corrupt", "corrupt"),
+    "serialized-no-manifest": ("ok", "no manifest"),
+}
+
+
+def build_browser_folder(root: Path, policy, env, *, lerax_dir: Path | None = None) -> dict[str, Path]:
+    """Write ``root/runs/<run>/checkpoints/{step-000000100,final,resume}`` and ``root/files/`` with
+    every kind of bad file. Returns named paths."""
+    import numpy as np
+
+    run = root / "runs" / RUN_NAME / "checkpoints"
+    run.mkdir(parents=True, exist_ok=True)
+    config = {"width_size": 8, "depth": 2, "epsilon": 0.1, "learning_rate": 0.001, "batch_size": 64, "total_timesteps": 2000}
+    step = save_checkpoint(policy, run / "step-000000100", env=env, config=config, step=100, recent_return=17.5)
+    final = save_checkpoint(policy, run / "final", env=env, config=config, step=2000, recent_return=42.0)
+    save_pytree({"step": np.zeros((), np.int32)}, run / "resume", kind="train-state")
+    (run.parent / "config.json").write_text(json.dumps({"env_id": env.env_id, "config": config}))
+
+    files = root / "files"
+    files.mkdir(exist_ok=True)
+    data = final.read_bytes()
+    manifest = manifest_path(final).read_text()
+
+    def variant(name: str, content: bytes, manifest_text: str | None = manifest) -> Path:
+        p = files / f"{name}.eqx"
+        p.write_bytes(content)
+        if manifest_text is not None:
+            manifest_path(p).write_text(manifest_text)
+        return p
+
+    out = {"step": step, "final": final, "resume": run / "resume.eqx"}
+    if lerax_dir is not None:
+        shutil.copy(lerax_dir / "cartpole_trained.eqx", files / "cartpole_trained.eqx")
+        out["cartpole_trained"] = files / "cartpole_trained.eqx"
+    out["truncated"] = variant("truncated", data[: len(data) - 100])
+    flipped = bytearray(data)
+    flipped[-5] ^= 0xFF
+    out["flipped"] = variant("flipped", bytes(flipped))
+    out["garbage"] = variant("garbage", data + b"\0trailing garbage")
+    out["empty"] = variant("empty", b"", None)
+    out["random"] = variant("random", np.random.default_rng(0).bytes(4096), None)
+    out["broken-manifest"] = variant("broken-manifest", data, manifest[:60])
+    lying = json.loads(manifest)
+    lying["hyperparameters"]["width_size"] = 128
+    out["lying-manifest"] = variant("lying-manifest", data, json.dumps(lying))
+    out["serialized-no-manifest"] = policy.serialize(files / "serialized-no-manifest")
+    (files / ".final.eqx.tmp-123-abcd").write_bytes(data[:50])  # an interrupted atomic write: never listed
+    return out
+
+
+@pytest.fixture
+def browser_folder(tmp_path, small_policy, cartpole, lerax_dir):
+    return build_browser_folder(tmp_path, small_policy, cartpole, lerax_dir=lerax_dir)
+
+
+def _inspect_json(path: Path) -> tuple[int, dict]:
+    out = subprocess.run([sys.executable, "-m", "lerax_tui", "inspect", str(path), "--json"], capture_output=True, text=True)
+    assert "Traceback" not in out.stderr
+    return out.returncode, json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_index_rows_and_inspect_json_agree_on_every_bad_file(tmp_path, browser_folder):
+    index = CheckpointIndex(tmp_path / "runs", [tmp_path / "files"])
+    rows = index.scan().rows
+    names = sorted(r.name for r in rows)
+    assert "resume" not in names and not any(".tmp-" in n for n in names)
+    by_name = {r.name: r for r in rows}
+    for row in rows:
+        index.verify_row(row)
+    assert by_name["final"].label == "ok (lerax-tui fingerprint)" and by_name["final"].has_resume
+    assert by_name["final"].env == "CartPole-v1" and by_name["final"].step == 2000
+    for stem, (status, label) in EXPECTED.items():
+        assert by_name[stem].status == status, (stem, by_name[stem].problems)
+        assert by_name[stem].label == label, stem
+        assert by_name[stem].problems or status == "ok", stem
+    # the same statuses from the command line, in one process per file would be slow: sample the hard ones
+    for stem in ("truncated", "lying-manifest", "broken-manifest", "random"):
+        code, obj = _inspect_json(browser_folder[stem])
+        assert code == 1 and obj["status"] == EXPECTED[stem][0] and obj["problems"]
+    code, obj = _inspect_json(browser_folder["cartpole_trained"])
+    assert code == 0 and obj["status"] == "ok" and obj["fingerprint_kind"] == "lerax"
+
+
+def test_lying_manifest_is_explained_field_by_field(tmp_path, browser_folder):
+    index = CheckpointIndex(None, [tmp_path / "files"])
+    row = next(r for r in index.scan().rows if r.name == "lying-manifest")
+    index.verify_row(row)
+    assert any("width_size: file 8, manifest 128" in p for p in row.problems)
+
+
+def test_deleted_between_listing_and_verifying(tmp_path, browser_folder):
+    index = CheckpointIndex(tmp_path / "runs")
+    rows = index.scan().rows
+    row = next(r for r in rows if r.name == "final")
+    browser_folder["final"].unlink()
+    index.verify_row(row)
+    assert row.status == "missing" and row.label == "missing" and "does not exist" in row.problems[0]
+
+
+def test_unreadable_folder_is_a_row_not_an_error(tmp_path, browser_folder, monkeypatch):
+    files = tmp_path / "files"
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == files:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    rows = CheckpointIndex(tmp_path / "runs", [files]).scan().rows
+    bad = [r for r in rows if r.listing_problem]
+    assert len(bad) == 1 and bad[0].label == "folder not readable" and "permission denied" in bad[0].problems[0]
+    assert any(r.name == "final" for r in rows)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any folder: chmod 000 has no effect")
+def test_unreadable_folder_for_real(tmp_path, browser_folder):
+    files = tmp_path / "files"
+    files.chmod(0)
+    try:
+        rows = CheckpointIndex(None, [files]).scan().rows
+        assert [r.label for r in rows] == ["folder not readable"]
+    finally:
+        files.chmod(0o755)
+
+
+def test_cache_is_keyed_by_size_and_mtime(tmp_path, browser_folder):
+    calls = []
+    from lerax_tui.core.verification import verify
+
+    def counting(path, **kw):
+        calls.append(Path(path).name)
+        return verify(path, **kw)
+
+    index = CheckpointIndex(tmp_path / "runs", verify_fn=counting)
+    for row in index.scan().rows:
+        index.verify_row(row)
+    assert len(calls) == 2
+    rows = index.scan().rows  # a rescan attaches the cached reports without verifying again
+    assert all(r.report is not None for r in rows) and len(calls) == 2
+    final = browser_folder["final"]
+    final.write_bytes(final.read_bytes()[:-10])  # changed size: verified again, now truncated
+    rows = index.scan().rows
+    row = next(r for r in rows if r.name == "final")
+    assert row.report is None
+    index.verify_row(row)
+    assert row.status == "truncated" and len(calls) == 3
+
+
+def test_delete_removes_file_and_manifest(tmp_path, browser_folder):
+    index = CheckpointIndex(tmp_path / "runs")
+    row = next(r for r in index.scan().rows if r.name == "step-000000100")
+    removed = index.delete(row)
+    assert {p.suffix for p in removed} == {".eqx", ".json"}
+    assert not browser_folder["step"].exists() and not manifest_path(browser_folder["step"]).exists()
