@@ -115,6 +115,7 @@ class RunResult:
     train_s: float = 0.0
     eval_returns: list[np.ndarray] = field(default_factory=list)
     stopped_early: bool = False
+    error: str | None = None  # set when training stopped on non-finite numbers (see Failed)
 
 
 class Trainer(Protocol):

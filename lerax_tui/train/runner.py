@@ -1,0 +1,380 @@
+"""The host-side runner: drives the jitted DQN chunk by chunk and writes the run folder.
+
+It implements the :class:`~lerax_tui.train.events.Trainer` protocol: ``run()`` blocks (call it from a
+worker thread); ``pause``, ``resume``, ``stop`` and ``request_checkpoint`` are thread-safe and take
+effect at the next chunk boundary. Chunks are sized to take about 0.1-0.3 s.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lerax_tui.train.config import ConfigError, DQNConfig
+from lerax_tui.train.events import (
+    ChunkMetrics,
+    CheckpointWritten,
+    Compiling,
+    Evaluated,
+    Failed,
+    Finished,
+    Listener,
+    PhaseChanged,
+    RunResult,
+)
+from lerax_tui.train import runs
+
+TARGET_CHUNK_S = 0.2
+FIRST_CHUNK_ITERATIONS = 16
+# Episode report arrays are (iterations, seeds, envs): keep them to ~128k entries per chunk.
+MAX_REPORT_ENTRIES = 1 << 17
+MAX_CHUNK_ITERATIONS = 4096
+RESUME_KIND = "dqn-train-state"
+# Changing these on resume keeps the state's structure (and the meaning of what was learned).
+RESUMABLE_CHANGES = ("total_timesteps", "checkpoint_interval", "eval_episodes")
+
+
+class TrainingError(RuntimeError):
+    """Training stopped on non-finite numbers (the run folder keeps the last good checkpoint)."""
+
+
+def check_env(env_id: str, env_params: dict | None):
+    """Build the environment and check that a DQN can act in it.
+
+    Raises:
+        EnvError: Unknown id, id needing a download, or unknown env parameter.
+        ValueError: If the action space is not Discrete or the observation space not a Box.
+    """
+    from lerax_tui.core.env import make_env
+    from lerax_tui.core.spaces import Box, Discrete
+
+    env = make_env(env_id, **(env_params or {}))
+    if not isinstance(env.action_space, Discrete):
+        raise ValueError(f"{env_id} is not supported: its action space is {type(env.action_space).__name__}, DQN needs Discrete actions")
+    if not isinstance(env.observation_space, Box):
+        raise ValueError(f"{env_id} is not supported: its observation space is {type(env.observation_space).__name__}, not a Box")
+    return env
+
+
+def max_chunk_iterations(config: DQNConfig) -> int:
+    """The compiled chunk size: a power of two bounded by the report size and the run's length."""
+    per_iteration = config.num_envs * config.num_seeds
+    cap = max(1, MAX_REPORT_ENTRIES // per_iteration)
+    need = max(1, math.ceil(config.total_timesteps / config.num_envs))
+    n = 1
+    while n * 2 <= min(cap, MAX_CHUNK_ITERATIONS) and n < need:
+        n *= 2
+    return n
+
+
+class Runner:
+    """One training run (or the continuation of one) in its own run folder.
+
+    Args:
+        env_id: A supported gymnax id.
+        env_params: Overrides of the env's parameters (JSON-able).
+        config: The full configuration.
+        runs_dir: Where the run folder is created (ignored when resuming).
+        listener: Called with every event, from the thread that calls ``run``.
+        resume_from: A run folder to continue from its ``checkpoints/resume.eqx``; ``config`` may
+            differ from the saved one only in ``total_timesteps``, ``checkpoint_interval`` and
+            ``eval_episodes``.
+
+    Raises:
+        EnvError, ValueError, ConfigError: Bad input, before anything is written.
+        FileNotFoundError: ``resume_from`` has no config.json or resume.eqx.
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        env_params: dict | None,
+        config: DQNConfig,
+        runs_dir: str | Path,
+        listener: Listener | None = None,
+        resume_from: str | Path | None = None,
+    ):
+        from lerax_tui.train.dqn import check_engine
+
+        self.env_id = env_id
+        self.env_params = dict(env_params or {})
+        self.config = config
+        self.listener = listener
+        self.env = check_env(env_id, self.env_params)
+        check_engine(self.env, config)
+        self._resume_from = Path(resume_from) if resume_from is not None else None
+        if self._resume_from is not None:
+            self._check_resumable(self._resume_from)
+            self.run_dir = self._resume_from
+        else:
+            self.run_dir = runs.new_run_dir(runs_dir, env_id)
+            self._write_config()
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._checkpoint_requested = threading.Event()
+        self._last_good: Path | None = None
+        self._written: list[Path] = []
+        self._step, self._compile_s, self._train_s = 0, 0.0, 0.0
+        self.start_step = 0
+        self._recent: list[list[float]] = [[] for _ in range(config.num_seeds)]
+
+    @classmethod
+    def from_run_dir(cls, run_dir: str | Path, listener: Listener | None = None, *, total_timesteps: int | None = None) -> "Runner":
+        """Continue the run in ``run_dir`` (optionally to a new ``total_timesteps``)."""
+        saved = runs.read_config(run_dir)
+        config = DQNConfig.from_dict(saved["config"])
+        if total_timesteps is not None:
+            config = config.replace(total_timesteps=total_timesteps)
+        return cls(saved["env_id"], saved.get("env_params_overrides") or {}, config, Path(run_dir).parent, listener, resume_from=run_dir)
+
+    # --- Trainer protocol -----------------------------------------------------------------------
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    def request_checkpoint(self) -> None:
+        self._checkpoint_requested.set()
+
+    def run(self) -> RunResult:
+        """Train to ``total_timesteps`` (or until stopped), evaluate, and write the final files.
+
+        Returns:
+            The result; on non-finite numbers a :class:`Failed` event is emitted and the result's
+            ``error`` says why (the last good checkpoint stays in the folder).
+
+        Raises:
+            Exception: Anything unexpected, after emitting :class:`Failed`.
+        """
+        try:
+            return self._run()
+        except TrainingError as e:
+            self._emit(Failed(str(e), self._last_good))
+            self._emit(PhaseChanged("failed"))
+            return RunResult(run_dir=self.run_dir, checkpoints=self._written, error=str(e), **self._timings())
+        except Exception as e:
+            self._emit(Failed(f"{type(e).__name__}: {e}", self._last_good))
+            self._emit(PhaseChanged("failed"))
+            raise
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _emit(self, event: Any) -> None:
+        if self.listener is not None:
+            self.listener(event)
+
+    def _timings(self) -> dict[str, Any]:
+        return {"env_steps": self._step, "compile_s": self._compile_s, "train_s": self._train_s}
+
+    def _write_config(self) -> None:
+        from lerax_tui.core.checkpoint import atomic_write_json, package_versions
+
+        atomic_write_json(
+            self.run_dir / runs.CONFIG_FILE,
+            {
+                "format": "lerax-tui-run",
+                "format_version": 1,
+                "env_id": self.env_id,
+                "env_params": self.env.param_dict(),
+                "env_params_overrides": self.env_params,
+                "config": self.config.to_dict(),
+                "seeds": [self.config.seed + k for k in range(self.config.num_seeds)],
+                "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "versions": package_versions(),
+            },
+        )
+
+    def _check_resumable(self, run_dir: Path) -> None:
+        saved = runs.read_config(run_dir)
+        if saved.get("env_id") != self.env_id:
+            raise ConfigError("env_id", f"{self.env_id!r} differs from the run's {saved.get('env_id')!r}")
+        old = saved.get("config") or {}
+        for name, value in self.config.to_dict().items():
+            if name not in RESUMABLE_CHANGES and old.get(name) != value:
+                raise ConfigError(name, f"{value!r} differs from the run's {old.get(name)!r}; only {', '.join(RESUMABLE_CHANGES)} may change on resume")
+        if not (run_dir / runs.CHECKPOINTS / f"{runs.RESUME_NAME}.eqx").is_file():
+            raise FileNotFoundError(f"{run_dir} has no checkpoints/{runs.RESUME_NAME}.eqx to resume from")
+
+    def _initial_state(self):
+        from lerax_tui.core.checkpoint import load_pytree
+        from lerax_tui.train import dqn
+
+        if self._resume_from is None:
+            return dqn.init_state(self.env, self.config)
+        skeleton = dqn.state_skeleton(self.env, self.config)
+        return load_pytree(self.run_dir / runs.CHECKPOINTS / runs.RESUME_NAME, skeleton, kind=RESUME_KIND)
+
+    def _run(self) -> RunResult:
+        import jax
+
+        from lerax_tui.train import dqn
+        from lerax_tui.train.cache import enable_compilation_cache
+
+        config = self.config
+        enable_compilation_cache()
+        start = time.perf_counter()
+        self._emit(PhaseChanged("compiling"))
+        self._emit(Compiling(self.run_dir))
+        state = dqn.shard_seeds(self._initial_state())
+        self._step = self.start_step = int(state.step)
+        max_iterations = max_chunk_iterations(config)
+        chunk = dqn.make_chunk_fn(self.env, config, max_iterations, state)
+        chunk.compile(state)
+        self._compile_s = time.perf_counter() - start
+        self._emit(PhaseChanged("training"))
+
+        n_next = min(FIRST_CHUNK_ITERATIONS, max_iterations)
+        next_checkpoint = self._next_checkpoint(self._step)
+        stopped = False
+        while self._step < config.total_timesteps:
+            if not self._running.is_set():
+                self._emit(PhaseChanged("paused"))
+                self._running.wait()
+                if not self._stop.is_set():
+                    self._emit(PhaseChanged("training"))
+            if self._stop.is_set():
+                stopped = True
+                break
+            if self._checkpoint_requested.is_set():
+                self._checkpoint_requested.clear()
+                self._write_checkpoints(state, final=False)
+            remaining = math.ceil((config.total_timesteps - self._step) / config.num_envs)
+            n = min(n_next, remaining)
+            if next_checkpoint is not None:
+                n = min(n, max(1, math.ceil((next_checkpoint - self._step) / config.num_envs)))
+            t0 = time.perf_counter()
+            state, out = chunk(state, n)
+            out = jax.device_get(out)
+            dt = time.perf_counter() - t0
+            self._train_s += dt
+            n_next = self._adapt(n, dt, max_iterations)
+            self._step = int(out.step)
+            self._report_chunk(out, n, dt, time.perf_counter() - start)
+            if not np.all(out.finite):
+                bad = [int(i) for i in np.flatnonzero(~np.asarray(out.finite))]
+                where = f"seed {bad[0]}" if len(bad) == 1 else f"seeds {bad}"
+                keep = f"; last good checkpoint: {self._last_good}" if self._last_good else "; no checkpoint was written before it"
+                raise TrainingError(
+                    f"training diverged at step {self._step}: non-finite loss or parameters in {where} "
+                    f"(try a lower learning_rate or max_grad_norm){keep}"
+                )
+            if next_checkpoint is not None and self._step >= next_checkpoint:
+                self._write_checkpoints(state, final=False)
+                next_checkpoint = self._next_checkpoint(self._step)
+
+        final = self._write_checkpoints(state, final=True)
+        eval_returns: list[np.ndarray] = []
+        if not stopped and config.eval_episodes > 0:
+            self._emit(PhaseChanged("evaluating"))
+            eval_returns = self._evaluate(state)
+            self._emit(Evaluated(eval_returns))
+        self._emit(PhaseChanged("stopped" if stopped else "finished"))
+        self._emit(Finished(self.run_dir, final, stopped_early=stopped))
+        return RunResult(
+            run_dir=self.run_dir,
+            checkpoints=list(self._written),
+            eval_returns=eval_returns,
+            stopped_early=stopped,
+            **self._timings(),
+        )
+
+    def _next_checkpoint(self, step: int) -> int | None:
+        interval = self.config.checkpoint_interval
+        if interval <= 0:
+            return None
+        return (step // interval + 1) * interval
+
+    @staticmethod
+    def _adapt(n: int, dt: float, max_iterations: int) -> int:
+        if dt <= 0:
+            return min(max_iterations, n * 4)
+        wanted = int(n * TARGET_CHUNK_S / dt)
+        return int(max(1, min(max_iterations, n * 4, max(n // 4, wanted))))
+
+    def _report_chunk(self, out: Any, n: int, dt: float, wall_s: float) -> None:
+        from lerax_tui.train.dqn import completed_episodes
+
+        episodes = completed_episodes(out)
+        for s, returns in enumerate(episodes.returns):
+            self._recent[s] = (self._recent[s] + [float(x) for x in returns])[-20:]
+        updates = int(out.updates)
+        loss = np.asarray(out.loss_sum, dtype=float) / updates if updates else np.full(self.config.num_seeds, np.nan)
+        event = ChunkMetrics(
+            step=self._step,
+            total_steps=self.config.total_timesteps,
+            wall_s=wall_s,
+            train_s=self._train_s,
+            sps=n * self.config.num_envs * self.config.num_seeds / dt if dt > 0 else 0.0,
+            episode_returns=episodes.returns,
+            episode_lengths=episodes.lengths,
+            episode_steps=episodes.steps,
+            loss=loss,
+            epsilon=float(out.epsilon),
+        )
+        runs.append_metrics(self.run_dir, event.to_json())
+        self._emit(event)
+
+    def recent_return(self, seed: int) -> float | None:
+        r = self._recent[seed]
+        return float(np.mean(r[-10:])) if r else None
+
+    def _write_checkpoints(self, state: Any, *, final: bool) -> Path:
+        """Every seed's policy (``final`` or ``step-N``) and the full resume state. Returns seed 0's."""
+        from lerax_tui.core.checkpoint import save_checkpoint, save_pytree
+        from lerax_tui.train.dqn import seed_policy
+
+        folder = self.run_dir / runs.CHECKPOINTS
+        config = self.config
+        first = None
+        for s in range(config.num_seeds):
+            name = runs.checkpoint_name(None if final else self._step, seed=s, num_seeds=config.num_seeds)
+            path = save_checkpoint(
+                seed_policy(state, s, config),
+                folder / name,
+                env=self.env,
+                config=config.to_dict(),
+                step=self._step,
+                recent_return=self.recent_return(s),
+                extra={"seed": config.seed + s, "seed_index": s, "run_dir": str(self.run_dir)},
+            )
+            self._written.append(path)
+            first = first or path
+            self._emit(CheckpointWritten(path, self._step))
+        save_pytree(
+            state,
+            folder / runs.RESUME_NAME,
+            kind=RESUME_KIND,
+            manifest_extra={"env_id": self.env_id, "env_params": self.env_params, "config": config.to_dict(), "step": self._step},
+        )
+        self._last_good = first
+        return first
+
+    def _evaluate(self, state: Any) -> list[np.ndarray]:
+        import jax.random as jr
+
+        from lerax_tui.train.dqn import seed_policy
+        from lerax_tui.train.evaluate import evaluate
+
+        out = []
+        for s in range(self.config.num_seeds):
+            key = jr.fold_in(jr.key(self.config.seed + s), 0x5EED)
+            out.append(evaluate(seed_policy(state, s, self.config), self.env, episodes=self.config.eval_episodes, key=key))
+        return out
+
+
+def make_runner(env_id: str, env_params: dict, config: DQNConfig, runs_dir: Path, listener: Listener) -> Runner:
+    """A :data:`~lerax_tui.train.events.TrainerFactory` for the app."""
+    return Runner(env_id, env_params, config, runs_dir, listener)
