@@ -1,0 +1,199 @@
+"""The checkpoint browser driven with Pilot: rows for every bad file, keys, loading, deleting.
+
+Real verification (record headers and eval_shape skeletons: nothing is compiled); the policy a load
+would open is handed to a recorder instead of the inspector.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from textual.app import App
+
+from lerax_tui.core.checkpoint import manifest_path
+from lerax_tui.tui.screens.checkpoints import CheckpointBrowserScreen
+from lerax_tui.tui.screens.dialogs import ConfirmDialog, PolicyParametersDialog
+
+from test_browser_files import EXPECTED, build_browser_folder
+
+
+class BrowserApp(App):
+    def __init__(self, runs: Path, folder: Path | None = None, **kw):
+        super().__init__()
+        self.opened: list[tuple] = []
+        self._args = (runs, folder, kw)
+
+    def on_mount(self) -> None:
+        runs, folder, kw = self._args
+        self.push_screen(CheckpointBrowserScreen(runs, folder, open_policy=lambda p, r, row: self.opened.append((p, r, row)), **kw))
+
+
+async def settle(pilot, screen: CheckpointBrowserScreen, timeout: float = 30.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause(0.05)
+        if screen.verify_seconds is not None and not screen._done:
+            await pilot.pause(0.25)  # one more drain
+            return
+    raise AssertionError("verification did not finish")
+
+
+async def until(pilot, predicate, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached")
+
+
+def labels(screen: CheckpointBrowserScreen) -> dict[str, str]:
+    table = screen.table
+    return {str(table.get_cell(k, "name")): str(table.get_cell(k, "status")) for k in screen._shown}
+
+
+def select(screen: CheckpointBrowserScreen, name: str) -> None:
+    index = next(i for i, k in enumerate(screen._shown) if screen.rows[k].name == name)
+    screen.table.move_cursor(row=index)
+
+
+@pytest.fixture
+def folder(tmp_path, small_policy, cartpole, lerax_dir):
+    build_browser_folder(tmp_path, small_policy, cartpole, lerax_dir=lerax_dir)
+    return tmp_path
+
+
+async def test_rows_show_every_status(folder):
+    app = BrowserApp(folder / "runs", folder / "files")
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        got = labels(screen)
+        assert got["final"] == got["step-000000100"] == "ok (lerax-tui fingerprint)"
+        for stem, (_, label) in EXPECTED.items():
+            assert got[stem] == label, stem
+        assert "resume" not in got and not any(".tmp-" in n for n in got)
+        details = str(screen.query_one("#browser-details-text").render())
+        assert "resume.eqx present" in details  # first row: final, in a run folder with resume.eqx
+
+
+async def test_keys_move_filter_and_load_an_ok_file(folder):
+    app = BrowserApp(folder / "runs", folder / "files")
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        await pilot.press("j", "j", "k")
+        assert screen.table.cursor_row == 1
+        await pilot.press("slash", *"corrupt")
+        assert set(labels(screen).values()) == {"corrupt"} and len(labels(screen)) == 4
+        await pilot.press("escape")  # clears the filter
+        assert len(labels(screen)) == len(screen.rows)
+        select(screen, "final")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.opened)
+        policy, report, row = app.opened[0]
+        assert row.name == "final" and report.ok and policy.q_network.width_size == 8
+
+
+async def test_enter_on_a_damaged_file_explains_and_loads_nothing(folder):
+    app = BrowserApp(folder / "runs", folder / "files")
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        select(screen, "truncated")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        messages = [n.message for n in app._notifications]
+        assert any("truncated: 1612 payload bytes, manifest says 1712" in m and "not loaded" in m for m in messages)
+        assert "why it cannot be loaded" in str(screen.query_one("#browser-details-text").render())
+        select(screen, "lying-manifest")
+        await pilot.pause(0.05)
+        assert "width_size: file 8, manifest 128" in str(screen.query_one("#browser-details-text").render())
+        assert not app.opened
+
+
+async def test_file_without_manifest_asks_verifies_then_loads(folder):
+    app = BrowserApp(folder / "runs", folder / "files", form_defaults=lambda: ("Acrobot-v1", {"epsilon": 0.2}))
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        select(screen, "cartpole_trained")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PolicyParametersDialog))
+        dialog = app.screen
+        # prefilled from the file's records (facts) over the form
+        assert dialog.query_one("#param-env_id").value == "CartPole-v1"
+        assert dialog.query_one("#param-width_size").value == "64"
+        assert dialog.query_one("#param-depth").value == "2"
+        dialog.query_one("#param-width_size").value = "32"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: screen.rows[str(folder / "files/cartpole_trained.eqx")].status == "fingerprint-mismatch")
+        await pilot.pause(0.3)
+        assert labels(screen)["cartpole_trained"] == "fingerprint mismatch"
+        assert "width_size: file 64, requested 32" in str(screen.query_one("#browser-details-text").render())
+        assert not app.opened
+        # again with the right values: verified, then loaded
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PolicyParametersDialog))
+        app.screen.query_one("#param-width_size").value = "64"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.opened)
+        _, report, row = app.opened[0]
+        assert report.ok and report.fingerprint_kind == "lerax" and row.name == "cartpole_trained"
+
+
+async def test_delete_asks_first_then_removes_both_files(folder):
+    app = BrowserApp(folder / "runs")
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        select(screen, "step-000000100")
+        target = folder / "runs" / "CartPole-v1-20261124-120000-abc123" / "checkpoints" / "step-000000100.eqx"
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        assert target.exists() and "step-000000100" in labels(screen)
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert not target.exists() and not manifest_path(target).exists()
+        assert "step-000000100" not in labels(screen)
+
+
+async def test_deleted_between_listing_and_loading(folder):
+    app = BrowserApp(folder / "runs")
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        select(screen, "final")
+        (folder / "runs/CartPole-v1-20261124-120000-abc123/checkpoints/final.eqx").unlink()
+        await pilot.press("enter")
+        await until(pilot, lambda: labels(screen).get("final") == "missing")
+        assert not app.opened
+        assert any("does not exist" in n.message for n in app._notifications)
+
+
+async def test_unreadable_folder_and_rescan(folder, monkeypatch):
+    files = folder / "files"
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == files:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    app = BrowserApp(folder / "runs", files)
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        assert labels(screen)["files/"] == "folder not readable"
+        select(screen, "files/")
+        await pilot.pause(0.05)
+        assert "permission denied" in str(screen.query_one("#browser-details-text").render())
+        await pilot.press("enter")  # explains, never raises
+        monkeypatch.setattr(os, "scandir", real_scandir)
+        await pilot.press("r")
+        await settle(pilot, screen)
+        assert labels(screen)["truncated"] == "truncated"
