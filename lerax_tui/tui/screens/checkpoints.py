@@ -18,7 +18,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
@@ -26,7 +26,8 @@ from textual.worker import get_current_worker
 from lerax_tui.core.checkpoint_index import CheckpointIndex, CheckpointRow, format_return, format_size
 from lerax_tui.tui.screens.dialogs import ConfirmDialog, FolderDialog, PolicyParametersDialog
 
-COLUMNS = (("name", 22), ("run", 30), ("env", 16), ("step", 10), ("return", 8), ("size", 9), ("age", 5), ("status", 26))
+# Widths fit a 120-column terminal; the run column drops the env prefix (the env has its own column).
+COLUMNS = (("name", 16), ("run", 22), ("env", 13), ("step", 8), ("return", 6), ("size", 8), ("age", 4), ("status", 26))
 STATUS_STYLE = {
     "ok": "green",
     "pending": "dim",
@@ -83,41 +84,50 @@ def details_text(row: CheckpointRow | None) -> Text:
     m = report.manifest
     out.append("\n")
     fields: list[tuple[str, Any]] = []
+    size = format_size(report.file_bytes if report.file_bytes is not None else row.size)
+    kind = f"{report.fingerprint_kind} " if report.fingerprint_kind else ""
     if m:
         hp = m.get("hyperparameters") or {}
+        step = f"{m['step']:,}" if isinstance(m.get("step"), int) else m.get("step")
         fields += [
             ("env", m.get("env_id")),
             ("policy", f"{m.get('class', '?')} " + ", ".join(f"{k}={v}" for k, v in hp.items())),
-            ("step", f"{m['step']:,}" if isinstance(m.get("step"), int) else m.get("step")),
-            ("recent return", format_return(m.get("recent_return"))),
-            ("created", m.get("created")),
+            ("step", f"{step} · recent return {format_return(m.get('recent_return'))} · {size}"),
         ]
         if m.get("seed") is not None:
             fields.append(("seed", m.get("seed")))
-        versions = m.get("versions") or {}
-        if versions:
-            fields.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
-        cfg = m.get("config") or {}
-        if cfg:
-            keys = ("learning_rate", "batch_size", "buffer_size", "gamma", "total_timesteps", "num_envs")
-            fields.append(("training", ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg)))
     else:
         fields.append(("manifest", "none: env and hyperparameters are asked for on Enter"))
         if report.env_id:
             fields.append(("env", f"{report.env_id}" + (" (inferred from the record shapes)" if report.inferred else "")))
         if report.hyperparameters:
             fields.append(("policy", ", ".join(f"{k}={v}" for k, v in report.hyperparameters.items())))
+        fields.append(("size", size))
     if report.fingerprint:
-        fields.append(("fingerprint", f"{report.fingerprint_kind or '?'} {report.fingerprint}"))
-    fields.append(("size", format_size(report.file_bytes if report.file_bytes is not None else row.size)))
+        fields.append(("fingerprint", f"{kind}{report.fingerprint}"))
     if row.run_dir is not None:
         fields.append(("resume", "resume.eqx present: continue training resumes exactly" if row.has_resume else "no resume.eqx: continuing starts a fresh buffer"))
+    if m:
+        fields.append(("created", m.get("created")))
+        versions = m.get("versions") or {}
+        if versions:
+            fields.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
+        cfg = m.get("config") or {}
+        keys = ("learning_rate", "batch_size", "buffer_size", "gamma", "total_timesteps", "num_envs")
+        if any(k in cfg for k in keys):
+            fields.append(("training", ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg)))
     for name, value in fields:
         if value is None or value == "":
             continue
         out.append(f"{name:<14}", style="bold")
         out.append(f"{value}\n")
     return out
+
+
+class CheckpointTable(DataTable):
+    """The browser's table; Enter (select) is shown in the footer as "Load"."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Load", id="browser.load")]
 
 
 class CheckpointBrowserScreen(Screen):
@@ -135,7 +145,6 @@ class CheckpointBrowserScreen(Screen):
     CSS_PATH = "../checkpoints.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", id="browser.back"),
-        Binding("enter", "load", "Load", id="browser.load", show=True),
         Binding("j", "move(1)", "Down", id="browser.down", show=False),
         Binding("k", "move(-1)", "Up", id="browser.up", show=False),
         Binding("slash", "filter", "Filter", id="browser.filter"),
@@ -178,9 +187,8 @@ class CheckpointBrowserScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("", id="browser-title")
         yield Input(placeholder="filter: words in name, run, env or status (Enter keeps it, Esc clears)", id="browser-filter")
-        with Horizontal(id="browser-body"):
-            table: DataTable = DataTable(id="browser-table", cursor_type="row", zebra_stripes=True)
-            yield table
+        with Vertical(id="browser-body"):
+            yield CheckpointTable(id="browser-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="browser-details"):
                 yield Static("", id="browser-details-text")
         yield Footer()
@@ -253,6 +261,9 @@ class CheckpointBrowserScreen(Screen):
 
     def _cells(self, row: CheckpointRow) -> list[Any]:
         cells: list[Any] = list(row.cells(self.index.clock()))
+        env = row.env.rstrip("?")
+        if env and cells[1].startswith(env + "-"):
+            cells[1] = cells[1][len(env) + 1 :]
         cells[-1] = status_text(row)
         return cells
 

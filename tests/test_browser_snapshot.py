@@ -1,0 +1,92 @@
+"""Snapshot of the checkpoint browser: fixed files, fixed clock, a fake verifier (nothing imported
+from JAX), so the picture only changes when the screen does."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.app import App
+
+from lerax_tui.core.checkpoint_index import CheckpointIndex
+from lerax_tui.core.verification import Report
+from lerax_tui.tui.screens.checkpoints import CheckpointBrowserScreen
+
+NOW = 1_795_000_000.0
+RUN = "CartPole-v1-20261124-120000-abc123"
+
+
+def _manifest(step: int, ret: float, width: int = 64) -> dict:
+    return {
+        "env_id": "CartPole-v1",
+        "class": "MLPQPolicy",
+        "hyperparameters": {"epsilon": 0.05, "width_size": width, "depth": 2},
+        "step": step,
+        "recent_return": ret,
+        "created": "2026-11-24T12:00:00+00:00",
+        "versions": {"lerax_tui": "0.1.0", "jax": "0.7.2", "equinox": "0.13.1"},
+        "config": {"learning_rate": 0.001, "batch_size": 64, "total_timesteps": 50000},
+    }
+
+
+FP = "3f099ba09c1b9cd1211eb95dad7f7b6e41c032a55f0e8c15316213db823851f8"
+REPORTS = {
+    "final": dict(status="ok", fingerprint_kind="lerax-tui", manifest=_manifest(50000, 487.3)),
+    "step-000025000": dict(status="ok", fingerprint_kind="lerax-tui", manifest=_manifest(25000, 212.9)),
+    "cartpole_trained": dict(
+        status="ok", fingerprint_kind="lerax", env_id="CartPole-v1", inferred=True,
+        hyperparameters={"epsilon": 0.1, "width_size": 64, "depth": 2},
+        problems=["no manifest: array bytes cannot be checked against a digest (structure and sizes verified)"],
+    ),
+    "truncated": dict(status="truncated", manifest=_manifest(50000, 487.3), problems=["truncated: 19532 payload bytes, manifest says 19632"]),
+    "lying": dict(
+        status="corrupt", manifest=_manifest(50000, 487.3, width=128),
+        problems=["the manifest does not describe the file: building from its hyperparameters gives another fingerprint", "width_size: file 64, manifest 128"],
+    ),
+    "empty": dict(status="not-a-checkpoint", problems=["empty file (0 bytes)"]),
+}
+SIZES = {"final": 19664, "step-000025000": 19664, "cartpole_trained": 19664, "truncated": 19564, "lying": 19664, "empty": 0}
+
+
+def fake_verify(path, *, env_id=None, overrides=None):
+    kw = dict(REPORTS[Path(path).stem])
+    return Report(path=str(path), fingerprint=FP, file_bytes=SIZES[Path(path).stem], **kw)
+
+
+def make_folder(root: Path) -> None:
+    run = root / "runs" / RUN / "checkpoints"
+    files = root / "files"
+    run.mkdir(parents=True)
+    files.mkdir()
+    for stem in ("final", "step-000025000", "resume"):
+        (run / f"{stem}.eqx").write_bytes(b"\0" * SIZES.get(stem, 10))
+    for stem in ("cartpole_trained", "truncated", "lying", "empty"):
+        (files / f"{stem}.eqx").write_bytes(b"\0" * SIZES[stem])
+    for i, p in enumerate(sorted(root.rglob("*.eqx"))):
+        os.utime(p, (NOW - 3600 * (i + 1), NOW - 3600 * (i + 1)))
+
+
+class SnapApp(App):
+    def on_mount(self) -> None:
+        index = CheckpointIndex(Path("runs"), [Path("files")], verify_fn=fake_verify, clock=lambda: NOW)
+        self.push_screen(CheckpointBrowserScreen(None, index=index))
+
+
+async def _verified(pilot) -> None:
+    screen = pilot.app.screen
+    for _ in range(200):
+        await pilot.pause(0.05)
+        if screen.verify_seconds is not None and not screen._done:
+            break
+    await pilot.pause(0.3)
+
+
+def test_browser_snapshot(snap_compare, tmp_path, monkeypatch):
+    make_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    async def run_before(pilot) -> None:
+        await _verified(pilot)
+        await pilot.press("j", "j", "j", "j")  # the lying manifest: its explanation in the details pane
+
+    assert snap_compare(SnapApp(), terminal_size=(140, 34), run_before=run_before)
