@@ -203,7 +203,9 @@ def update_target(online: MLPQPolicy, target: MLPQPolicy, tau: float) -> MLPQPol
     """``tau`` of the online network mixed into the target (1.0: a hard copy)."""
     if tau >= 1.0:
         return eqx.tree_at(lambda p: p.q_network, target, online.q_network)
-    mixed = jax.tree.map(lambda o, t: tau * o + (1.0 - tau) * t, online.q_network, target.q_network)
+    mixed = jax.tree.map(
+        lambda o, t: tau * o + (1.0 - tau) * t if eqx.is_inexact_array(o) else o, online.q_network, target.q_network
+    )
     return eqx.tree_at(lambda p: p.q_network, target, mixed)
 
 

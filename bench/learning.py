@@ -1,0 +1,79 @@
+"""Learning benchmark: each env's default preset, 10 seeds in one vmapped run, greedy evaluation.
+
+    python bench/learning.py                       # CartPole-v1, Acrobot-v1, Breakout-MinAtar
+    python bench/learning.py CartPole-v1 --set learning_rate=5e-4
+
+Prints one table per environment: steps per seed, wall time (compile included), and per-seed greedy
+returns (``eval_episodes`` episodes each), with the target and how many seeds reached it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+# Targets from issue 3: (threshold per seed or on the mean, seeds needed, steps per seed)
+TARGETS = {
+    "CartPole-v1": {"threshold": 475.0, "seeds_needed": 9, "steps": 50_000, "on": "seed"},
+    "Acrobot-v1": {"threshold": -100.0, "seeds_needed": 9, "steps": 100_000, "on": "seed"},
+    "Breakout-MinAtar": {"threshold": 15.0, "seeds_needed": None, "steps": 500_000, "on": "mean"},
+}
+
+
+def run(env_id: str, seeds: int, overrides: dict, runs_dir: str) -> dict:
+    from lerax_tui.train import preset, train
+
+    config = preset(env_id).replace(num_seeds=seeds, **overrides)
+    start = time.perf_counter()
+    result = train(env_id, config, runs_dir=runs_dir)
+    wall = time.perf_counter() - start
+    per_seed = [float(np.mean(r)) for r in result.eval_returns]
+    return {"config": config, "result": result, "wall_s": wall, "per_seed": per_seed}
+
+
+def report(env_id: str, out: dict) -> None:
+    config, result = out["config"], out["result"]
+    target = TARGETS.get(env_id)
+    per_seed = out["per_seed"]
+    print(f"\n## {env_id}  ({config.num_seeds} seeds vmapped, {config.total_timesteps:,} steps each)")
+    print(f"wall {out['wall_s']:.1f} s (compile {result.compile_s:.1f} s, train {result.train_s:.1f} s), "
+          f"{config.num_seeds * (result.env_steps) / max(result.train_s, 1e-9):,.0f} env steps/s all seeds")
+    print("| seed | greedy return (mean of %d) |" % config.eval_episodes)
+    print("|---|---|")
+    for s, r in enumerate(per_seed):
+        print(f"| {config.seed + s} | {r:.1f} |")
+    print(f"mean {np.mean(per_seed):.1f}, median {np.median(per_seed):.1f}, min {np.min(per_seed):.1f}")
+    if target:
+        if target["on"] == "seed":
+            hits = sum(r >= target["threshold"] for r in per_seed)
+            print(f"target: >= {target['threshold']} on {target['seeds_needed']}/10 seeds -> {hits}/{len(per_seed)}")
+        else:
+            print(f"target: mean >= {target['threshold']} -> {np.mean(per_seed):.1f}")
+    print("config: " + ", ".join(f"{k}={v}" for k, v in config.to_dict().items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from lerax_tui.train.config import parse_overrides
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("envs", nargs="*", default=list(TARGETS))
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--runs-dir", default=None, help="keep the run folders here (default: a temporary folder)")
+    args = p.parse_args(argv)
+    overrides = parse_overrides(args.set)
+    runs_dir = args.runs_dir or tempfile.mkdtemp(prefix="lerax-tui-learning-")
+    print(f"# learning benchmark  (jax devices: {os.environ.get('JAX_PLATFORMS', 'default')}; runs in {runs_dir})")
+    for env_id in args.envs:
+        report(env_id, run(env_id, args.seeds, overrides, runs_dir))
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""The jitted DQN: TD targets, bootstrapping at truncation only, target cadence, epsilon, determinism."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lerax_tui.core import MLPQPolicy, make_env
+from lerax_tui.train import dqn
+from lerax_tui.train.buffer import Transitions
+from lerax_tui.train.config import ConfigError, DQNConfig
+
+TINY = dict(width_size=8, depth=1, num_envs=2, total_timesteps=256, buffer_size=128, batch_size=8,
+            learning_starts=32, train_frequency=2, target_update_interval=32, eval_episodes=2)
+
+
+@pytest.fixture(scope="module")
+def env():
+    return make_env("CartPole-v1")
+
+
+def _q(policy, obs):
+    return np.asarray(jax.vmap(lambda o: policy.q_values(None, o)[1])(obs))
+
+
+def _batch(terminated, truncated):
+    obs = jnp.asarray([[0.1, 0.2, -0.1, 0.05], [0.0, -0.3, 0.2, 0.1], [0.3, 0.1, 0.0, -0.2]], jnp.float32)
+    return Transitions(
+        observation=obs,
+        action=jnp.asarray([0, 1, 1], jnp.int32),
+        reward=jnp.asarray([1.0, 0.5, -1.0], jnp.float32),
+        next_observation=obs[::-1] * 1.5,
+        terminated=jnp.asarray(terminated),
+        truncated=jnp.asarray(truncated),
+    )
+
+
+@pytest.mark.parametrize("double", [True, False])
+def test_td_target_on_hand_built_batch(env, double):
+    online = MLPQPolicy(env, width_size=8, depth=1, key=jax.random.key(1))
+    target = MLPQPolicy(env, width_size=8, depth=1, key=jax.random.key(2))
+    config = DQNConfig(gamma=0.9, loss="mse", double_dqn=double)
+    batch = _batch([False, True, False], [False, False, True])
+    q, q_next_online, q_next_target = _q(online, batch.observation), _q(online, batch.next_observation), _q(target, batch.next_observation)
+    if double:  # online picks, target values
+        value = q_next_target[np.arange(3), q_next_online.argmax(1)]
+    else:
+        value = q_next_target.max(1)
+    # row 1 terminated: no bootstrap; row 2 truncated: bootstraps like row 0
+    y = np.asarray(batch.reward) + 0.9 * np.array([1.0, 0.0, 1.0]) * value
+    expected = np.mean((q[np.arange(3), np.asarray(batch.action)] - y) ** 2)
+    loss = dqn.td_loss(online.q_network, online, target, batch, config)
+    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+
+
+def test_truncation_bootstraps_and_termination_does_not(env):
+    online = MLPQPolicy(env, width_size=8, depth=1, key=jax.random.key(3))
+    config = DQNConfig(gamma=0.99, loss="mse")
+    plain = dqn.td_loss(online.q_network, online, online, _batch([False] * 3, [False] * 3), config)
+    truncated = dqn.td_loss(online.q_network, online, online, _batch([False] * 3, [True] * 3), config)
+    terminated = dqn.td_loss(online.q_network, online, online, _batch([True] * 3, [False] * 3), config)
+    assert float(truncated) == pytest.approx(float(plain))
+    assert float(terminated) != pytest.approx(float(plain))
+    q = _q(online, _batch([True] * 3, [False] * 3).observation)
+    taken = q[np.arange(3), [0, 1, 1]]
+    assert float(terminated) == pytest.approx(float(np.mean((taken - np.array([1.0, 0.5, -1.0])) ** 2)), rel=1e-5)
+
+
+def test_epsilon_schedule():
+    config = DQNConfig(total_timesteps=1000, epsilon_start=1.0, epsilon_end=0.1, exploration_fraction=0.5)
+    got = [float(dqn.epsilon_at(config, jnp.asarray(s))) for s in (0, 250, 500, 750, 1000)]
+    np.testing.assert_allclose(got, [1.0, 0.55, 0.1, 0.1, 0.1], rtol=1e-6)
+    assert float(dqn.epsilon_at(config.replace(exploration_fraction=0.0), jnp.asarray(0))) == pytest.approx(0.1)
+
+
+def _qnet_equal(a, b) -> bool:
+    la = jax.tree.leaves(eqx.filter(a.q_network, eqx.is_array))
+    lb = jax.tree.leaves(eqx.filter(b.q_network, eqx.is_array))
+    return all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb))
+
+
+@pytest.mark.slow
+def test_target_update_cadence_in_env_steps(env):
+    # 2 envs: 2 env steps per iteration; learning from step 0, one update per iteration;
+    # the target must copy the online net exactly when the step crosses a multiple of 6.
+    config = DQNConfig(**{**TINY, "learning_starts": 0, "target_update_interval": 6, "total_timesteps": 64})
+    state = dqn.init_state(env, config)
+    chunk = dqn.make_chunk_fn(env, config, 1, state)
+    seen = {}
+    for _ in range(7):
+        state, out = chunk(state, 1)
+        step = int(out.step)
+        online = jax.tree.map(lambda x: x[0] if eqx.is_array(x) else x, state.seeds.online)
+        target = jax.tree.map(lambda x: x[0] if eqx.is_array(x) else x, state.seeds.target)
+        seen[step] = _qnet_equal(online, target)
+        assert int(out.updates) == 1
+    assert seen == {2: False, 4: False, 6: True, 8: False, 10: False, 12: True, 14: False}
+
+
+@pytest.mark.slow
+def test_chunking_is_deterministic_and_invisible(env):
+    config = DQNConfig(**{**TINY, "num_seeds": 2})
+    a = dqn.init_state(env, config)
+    b = dqn.init_state(env, config)
+    chunk = dqn.make_chunk_fn(env, config, 32, a)
+    a, out_a = chunk(a, 30)  # one chunk of 30 ...
+    for n in (7, 16, 7):  # ... equals three chunks of 7 + 16 + 7
+        b, out_b = chunk(b, n)
+    assert int(a.step) == int(b.step) == 60
+    for x, y in zip(jax.tree.leaves(eqx.filter(a, eqx.is_array)), jax.tree.leaves(eqx.filter(b, eqx.is_array))):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    # multi-seed shapes, and the seeds really differ
+    assert out_a.episode_return.shape == (32, 2, 2)
+    assert out_a.loss_sum.shape == (2,) and out_a.finite.shape == (2,)
+    w = np.asarray(a.seeds.online.q_network.layers[0].weight)
+    assert w.shape[0] == 2 and not np.array_equal(w[0], w[1])
+    episodes = dqn.completed_episodes(jax.device_get(out_a))
+    assert len(episodes.returns) == 2
+    for r, l, s in zip(episodes.returns, episodes.lengths, episodes.steps):
+        assert len(r) == len(l) == len(s) and (np.diff(s) >= 0).all()
+        np.testing.assert_allclose(r, l)  # CartPole: reward 1 per step
+
+
+def test_engine_checks_name_the_field(env):
+    with pytest.raises(ConfigError, match="buffer_size: 4 is smaller than num_envs 8"):
+        dqn.check_engine(env, DQNConfig(buffer_size=4, batch_size=4, num_envs=8))
