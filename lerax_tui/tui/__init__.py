@@ -1,0 +1,1 @@
+"""The Textual app (imports Textual; core and train never import this package)."""

@@ -1,0 +1,1 @@
+"""Screens: the main training screen, help, and the checkpoint browser."""

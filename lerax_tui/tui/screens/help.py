@@ -1,0 +1,38 @@
+"""F1: help for the focused pane, then every key (as currently mapped)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+GENERAL_HELP = """\
+## lerax-tui
+
+Pick an environment (**Env** tab, Enter), adjust hyperparameters (**Config** tab), press **F5** to
+train. The chart fills as episodes finish. **Runs** overlays earlier runs. Tab / Shift+Tab move
+between panes; arrows move inside them. **ctrl+p** lists every action.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,f1,q", "dismiss", "Close help", id="help.close"),
+    ]
+
+    def __init__(self, pane_help: str | None, keys: list[tuple[str, str]]) -> None:
+        super().__init__(id="help")
+        self.pane_help = pane_help
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        rows = "\n".join(f"- `{key}` {description}" for key, description in self.keys)
+        text = (self.pane_help or GENERAL_HELP) + "\n## Keys\n\n" + rows
+        text += "\n\nRemap any key by its id in `~/.config/lerax-tui/keymap.toml` (or `$LERAX_TUI_KEYMAP`).\n"
+        with VerticalScroll(id="help-body"):
+            yield Markdown(text, id="help-text")
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)

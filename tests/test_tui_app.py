@@ -1,0 +1,310 @@
+"""The app driven with Pilot and a fake trainer (no JAX): env picker, form, F5/F6/ctrl+s, chart,
+quitting and signals mid-run, failures, keymap, help, palette, 80x24."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from lerax_tui.train.config import preset
+from lerax_tui.tui.app import LeraxApp, make_app
+from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
+from lerax_tui.tui.screens.help import HelpScreen
+from lerax_tui.tui.widgets.config_form import ConfigForm
+from lerax_tui.tui.widgets.return_chart import ReturnChart
+from lerax_tui.tui.widgets.runs_list import RunsList
+
+SIZE = (120, 36)
+
+
+def app_with(tmp_path: Path, **options) -> tuple[LeraxApp, FakeFactory]:
+    factory = FakeFactory(options={"chunk_delay": 0.02, **options})
+    app = make_app(runs_dir=tmp_path / "runs", env_id="CartPole-v1", trainer_factory=factory, catalogue=FAKE_CATALOGUE,
+                   keymap_path=tmp_path / "no-keymap.toml")
+    return app, factory
+
+
+async def until(pilot, condition, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.05)
+
+
+def form_value(app: LeraxApp, name: str) -> str:
+    return str(app.form.rows[name].raw_value())
+
+
+async def test_selecting_an_env_loads_its_preset_and_shows_spaces(tmp_path):
+    app, _ = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        assert form_value(app, "total_timesteps") == str(preset("CartPole-v1").total_timesteps)
+        app.query_one("#env-filter").focus()
+        await pilot.press(*"acro", "enter")
+        await pilot.pause()
+        assert app.env_id == "Acrobot-v1"
+        acrobot = preset("Acrobot-v1")
+        assert form_value(app, "total_timesteps") == str(acrobot.total_timesteps)
+        assert form_value(app, "learning_rate") == f"{acrobot.learning_rate:g}"
+        details = str(app.query_one("#env-details").render())
+        assert "Discrete(3)" in details and "6" in details
+
+
+async def test_unsupported_env_is_listed_with_reason_and_cannot_be_chosen(tmp_path):
+    app, _ = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        option_list = app.query_one("#env-list")
+        prompts = [str(option_list.get_option_at_index(i).prompt) for i in range(option_list.option_count)]
+        assert any("Pendulum-v1" in p and "✗" in p for p in prompts)
+        app.query_one("#env-filter").focus()
+        await pilot.press(*"pend", "enter")
+        await pilot.pause()
+        assert app.env_id == "CartPole-v1"
+        assert "not supported" in str(app.query_one("#env-details").render())
+
+
+async def test_invalid_value_is_named_inline_and_blocks_start(tmp_path):
+    app, factory = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        app.form.rows["learning_rate"].editor.value = "fast"
+        await pilot.pause()
+        row = app.form.rows["learning_rate"]
+        assert row.has_class("-invalid")
+        assert "learning_rate" in str(row.query_one(".field-error").render())
+        await pilot.press("f5")
+        await pilot.pause()
+        assert factory.made == [] and app.session is None
+        assert "learning_rate" in app.status.message
+        assert app.focused is row.editor
+        # A cross-field rule names the field too; fixing everything lets the run start.
+        app.form.rows["learning_rate"].editor.value = "0.001"
+        app.form.rows["batch_size"].editor.value = "100000"
+        await pilot.pause()
+        assert app.form.rows["batch_size"].has_class("-invalid")
+        app.form.rows["batch_size"].editor.value = "64"
+        await pilot.pause()
+        assert app.form.error is None
+        await pilot.press("f5")
+        await until(pilot, lambda: factory.made)
+
+
+async def test_f5_starts_and_stops_with_a_final_checkpoint(tmp_path):
+    app, factory = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: app.status.phase == "training" and app.status.step > 0)
+        assert app.form.disabled
+        await pilot.press("f5")
+        await until(pilot, lambda: app.session is None)
+        trainer = factory.last
+        assert "stop" in trainer.calls
+        assert trainer.final_checkpoint is not None and trainer.final_checkpoint.exists()
+        assert app.status.phase == "stopped"
+        assert not app.form.disabled
+        assert app.status.step < int(form_value(app, "total_timesteps"))
+
+
+async def test_chart_receives_points_from_chunks(tmp_path):
+    app, factory = app_with(tmp_path, chunk_delay=0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: app.status.phase == "finished")
+        chart = app.query_one(ReturnChart)
+        lines = (factory.last.run_dir / "metrics.jsonl").read_text().splitlines()
+        expected = sum(len(r) for line in lines for r in json.loads(line)["episode_returns"])
+        assert chart.live.episodes == expected == app.status.episodes > 0
+        summary = chart.live.summary(2 * chart.size.width)
+        assert 0 < summary.x.size <= 2 * chart.size.width
+        assert app.status.best_return is not None and app.status.last_return is not None
+        assert app.status.step == app.status.total == preset("CartPole-v1").total_timesteps
+
+
+async def test_pause_resume_and_checkpoint_now(tmp_path):
+    app, factory = app_with(tmp_path, chunk_delay=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: app.status.step > 0)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: factory.last.checkpoints)
+        await pilot.press("f6")
+        await until(pilot, lambda: app.status.phase == "paused")
+        step = app.status.step
+        await pilot.pause(0.3)
+        assert app.status.step <= step + factory.last.chunk_steps  # at most the chunk in flight
+        await pilot.press("f6")
+        await until(pilot, lambda: app.status.phase == "training")
+        assert factory.last.calls[:3] == ["checkpoint", "pause", "resume"]
+        await pilot.press("f5")
+        await until(pilot, lambda: app.session is None)
+
+
+async def test_quitting_mid_run_stops_and_writes_final_checkpoint(tmp_path):
+    app, factory = app_with(tmp_path, chunk_delay=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: app.status.step > 0)
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: not app.is_running, timeout=5)
+    trainer = factory.last
+    assert trainer.stopped and trainer.final_checkpoint.exists()
+    assert app.return_code == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM])
+async def test_termination_signal_checkpoints_then_exits(tmp_path, signum):
+    app, factory = app_with(tmp_path, chunk_delay=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: app.status.step > 0)
+        assert signum in app._signals_installed  # so the real signal below cannot kill pytest
+        os.kill(os.getpid(), signum)
+        await until(pilot, lambda: not app.is_running, timeout=5)
+    assert app.exit_signal == signum and app.return_code == 128 + signum
+    assert factory.last.stopped and factory.last.final_checkpoint.exists()
+    assert not app._signals_installed  # handlers removed on unmount
+
+
+async def test_failure_is_shown_and_the_app_stays_alive(tmp_path):
+    app, factory = app_with(tmp_path, fail_at_step=3000)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: app.status.phase == "failed")
+        assert "fake failure" in app.status.message
+        assert app.session is None and not app.form.disabled
+        assert any("fake failure" in str(n.message) for n in app._notifications)
+        factory.options["fail_at_step"] = None
+        await pilot.press("f5")
+        await until(pilot, lambda: len(factory.made) == 2 and app.status.step > 0)
+        await pilot.press("f5")
+        await until(pilot, lambda: app.session is None)
+
+
+async def test_missing_runner_is_reported_not_crashing(tmp_path):
+    def broken_factory(*args):
+        raise ModuleNotFoundError("No module named 'lerax_tui.train.runner'")
+
+    app = make_app(runs_dir=tmp_path, trainer_factory=broken_factory, catalogue=FAKE_CATALOGUE)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: app.status.phase == "failed")
+        assert "runner" in app.status.message and app.is_running
+
+
+async def test_user_keymap_remaps_binding_ids(tmp_path, monkeypatch):
+    keymap = tmp_path / "keymap.toml"
+    keymap.write_text('[keymap]\n"train.toggle" = "f9"\n"nonsense.id" = "f10"\n')
+    monkeypatch.setenv("LERAX_TUI_KEYMAP", str(keymap))
+    factory = FakeFactory(options={"chunk_delay": 0.02})
+    app = make_app(runs_dir=tmp_path / "runs", trainer_factory=factory, catalogue=FAKE_CATALOGUE)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await pilot.pause(0.2)
+        assert factory.made == []
+        await pilot.press("f9")
+        await until(pilot, lambda: factory.made)
+        assert any("nonsense.id" in str(n.message) for n in app._notifications)
+        await pilot.press("f9")
+        await until(pilot, lambda: app.session is None)
+
+
+async def test_f1_shows_help_for_the_focused_pane(tmp_path):
+    app, _ = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert "Environments" in app.screen.pane_help
+        assert any("Start/Stop" in d for _, d in app.screen.keys)
+        await pilot.press("escape")
+        await pilot.press("f3", "tab")  # into the form
+        await pilot.press("f1")
+        await pilot.pause()
+        assert "Hyperparameters" in app.screen.pane_help
+
+
+async def test_palette_reaches_every_action(tmp_path):
+    app, _ = app_with(tmp_path)
+    async with app.run_test(size=SIZE):
+        titles = " | ".join(c.title for c in app.get_system_commands(app.screen))
+        for words in ("Start / stop", "Pause", "Checkpoint now", "checkpoint browser", "Reset config", "Help", "Quit",
+                      "Show Environments", "Show Config", "Show Past runs"):
+            assert words in titles
+        bound = {b.action for b in app.BINDINGS}
+        assert all(b.id for b in app.BINDINGS)
+        assert {"toggle_training", "toggle_pause", "checkpoint", "open_browser", "help", "quit"} <= bound
+
+
+async def test_ctrl_o_opens_the_browser_and_escape_returns(tmp_path):
+    app, _ = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CheckpointBrowserScreen"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.main_screen
+
+
+async def test_tab_reaches_every_pane(tmp_path):
+    app, _ = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = set()
+        for _ in range(12):
+            await pilot.press("tab")
+            seen.add(type(app.focused).__name__)
+        assert {"EnvOptionList", "ReturnChart", "MetricsView", "Tabs"} <= seen | {"Tabs"}
+        assert "ReturnChart" in seen and "MetricsView" in seen
+
+
+async def test_layout_at_80x24(tmp_path):
+    app, factory = app_with(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: app.status.step > 0)
+        screen = app.main_screen
+        assert screen.has_class("-narrow") and screen.has_class("-short")
+        for selector in ("#sidebar", "#env-list", "#chart", "MetricsView", "StatusBar", "Footer"):
+            region = screen.query_one(selector).region
+            assert region.width > 0 and region.height > 0, selector
+            assert region.right <= 80 and region.bottom <= 24, selector
+        assert screen.query_one("#chart").region.width >= 40
+        assert screen.query_one("#chart").region.height >= 10
+        await pilot.press("f5")
+        await until(pilot, lambda: app.session is None)
+
+
+async def test_past_runs_overlay_and_grow_live(tmp_path):
+    runs = tmp_path / "runs"
+    # A run written "by another process": the fake trainer, run headless.
+    from lerax_tui.train.events import ChunkMetrics
+
+    factory = FakeFactory(options={"run_name": "CartPole-v1-20250101-000000-abcdef"})
+    chunks = []
+    factory("CartPole-v1", {}, preset("CartPole-v1").replace(total_timesteps=20_000), runs, chunks.append).run()
+    metrics = runs / "CartPole-v1-20250101-000000-abcdef" / "metrics.jsonl"
+    all_lines = metrics.read_text().splitlines(keepends=True)
+    metrics.write_text("".join(all_lines[:5]) + all_lines[5][:10])  # a torn last line
+    episodes_in = lambda lines: sum(len(r) for line in lines for r in json.loads(line)["episode_returns"])
+
+    app, _ = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        runs_list = app.query_one(RunsList)
+        assert [f.name for f in runs_list.folders] == ["CartPole-v1-20250101-000000-abcdef"]
+        await pilot.press("space")
+        chart = app.query_one(ReturnChart)
+        await until(pilot, lambda: chart.overlays)
+        overlay = next(iter(chart.overlays.values()))
+        assert overlay.history.episodes == episodes_in(all_lines[:5])
+        metrics.write_text("".join(all_lines))  # the writer finishes its line and goes on
+        await until(pilot, lambda: overlay.history.episodes == episodes_in(all_lines), timeout=4)
+        await pilot.press("space")  # untick
+        await until(pilot, lambda: not chart.overlays)
