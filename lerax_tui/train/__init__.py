@@ -18,7 +18,7 @@ def __getattr__(name: str) -> Any:
 
         return train
     if name == "evaluate":
-        from lerax_tui.train.evaluate import evaluate
+        from lerax_tui.train.evaluation import evaluate
 
         return evaluate
     raise AttributeError(name)

@@ -226,7 +226,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import jax.random as jr
     import numpy as np
 
-    from lerax_tui.train.evaluate import evaluate
+    from lerax_tui.train.evaluation import evaluate
 
     returns = evaluate(policy, env, episodes=args.episodes, key=jr.key(args.seed or 0))
     summary = {

@@ -1,60 +1,23 @@
-"""Greedy evaluation: N episodes side by side, each bounded by the environment's episode limit."""
+"""``from lerax_tui.train.evaluate import evaluate`` keeps working (the code is in ``evaluation``).
+
+Importing this submodule makes Python set ``lerax_tui.train.evaluate`` to the module, which would
+shadow the public function ``from lerax_tui.train import evaluate``; the module is therefore made
+callable with the function's signature, so both spellings evaluate.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+import types
 
-import equinox as eqx
-import jax
-import jax.numpy as jnp
-import jax.random as jr
-import numpy as np
-from jaxtyping import Array, Key
+from lerax_tui.train.evaluation import DEFAULT_STEP_LIMIT, evaluate
 
-# Bound for environments that declare no episode limit, so evaluation always ends.
-DEFAULT_STEP_LIMIT = 10_000
+__all__ = ["evaluate", "DEFAULT_STEP_LIMIT"]
 
 
-@eqx.filter_jit
-def _episode_returns(policy: Any, env: Any, keys: Key[Array, " episodes"], limit: int) -> Array:
-    def one(key):
-        reset_key, run_key = jr.split(key)
-        state = env.initial(key=reset_key)
-
-        def cond(carry):
-            _, _, done, t, _ = carry
-            return jnp.logical_not(done) & (t < limit)
-
-        def body(carry):
-            state, total, _, t, key = carry
-            key, step_key = jr.split(key)
-            _, action = policy(None, env.observation(state))  # key=None: greedy
-            state = env.transition(state, action, key=step_key)
-            done = env.terminal(state) | env.truncate(state)
-            return state, total + state.reward.astype(jnp.float32), done, t + 1, key
-
-        init = (state, jnp.zeros((), jnp.float32), jnp.array(False), jnp.zeros((), jnp.int32), run_key)
-        return jax.lax.while_loop(cond, body, init)[1]
-
-    return jax.vmap(one)(keys)
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return evaluate(*args, **kwargs)
 
 
-def evaluate(policy: Any, env: Any, *, episodes: int, key: Key[Array, ""]) -> np.ndarray:
-    """Returns of ``episodes`` greedy episodes (the policy's epsilon is ignored: ``key=None``).
-
-    Episodes run side by side (vmapped) and each stops at termination, truncation, or the
-    environment's ``max_episode_steps`` (10,000 when it declares none).
-
-    Args:
-        policy: A Q policy (``__call__(None, obs) -> (None, action)``).
-        env: The adapted environment (:func:`lerax_tui.core.make_env`).
-        episodes: How many episodes.
-        key: PRNG key for the initial states and environment randomness.
-
-    Returns:
-        ``float32[episodes]`` returns, in episode order.
-    """
-    if episodes <= 0:
-        return np.zeros((0,), np.float32)
-    limit = env.max_episode_steps or DEFAULT_STEP_LIMIT
-    return np.asarray(_episode_returns(policy, env, jr.split(key, episodes), int(limit)))
+sys.modules[__name__].__class__ = _CallableModule

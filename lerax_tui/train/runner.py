@@ -366,7 +366,7 @@ class Runner:
         import jax.random as jr
 
         from lerax_tui.train.dqn import seed_policy
-        from lerax_tui.train.evaluate import evaluate
+        from lerax_tui.train.evaluation import evaluate
 
         out = []
         for s in range(self.config.num_seeds):

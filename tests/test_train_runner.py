@@ -1,0 +1,161 @@
+"""The host-side runner: run folder, events, exact resume, NaN stop, multi-seed files, past runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lerax_tui.train import dqn, runs
+from lerax_tui.train.config import DQNConfig
+from lerax_tui.train.events import ChunkMetrics, CheckpointWritten, Evaluated, Failed, Finished, PhaseChanged
+
+TINY = dict(width_size=8, depth=1, num_envs=2, total_timesteps=256, buffer_size=128, batch_size=8,
+            learning_starts=32, train_frequency=2, target_update_interval=32, eval_episodes=2)
+
+
+def _params(path: Path):
+    from lerax_tui.core.verification import load_checkpoint
+
+    policy, report = load_checkpoint(path)
+    assert report.ok
+    return [np.asarray(x) for x in jax.tree.leaves(eqx.filter(policy.q_network, eqx.is_array))]
+
+
+@pytest.mark.slow
+def test_exact_resume_continues_the_same_run(tmp_path):
+    from lerax_tui.train.runner import Runner
+
+    config = DQNConfig(**TINY)
+    straight = Runner("CartPole-v1", {}, config, tmp_path / "a").run()
+
+    events = []
+
+    def stop_after_first_chunk(event):
+        events.append(event)
+        if isinstance(event, ChunkMetrics):
+            runner.stop()
+
+    runner = Runner("CartPole-v1", {}, config, tmp_path / "b", stop_after_first_chunk)
+    first = runner.run()
+    assert first.stopped_early and 0 < first.env_steps < config.total_timesteps
+    assert any(isinstance(e, Finished) and e.stopped_early for e in events)
+    resumed = Runner.from_run_dir(first.run_dir).run()
+    assert resumed.run_dir == first.run_dir and resumed.env_steps == straight.env_steps == 256
+
+    for a, b in zip(_params(straight.run_dir / "checkpoints/final.eqx"), _params(first.run_dir / "checkpoints/final.eqx")):
+        np.testing.assert_array_equal(a, b)
+    # the learning curve carries on: the same episodes, in the same order
+    curve = lambda d: [x for r in runs.read_metrics(d) for x in r["episode_returns"][0]]
+    assert curve(straight.run_dir) == curve(first.run_dir)
+    np.testing.assert_array_equal(straight.eval_returns[0], resumed.eval_returns[0])
+
+
+@pytest.mark.slow
+def test_run_folder_events_and_multi_seed_files(tmp_path):
+    from lerax_tui.train.runner import Runner
+
+    events = []
+    config = DQNConfig(**{**TINY, "num_seeds": 2, "checkpoint_interval": 100})
+    result = Runner("CartPole-v1", {}, config, tmp_path, events.append).run()
+    run_dir = result.run_dir
+    assert run_dir.parent == tmp_path and run_dir.name.startswith("CartPole-v1-")
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["env_id"] == "CartPole-v1" and saved["seeds"] == [0, 1] and saved["config"]["num_seeds"] == 2
+    assert "jax" in saved["versions"]
+    names = sorted(p.name for p in (run_dir / "checkpoints").glob("*.eqx"))
+    assert names == ["resume.eqx", "seed-0-final.eqx", "seed-0-step-000000100.eqx",
+                     "seed-0-step-000000200.eqx", "seed-1-final.eqx", "seed-1-step-000000100.eqx",
+                     "seed-1-step-000000200.eqx"]
+    manifest = json.loads((run_dir / "checkpoints/seed-1-final.json").read_text())
+    assert manifest["step"] == 256 and manifest["seed"] == 1 and manifest["env_id"] == "CartPole-v1"
+    records = runs.read_metrics(run_dir)
+    assert records[-1]["step"] == 256 and all(len(r["episode_returns"]) == 2 for r in records)
+    chunks = [e for e in events if isinstance(e, ChunkMetrics)]
+    assert len(chunks) == len(records) and chunks[-1].step == 256
+    phases = [e.phase for e in events if isinstance(e, PhaseChanged)]
+    assert phases[0] == "compiling" and phases[-1] == "finished" and "evaluating" in phases
+    evaluated = [e for e in events if isinstance(e, Evaluated)]
+    assert len(evaluated) == 1 and [len(r) for r in evaluated[0].returns] == [2, 2]
+    assert sum(isinstance(e, CheckpointWritten) for e in events) == 6
+    assert result.compile_s > 0 and result.train_s > 0
+
+
+@pytest.mark.slow
+def test_non_finite_parameters_stop_with_a_clear_message(tmp_path, monkeypatch):
+    from lerax_tui.train import runner as runner_module
+
+    real = dqn.make_chunk_fn
+
+    class Poisoning:
+        def __init__(self, *args):
+            self.inner = real(*args)
+
+        def compile(self, state):
+            self.inner.compile(state)
+
+        def __call__(self, state, n):
+            if int(state.step) >= 100:  # after the first periodic checkpoint
+                w = state.seeds.online.q_network.layers[0].weight
+                state = eqx.tree_at(lambda s: s.seeds.online.q_network.layers[0].weight, state, jnp.full_like(w, jnp.nan))
+            return self.inner(state, n)
+
+    monkeypatch.setattr(dqn, "make_chunk_fn", Poisoning)
+    events = []
+    config = DQNConfig(**{**TINY, "checkpoint_interval": 100})
+    result = runner_module.Runner("CartPole-v1", {}, config, tmp_path, events.append).run()
+    failed = [e for e in events if isinstance(e, Failed)]
+    assert len(failed) == 1 and "non-finite" in failed[0].message and "learning_rate" in failed[0].message
+    assert failed[0].checkpoint is not None and failed[0].checkpoint.name == "step-000000100.eqx"
+    assert result.error == failed[0].message
+    assert not (result.run_dir / "checkpoints/final.eqx").exists()
+    _params(failed[0].checkpoint)  # the last good one still loads
+
+
+def test_read_metrics_ignores_a_torn_last_line(tmp_path):
+    runs.append_metrics(tmp_path, {"step": 1, "episode_returns": [[1.0]]})
+    runs.append_metrics(tmp_path, {"step": 2, "episode_returns": [[2.0]]})
+    with open(tmp_path / runs.METRICS_FILE, "a") as f:
+        f.write('{"step": 3, "episode_ret')
+    assert [r["step"] for r in runs.read_metrics(tmp_path)] == [1, 2]
+    assert runs.read_metrics(tmp_path / "nope") == []
+
+
+def test_list_runs(tmp_path):
+    from lerax_tui.core.checkpoint import atomic_write_json
+
+    a = runs.new_run_dir(tmp_path, "CartPole-v1")
+    atomic_write_json(a / "config.json", {"env_id": "CartPole-v1", "started": "2026-01-01T00:00:00", "config": {"num_seeds": 1, "total_timesteps": 10}})
+    runs.append_metrics(a, {"step": 8})
+    b = runs.new_run_dir(tmp_path, "Acrobot-v1")
+    atomic_write_json(b / "config.json", {"env_id": "Acrobot-v1", "started": "2026-02-01T00:00:00", "config": {"num_seeds": 3}})
+    (tmp_path / "not-a-run").mkdir()
+    listed = runs.list_runs(tmp_path)
+    assert [r.env_id for r in listed] == ["Acrobot-v1", "CartPole-v1"]
+    assert listed[1].last_step == 8 and listed[0].num_seeds == 3 and listed[1].final_checkpoint is None
+    assert runs.list_runs(tmp_path / "missing") == []
+
+
+def test_evaluate_is_greedy_and_bounded():
+    from lerax_tui.core import MLPQPolicy, make_env
+    from lerax_tui.train import evaluate
+
+    env = make_env("CartPole-v1", max_steps_in_episode=20)
+    policy = MLPQPolicy(env, epsilon=1.0, width_size=8, depth=1, key=jax.random.key(0))
+    a = evaluate(policy, env, episodes=3, key=jax.random.key(1))
+    b = evaluate(policy, env, episodes=3, key=jax.random.key(1))
+    assert a.shape == (3,) and (a <= 20).all() and (a >= 1).all()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_public_evaluate_survives_the_submodule_import():
+    import lerax_tui.train.evaluate  # noqa: F401  (what older callers import)
+    from lerax_tui.train import evaluate
+    from lerax_tui.train.evaluate import evaluate as function
+
+    assert callable(evaluate) and callable(function)
