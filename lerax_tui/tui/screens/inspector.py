@@ -370,12 +370,12 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
 
     def _show_eval(self, running: bool = False) -> None:
         n = len(self.returns)
-        caption = f"{self.episodes} greedy episodes, seed {self.seed}" + (" (running…)" if running else "   e: again")
+        caption = f"{self.episodes} greedy episodes · seed {self.seed}" + (" · running…" if running else "")
         self.query_one("#eval-caption", Static).update(Text(caption, style="dim"))
         self.query_one("#eval-progress", ProgressBar).update(total=self.episodes, progress=n)
         self.query_one("#eval-stats", Static).update(stats_text(self.returns, self.episodes))
         width = max(20, self.query_one("#inspector-eval").content_size.width or 36)
-        self.query_one("#eval-histogram", Static).update(histogram_text(self.returns, width=width))
+        self.query_one("#eval-histogram", Static).update(histogram_text(self.returns, width=width, bins=10))
 
     # --- watching an episode ----------------------------------------------------------------
 

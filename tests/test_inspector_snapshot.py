@@ -1,0 +1,16 @@
+"""Snapshot of the inspector: a fake evaluator and episode (nothing compiled), three steps in."""
+
+from __future__ import annotations
+
+from test_inspector_ui import InspectorApp, make_run, ready
+
+
+def test_inspector_snapshot(snap_compare, tmp_path):
+    app = InspectorApp(make_run(tmp_path, resume=True))
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("n", "n", "n")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)

@@ -1,0 +1,220 @@
+"""The inspector with a fake evaluator and a fake episode (nothing compiled): evaluation stats and
+histogram, play/pause/step/speed keys, and continue training (exact resume vs fresh buffer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.text import Text
+from textual.app import App
+
+from lerax_tui.core.checkpoint_index import CheckpointRow
+from lerax_tui.core.verification import Report
+from lerax_tui.tui.screens.inspector import SPEEDS, InspectorScreen, histogram_text, stats_text
+
+RETURNS = np.array([500.0, 487.0, 500.0, 312.0, 455.0, 500.0, 500.0, 421.0, 500.0, 498.0])
+
+
+class FakeEpisode:
+    """A cart that walks right one cell per step and falls after 6 steps."""
+
+    def __init__(self, length: int = 6):
+        self.length = length
+        self.reset(0)
+
+    def reset(self, seed: int) -> None:
+        self.seed, self.t, self.total_return, self.last_reward, self.done = seed, 0, 0.0, 0.0, False
+        self._observe()
+
+    def _observe(self) -> None:
+        self.q_values = np.array([10.0 - self.t, 9.5 + 0.2 * self.t])
+        self.action = int(np.argmax(self.q_values))
+
+    def step(self) -> None:
+        self.t += 1
+        self.last_reward = 1.0
+        self.total_return += 1.0
+        self.done = self.t >= self.length
+        self._observe()
+
+    def render(self, width: int, height: int) -> Text:
+        track = ["·"] * 20
+        track[min(19, 4 + self.t)] = "█"
+        return Text(f"seed {self.seed}  t {self.t}\n" + "".join(track))
+
+    def action_names(self) -> list[str]:
+        return ["left", "right"]
+
+
+def fake_evaluator(episodes, seed, progress, cancelled):
+    out = RETURNS[:episodes]
+    for i in range(1, len(out) + 1):
+        progress(i, out[:i])
+    return out
+
+
+def make_run(root: Path, *, resume: bool) -> Path:
+    ckpt = root / "runs" / "CartPole-v1-20261124-120000-abc123" / "checkpoints"
+    ckpt.mkdir(parents=True)
+    (ckpt / "final.eqx").write_bytes(b"x")
+    if resume:
+        (ckpt / "resume.eqx").write_bytes(b"x")
+    return ckpt / "final.eqx"
+
+
+def make_report(path: Path) -> Report:
+    manifest = {
+        "env_id": "CartPole-v1",
+        "hyperparameters": {"epsilon": 0.05, "width_size": 64, "depth": 2},
+        "step": 50000,
+        "recent_return": 487.3,
+        "config": {"learning_rate": 0.001, "total_timesteps": 50000, "width_size": 64, "depth": 2},
+    }
+    return Report(path=str(path), fingerprint_kind="lerax-tui", manifest=manifest, env_id="CartPole-v1",
+                  hyperparameters={"epsilon": 0.05, "width_size": 64, "depth": 2})
+
+
+class InspectorApp(App):
+    """Stands in for the main app: records the continue-training hooks."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+        self.calls: list[tuple] = []
+
+    def on_mount(self) -> None:
+        report = make_report(self.path)
+        row = CheckpointRow(path=self.path, run=self.path.parent.parent.name, run_dir=self.path.parent.parent)
+        self.push_screen(
+            InspectorScreen("POLICY", report, row=row, env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode, episodes=10)
+        )
+
+    def load_config_into_form(self, env_id, config):
+        self.calls.append(("form", env_id, dict(config)))
+
+    def start_training(self, *, resume_from=None, init_policy=None):
+        self.calls.append(("start", resume_from, init_policy))
+
+
+async def ready(pilot) -> InspectorScreen:
+    screen = pilot.app.screen
+    for _ in range(200):
+        await pilot.pause(0.02)
+        if screen.episode is not None and len(screen.returns) == screen.episodes:
+            break
+    await pilot.pause(0.05)
+    return screen
+
+
+async def test_evaluation_and_episode_keys(tmp_path):
+    app = InspectorApp(make_run(tmp_path, resume=True))
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await ready(pilot)
+        stats = str(screen.query_one("#eval-stats").render())
+        assert "mean 467.30" in stats and "min  312.00" in stats and "max 500.00" in stats
+        assert "█" in str(screen.query_one("#eval-histogram").render())
+        await pilot.press("n", "right")
+        assert screen.episode.t == 2
+        assert "▶" in str(screen.query_one("#episode-q").render())
+        speed = screen.speed_index
+        await pilot.press("plus")
+        assert screen.speed_index == speed + 1
+        await pilot.press("minus", "minus")
+        assert screen.speed_index == speed - 1
+        await pilot.press("minus", "minus", "minus")
+        assert SPEEDS[screen.speed_index] == SPEEDS[0]
+        await pilot.press("space")
+        assert screen.playing and "playing" in str(screen.query_one("#episode-status").render())
+        await pilot.press("plus", "plus", "plus", "plus", "plus", "plus")
+        assert SPEEDS[screen.speed_index] == SPEEDS[-1]
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if screen.episode.done:
+                break
+        assert screen.episode.done and not screen.playing and screen.episode.t == 6
+        assert "episode over" in str(screen.query_one("#episode-status").render())
+        await pilot.press("R")
+        assert screen.episode.t == 0 and screen.episode.seed == 1
+        await pilot.press("space", "space")
+        assert not screen.playing
+
+
+async def test_continue_training_resumes_exactly_when_resume_exists(tmp_path):
+    path = make_run(tmp_path, resume=True)
+    app = InspectorApp(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("c")
+        assert app.calls[0][:2] == ("form", "CartPole-v1") and app.calls[0][2]["learning_rate"] == 0.001
+        assert app.calls[1] == ("start", path.parent.parent, None)
+        assert any("resuming exactly" in n.message for n in app._notifications)
+
+
+async def test_continue_training_without_resume_says_fresh_buffer(tmp_path):
+    app = InspectorApp(make_run(tmp_path, resume=False))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("c")
+        assert app.calls[1] == ("start", None, "POLICY")
+        assert any("fresh buffer" in n.message for n in app._notifications)
+
+
+async def test_continue_training_without_the_main_app_degrades(tmp_path):
+    class Bare(App):
+        def on_mount(self):
+            path = make_run(tmp_path, resume=False)
+            self.push_screen(InspectorScreen("P", make_report(path), env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode))
+
+    app = Bare()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("c")
+        assert any("needs the main app" in n.message for n in app._notifications)
+
+
+async def test_failures_are_shown_not_raised(tmp_path):
+    def broken_evaluator(*a):
+        raise RuntimeError("env exploded")
+
+    class Broken(App):
+        def on_mount(self):
+            path = make_run(tmp_path, resume=False)
+            self.push_screen(InspectorScreen("P", make_report(path), env=object(), evaluator=broken_evaluator, episode_factory=lambda: 1 / 0))
+
+    app = Broken()
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.02)
+        screen = app.screen
+        assert "env exploded" in str(screen.query_one("#eval-caption").render())
+        assert "ZeroDivisionError" in str(screen.query_one("#episode-view").render())
+
+
+def test_histogram_and_stats_text():
+    text = histogram_text(RETURNS, width=40, bins=4).plain.splitlines()
+    assert len(text) == 4 and text[-1].endswith(" 8")  # eight returns in the top bin (453-500)
+    assert histogram_text(np.array([5.0, 5.0]), width=30).plain.strip().endswith("2")
+    assert "no episodes" in histogram_text(np.zeros(0), width=30).plain
+    assert "0/10" in stats_text(np.zeros(0), 10).plain
+
+
+@pytest.mark.slow
+def test_real_policy_episode_and_evaluator(lerax_dir):
+    """The JAX path end to end on lerax's trained CartPole policy (compiles: marked slow)."""
+    from lerax_tui.core import make_env
+    from lerax_tui.core.verification import load_checkpoint
+    from lerax_tui.tui.screens.inspector import PolicyEpisode, make_evaluator
+
+    policy, _ = load_checkpoint(lerax_dir / "cartpole_trained.eqx")
+    env = make_env("CartPole-v1")
+    ep = PolicyEpisode(policy, env)
+    ep.reset(0)
+    while not ep.done:
+        ep.step()
+    assert ep.total_return > 150
+    assert ep.render(60, 10).plain
+    seen = []
+    returns = make_evaluator(policy, env)(4, 0, lambda n, r: seen.append(n), lambda: False)
+    assert len(returns) == 4 and seen[-1] == 4 and returns.mean() > 150
