@@ -227,6 +227,28 @@ def test_generic_heat_and_channel_grids():
     assert "ch1" in render_state("Unknown-v0", None, channels, width=60, height=20).plain
 
 
+def test_wrapped_states_are_looked_through():
+    """This project's GymnaxEnvState (and gymnax's LogWrapper state) hold the gymnax state in env_state."""
+    inner = cartpole(0.0, 0.15)
+    wrapped = SimpleNamespace(env_state=SimpleNamespace(env_state=inner, episode_returns=0.0), observation=np.zeros(4))
+    direct = render_state("CartPole-v1", inner, None, width=61, height=20)
+    assert render_state("CartPole-v1", wrapped, None, width=61, height=20).plain == direct.plain
+    obs = np.zeros((10, 10, 4), dtype=bool)
+    obs[3, 3, 0] = True
+    minatar = render_state("Breakout-MinAtar", SimpleNamespace(env_state=SimpleNamespace(time=1), observation=obs), None, width=60, height=20)
+    assert lines(minatar)[1 + 3].plain[6:8] == "██"
+
+
+def test_minatar_scales_cells_up_when_there_is_room():
+    obs = np.zeros((10, 10, 4), dtype=bool)
+    obs[9, 4, 0] = True
+    text = render_state("Breakout-MinAtar", None, obs, width=70, height=24)
+    rows = [row.plain for row in lines(text)]
+    assert len(rows) == 21
+    assert rows[1 + 18][16:20] == rows[1 + 19][16:20] == "████"
+    assert_fits(text, 70, 24)
+
+
 def test_a_state_the_scene_cannot_read_falls_back_to_the_observation():
     text = render_state("CartPole-v1", SimpleNamespace(), np.zeros(4), width=60, height=10)
     assert "cartpole view failed" in text.plain and "theta_dot" in text.plain

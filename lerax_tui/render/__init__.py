@@ -80,7 +80,8 @@ def render_state(
         env_id: The gymnax id; picks the renderer (see :func:`renderer_for`).
         env_state: The gymnax ``EnvState`` (or a wrapper holding it in ``env_state``, or any object with
             the fields the renderer reads).
-        observation: The observation for this state (MinAtar, Pong and the generic view draw it).
+        observation: The observation for this state (MinAtar, Pong and the generic view draw it); when
+            None, ``env_state.observation`` is used if there is one.
         width: Terminal cells across.
         height: Terminal rows.
         env: Optional gymnax env object, for layout the state does not carry (FourRooms' and
@@ -93,6 +94,9 @@ def render_state(
         observation is drawn instead, under a line saying why, rather than raising.
     """
     width, height = max(0, int(width)), max(0, int(height))
+    if observation is None:
+        # This project's GymnaxEnvState carries its observation beside the gymnax state.
+        observation = getattr(env_state, "observation", None)
     name = renderer_for(env_id)
     kwargs = dict(width=width, height=height, env_id=env_id, env=env, params=params)
     try:

@@ -89,14 +89,24 @@ def meta_maze_open_map(maze_size: int = 9, rf_size: int = 3) -> np.ndarray:
     return np.array([[ch == " " for ch in row] for row in maze], dtype=bool)
 
 
-def _fit_cells(n_rows: int, n_cols: int, width: int, height: int) -> tuple[int, int, int]:
-    """Choose (cell width, grid rows per terminal row, pooling factor) so the grid fits."""
+@dataclass(frozen=True)
+class _Layout:
+    cell_w: int  # terminal cells per grid cell, across
+    per_row: int  # grid rows per terminal row: 1, or 2 with half blocks
+    pool: int  # grid cells max-pooled into one, each way
+    repeat: int = 1  # terminal rows per grid row when scaled up
+
+
+def _fit_cells(n_rows: int, n_cols: int, width: int, height: int, scale_up: bool = False) -> _Layout:
+    """Choose the largest cell size (then pooling) with which the grid fits in ``width`` x ``height``."""
+    if scale_up and n_cols * 4 <= width and n_rows * 2 <= height:
+        return _Layout(4, 1, 1, 2)
     for pool in range(1, max(n_rows, n_cols) + 1):
         rows, cols = -(-n_rows // pool), -(-n_cols // pool)
         for cell_w, per_row in ((2, 1), (1, 1), (2, 2), (1, 2)):
             if cols * cell_w <= width and -(-rows // per_row) <= height:
-                return cell_w, per_row, pool
-    return 1, 2, max(n_rows, n_cols)
+                return _Layout(cell_w, per_row, pool)
+    return _Layout(1, 2, max(n_rows, n_cols))
 
 
 def _pool(grid: np.ndarray, pool: int) -> np.ndarray:
@@ -109,7 +119,9 @@ def _pool(grid: np.ndarray, pool: int) -> np.ndarray:
     return padded.reshape(rows, pool, cols, pool).max(axis=(1, 3))
 
 
-def paint_grid(grid: np.ndarray, palette: list[Swatch], *, width: int, height: int, empty: str = "· ") -> Text:
+def paint_grid(
+    grid: np.ndarray, palette: list[Swatch], *, width: int, height: int, empty: str = "· ", scale_up: bool = False
+) -> Text:
     """Paint a grid of palette indices as coloured cells, as large as ``width`` x ``height`` allows.
 
     Args:
@@ -118,6 +130,8 @@ def paint_grid(grid: np.ndarray, palette: list[Swatch], *, width: int, height: i
         width: Cells available across.
         height: Rows available.
         empty: The two characters of an empty cell.
+        scale_up: Allow cells of 4x2 terminal cells when there is room (glyphs are repeated, so
+            this suits grids of solid colours such as MinAtar's).
 
     Returns:
         The painted grid (no wider than ``width``, no taller than ``height``).
@@ -125,19 +139,20 @@ def paint_grid(grid: np.ndarray, palette: list[Swatch], *, width: int, height: i
     grid = np.asarray(grid, dtype=np.int64)
     if grid.ndim != 2 or grid.size == 0 or width < 1 or height < 1:
         return Text()
-    cell_w, per_row, pool = _fit_cells(grid.shape[0], grid.shape[1], width, height)
-    grid = _pool(grid, pool)
+    layout = _fit_cells(grid.shape[0], grid.shape[1], width, height, scale_up)
+    cell_w = layout.cell_w
+    grid = _pool(grid, layout.pool)
     out = Text()
-    if per_row == 1:
-        for r, row in enumerate(grid):
-            for k in row:
+    if layout.per_row == 1:
+        terminal_rows = [(r, rep) for r in range(grid.shape[0]) for rep in range(layout.repeat)]
+        for i, (r, rep) in enumerate(terminal_rows):
+            for k in grid[r]:
                 if k == EMPTY:
-                    out.append(empty[:cell_w], style="grey30")
+                    out.append(empty.ljust(cell_w)[:cell_w] if rep == 0 else " " * cell_w, style="grey30")
                 else:
                     swatch = palette[int(k) % len(palette)]
-                    glyph = swatch.glyph if cell_w == 2 else swatch.glyph[0]
-                    out.append(glyph, style=swatch.colour)
-            if r < grid.shape[0] - 1:
+                    out.append((swatch.glyph * cell_w)[:cell_w] if cell_w != 1 else swatch.glyph[0], style=swatch.colour)
+            if i < len(terminal_rows) - 1:
                 out.append("\n")
         return out
     # Half blocks: the upper grid row is the foreground of "▀", the lower one its background.
@@ -172,22 +187,30 @@ def legend(palette: list[Swatch], used: set[int] | None = None) -> Text:
 
 
 def grid_with_legend(
-    grid: np.ndarray, palette: list[Swatch], header: Text | None, *, width: int, height: int, key: Text | None = None
+    grid: np.ndarray,
+    palette: list[Swatch],
+    header: Text | None,
+    *,
+    width: int,
+    height: int,
+    key: Text | None = None,
+    scale_up: bool = False,
 ) -> Text:
     """A header line, the grid, and the legend beside it (or below it, or left out) as space allows.
 
     The legend (``key``, or one line per swatch when None) goes beside the grid only when that costs
-    the grid no resolution.
+    the grid no resolution; ``scale_up`` is passed to :func:`paint_grid`.
     """
     rows = height - (1 if header is not None else 0)
     if key is None:
         key = legend(palette, used={int(k) for k in np.unique(grid) if k != EMPTY})
     key_w, key_h = width_of(key), len(key.plain.split("\n"))
-    full_size = _fit_cells(grid.shape[0], grid.shape[1], width, rows)
-    side_size = _fit_cells(grid.shape[0], grid.shape[1], width - key_w - 2, rows)
-    if side_size == full_size and key_h <= rows and width - key_w - 2 >= 1:
-        return vstack(header, hstack(paint_grid(grid, palette, width=width - key_w - 2, height=rows), key))
-    painted = paint_grid(grid, palette, width=width, height=rows)
+    side_w = width - key_w - 2
+    full_size = _fit_cells(grid.shape[0], grid.shape[1], width, rows, scale_up)
+    side_size = _fit_cells(grid.shape[0], grid.shape[1], side_w, rows, scale_up)
+    if side_size == full_size and key_h <= rows and side_w >= 1:
+        return vstack(header, hstack(paint_grid(grid, palette, width=side_w, height=rows, scale_up=scale_up), key))
+    painted = paint_grid(grid, palette, width=width, height=rows, scale_up=scale_up)
     grid_h = len(painted.plain.split("\n")) if painted.plain else 0
     if rows - grid_h >= 2 and width >= 8:
         lines = key.split("\n")[: rows - grid_h - 1]
@@ -215,7 +238,7 @@ def render_minatar(env_state: Any, observation: Any, *, width: int, height: int,
     if palette is None or len(palette) != obs.shape[-1]:
         palette = [Swatch(f"ch{k}", GENERIC_COLOURS[k % len(GENERIC_COLOURS)]) for k in range(obs.shape[-1])]
     header = Text.assemble((env_id.replace("-MinAtar", "") or "MinAtar", "bold"), ("  t ", "dim"), str(int(scalar(env_state, "time", -1))))
-    return grid_with_legend(channel_grid(obs), palette, header, width=width, height=height)
+    return grid_with_legend(channel_grid(obs), palette, header, width=width, height=height, scale_up=True)
 
 
 def render_channels(observation: Any, *, width: int, height: int, title: str = "") -> Text:
