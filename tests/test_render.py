@@ -249,6 +249,12 @@ def test_minatar_scales_cells_up_when_there_is_room():
     assert_fits(text, 70, 24)
 
 
+def test_non_finite_state_values_are_drawn_without_raising():
+    text = render_state("CartPole-v1", cartpole(float("nan"), float("inf")), None, width=40, height=12)
+    assert lines(text)[0].plain.startswith("x nan") and "failed" not in text.plain
+    assert_fits(text, 40, 12)
+
+
 def test_a_state_the_scene_cannot_read_falls_back_to_the_observation():
     text = render_state("CartPole-v1", SimpleNamespace(), np.zeros(4), width=60, height=10)
     assert "cartpole view failed" in text.plain and "theta_dot" in text.plain

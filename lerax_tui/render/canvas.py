@@ -76,7 +76,9 @@ class Canvas:
         self._styles: list[list[Style | str | None]] = [[None] * self.width for _ in range(self.height)]
 
     def put(self, x: float, y: float, char: str, style: Style | str | None = None) -> None:
-        """Set one cell (rounded to the nearest cell; clipped when outside)."""
+        """Set one cell (rounded to the nearest cell; clipped when outside or not finite)."""
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return
         col, row = int(round(x)), int(round(y))
         if 0 <= row < self.height and 0 <= col < self.width:
             self._chars[row][col] = char[:1] or " "
@@ -105,6 +107,8 @@ class Canvas:
         ``─`` and step where the row changes, diagonals use ``/`` or ``\\`` throughout. The slope is
         judged as seen on screen (x scaled by :data:`ASPECT`).
         """
+        if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+            return
         dx, dy = x1 - x0, y1 - y0
         steps = int(math.ceil(max(abs(dx), abs(dy)))) or 1
         # Screen y grows downwards, so a line going up and right has dx*dy < 0 and looks like "/".
@@ -193,12 +197,15 @@ def fit(text: Text, width: int, height: int) -> Text:
 
 
 def fmt(value: float, digits: int = 3) -> str:
-    """A short signed number: ``+0.123``, ``-12.4``, ``+1.2e+03``, ``nan``."""
+    """A short signed number with about ``digits + 1`` significant figures: ``+0.123``, ``-12.35``,
+    ``+1234``, ``+1.23e+05``, ``nan``."""
     if not math.isfinite(value):
         return "nan" if math.isnan(value) else ("+inf" if value > 0 else "-inf")
-    if value != 0 and (abs(value) >= 10 ** (digits + 2) or abs(value) < 10 ** -digits):
-        return f"{value:+.{max(digits - 2, 1)}e}"
-    return f"{value:+.{digits}f}" if abs(value) < 10 else f"{value:+.{max(digits - 2, 0)}f}"
+    size = abs(value)
+    if size != 0 and (size >= 1e5 or size < 10**-digits):
+        return f"{value:+.{max(digits - 1, 1)}e}"
+    decimals = digits - int(math.floor(math.log10(size))) if size >= 1 else digits
+    return f"{value:+.{max(decimals, 0)}f}"
 
 
 def signed_bar(value: float, scale: float, half: int, style: str = "cyan", negative_style: str = "magenta") -> Text:

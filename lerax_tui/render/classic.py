@@ -15,6 +15,15 @@ from rich.text import Text
 from lerax_tui.render.canvas import ASPECT, Canvas, fmt, param, scalar, vstack
 
 
+def _sin(angle: float) -> float:
+    """``math.sin`` that returns nan for a non-finite angle (a diverged state is drawn, not raised)."""
+    return math.sin(angle) if math.isfinite(angle) else math.nan
+
+
+def _cos(angle: float) -> float:
+    return math.cos(angle) if math.isfinite(angle) else math.nan
+
+
 def render_cartpole(env_state: Any, observation: Any, *, width: int, height: int, params: Any = None, **_: Any) -> Text:
     """The cart on its track between the ±x_threshold limits, with the pole at its angle.
 
@@ -64,8 +73,8 @@ def render_cartpole(env_state: Any, observation: Any, *, width: int, height: int
     # length is capped so a tall view does not turn it into a flagpole.
     length = max(1, min(cart_y - 1, max(4, height // 2)))
     base_x, base_y = cx, cart_y - 1
-    tip_x = base_x + length * math.sin(theta) * ASPECT
-    tip_y = base_y - length * math.cos(theta) + 1
+    tip_x = base_x + length * _sin(theta) * ASPECT
+    tip_y = base_y - length * _cos(theta) + 1
     canvas.line(base_x, base_y, tip_x, tip_y, "bold yellow")
     canvas.put(cx, cart_y, "o", "bold white on blue")
     return vstack(header, canvas.to_text())
@@ -80,7 +89,7 @@ def render_acrobot(env_state: Any, observation: Any, *, width: int, height: int,
     theta2 = scalar(env_state, "joint_angle2")
     omega1 = scalar(env_state, "velocity_1", 0.0)
     omega2 = scalar(env_state, "velocity_2", 0.0)
-    tip_height = -math.cos(theta1) - math.cos(theta1 + theta2)
+    tip_height = -_cos(theta1) - _cos(theta1 + theta2)
     header = Text.assemble(
         ("θ1 ", "dim"), f"{math.degrees(theta1):+.0f}°", ("  θ2 ", "dim"), f"{math.degrees(theta2):+.0f}°",
         ("  ω ", "dim"), f"{omega1:+.1f} {omega2:+.1f}",
@@ -95,8 +104,8 @@ def render_acrobot(env_state: Any, observation: Any, *, width: int, height: int,
     goal_y = round(py - unit)
     for gx in range(0, width, 2):
         canvas.put(gx, goal_y, "┄", "green dim")
-    j1x, j1y = px + unit * math.sin(theta1) * ASPECT, py + unit * math.cos(theta1)
-    tx, ty = j1x + unit * math.sin(theta1 + theta2) * ASPECT, j1y + unit * math.cos(theta1 + theta2)
+    j1x, j1y = px + unit * _sin(theta1) * ASPECT, py + unit * _cos(theta1)
+    tx, ty = j1x + unit * _sin(theta1 + theta2) * ASPECT, j1y + unit * _cos(theta1 + theta2)
     canvas.line(px, py, j1x, j1y, "bold cyan")
     canvas.line(j1x, j1y, tx, ty, "bold magenta")
     canvas.put(px, py, "O", "bold white")
@@ -126,7 +135,7 @@ def render_mountain_car(env_state: Any, observation: Any, *, width: int, height:
         return (x - lo) / (hi - lo) * (width - 1)
 
     def row(x: float) -> float:
-        return top + (1 - (math.sin(3 * x) + 1) / 2) * (rows - 1 - top)
+        return top + (1 - (_sin(3 * x) + 1) / 2) * (rows - 1 - top)
 
     xs = np.linspace(lo, hi, width)
     for a, b in zip(xs[:-1], xs[1:]):
