@@ -92,10 +92,11 @@ class InspectorApp(App):
         )
 
     def load_config_into_form(self, env_id, config):
-        self.calls.append(("form", env_id, dict(config)))
+        self.calls.append(("form", env_id, config))
 
-    def start_training(self, *, resume_from=None, init_policy=None):
-        self.calls.append(("start", resume_from, init_policy))
+    def start_training(self, env_id=None, config=None, env_params=None, trainer_factory=None):
+        self.calls.append(("start", env_id, config, trainer_factory))
+        return True
 
 
 async def ready(pilot) -> InspectorScreen:
@@ -147,9 +148,12 @@ async def test_continue_training_resumes_exactly_when_resume_exists(tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
         await pilot.press("c")
-        assert app.calls[0][:2] == ("form", "CartPole-v1") and app.calls[0][2]["learning_rate"] == 0.001
-        assert app.calls[1] == ("start", path.parent.parent, None)
-        assert any("resuming exactly" in n.message for n in app._notifications)
+        (_, env_id, config), (_, start_env, start_config, factory) = app.calls
+        assert env_id == start_env == "CartPole-v1" and config is start_config
+        assert config.learning_rate == 0.001 and config.width_size == 64
+        assert config.total_timesteps == 100000  # finished at 50,000: as many steps again
+        assert factory.__qualname__.startswith("resume_trainer_factory")
+        assert any("resuming exactly" in n.message and "step 50,000 → 100,000" in n.message for n in app._notifications)
 
 
 async def test_continue_training_without_resume_says_fresh_buffer(tmp_path):
@@ -157,8 +161,8 @@ async def test_continue_training_without_resume_says_fresh_buffer(tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
         await pilot.press("c")
-        assert app.calls[1] == ("start", None, "POLICY")
-        assert any("fresh buffer" in n.message for n in app._notifications)
+        assert app.calls[1][3].__qualname__.startswith("policy_trainer_factory")
+        assert any("fresh replay buffer" in n.message for n in app._notifications)
 
 
 async def test_continue_training_without_the_main_app_degrades(tmp_path):

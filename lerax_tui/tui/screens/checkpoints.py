@@ -234,6 +234,7 @@ class CheckpointBrowserScreen(Screen):
                 return
             self.index.verify_row(row)
             self._done.append(row.key)
+            time.sleep(0)  # hand the GIL to the UI thread between files: keys stay responsive
 
     def _drain(self) -> None:
         if not self._done:

@@ -482,18 +482,27 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
             self.app.pop_screen()
 
     def continue_plan(self) -> dict[str, Any]:
-        """What "continue training" will do: env, config for the form, and exact resume or not."""
+        """What "continue training" will do: env, the config for the form, and exact resume or not.
+
+        A run stopped early continues to its own ``total_timesteps``; a finished one trains as many
+        steps again.
+        """
         m = getattr(self.report, "manifest", None) or {}
         config = dict(m.get("config") or {})
         hp = getattr(self.report, "hyperparameters", None) or {}
         config.update({k: v for k, v in hp.items() if k in ("width_size", "depth") and v is not None})
+        step = m.get("step") if isinstance(m.get("step"), int) else 0
+        total = config.get("total_timesteps")
+        if isinstance(total, int) and step >= total:
+            config["total_timesteps"] = step + total
         resume = resume_file_of(self.path)
         return {
             "env_id": self.env_id,
             "config": config,
+            "env_params": {},
             "run_dir": run_dir_of(self.path) if resume else None,
             "resume": resume,
-            "step": m.get("step") if isinstance(m.get("step"), int) else 0,
+            "step": step,
         }
 
     def action_continue_training(self) -> None:
@@ -503,21 +512,80 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
         if not callable(load) or not callable(start):
             self.notify("continue training needs the main app (no training form here)", severity="warning")
             return
+        from lerax_tui.train.config import ConfigError, DQNConfig, FIELD_NAMES, preset
+
         try:
-            load(plan["env_id"], plan["config"])
-            kwargs = _accepted(start, resume_from=plan["run_dir"], init_policy=None if plan["resume"] else self.policy, start_step=plan["step"])
-            start(**kwargs)
+            base = preset(plan["env_id"]).to_dict()
+            config = DQNConfig.from_dict({**base, **{k: v for k, v in plan["config"].items() if k in FIELD_NAMES}})
+        except (ConfigError, KeyError, TypeError, ValueError) as e:
+            self.notify(f"cannot continue: the checkpoint's configuration is not usable ({e})", severity="error")
+            return
+        if plan["resume"] is not None:
+            factory = resume_trainer_factory(plan["run_dir"])
+            message = f"resuming exactly from {plan['run_dir'].name}/checkpoints/resume.eqx (step {plan['step']:,} → {config.total_timesteps:,})"
+            severity = "information"
+        else:
+            factory = policy_trainer_factory(self.policy)
+            message = "no resume.eqx in the run folder: training starts from this policy's weights with a fresh replay buffer (a new run folder)"
+            severity = "warning"
+        try:
+            load(plan["env_id"], config)
+            started = start(**_accepted(start, env_id=plan["env_id"], config=config, trainer_factory=factory))
         except Exception as e:
             self.notify(f"could not continue training: {type(e).__name__}: {e}", severity="error")
             return
-        if plan["resume"] is not None:
-            self.notify(f"resuming exactly from {plan['resume'].parent.parent.name}/resume.eqx", title="continue training")
-        else:
-            self.notify(
-                "no resume.eqx in the run folder: training continues from this policy with a fresh buffer",
-                title="continue training",
-                severity="warning",
-            )
+        if started is False:
+            return  # the app said why
+        self.notify(message, title="continue training", severity=severity, timeout=8)
+        main = getattr(self.app, "main_screen", None)
+        while main is not None and self.app.screen is not main and len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+
+def resume_trainer_factory(run_dir: Path) -> Callable:
+    """A trainer factory that continues ``run_dir`` exactly (its saved config; only the length may
+    change)."""
+
+    def factory(env_id: str, env_params: dict, config: Any, runs_dir: Path, listener: Callable) -> Any:
+        from lerax_tui.train.runner import Runner
+
+        return Runner.from_run_dir(run_dir, listener, total_timesteps=config.total_timesteps)
+
+    return factory
+
+
+def policy_trainer_factory(policy: Any) -> Callable:
+    """A trainer factory for a new run whose online and target networks start as ``policy``'s
+    (every seed); the replay buffer, optimiser and exploration schedule start fresh."""
+
+    def factory(env_id: str, env_params: dict, config: Any, runs_dir: Path, listener: Callable) -> Any:
+        import equinox as eqx
+        import jax
+        import jax.numpy as jnp
+
+        from lerax_tui.train.runner import Runner
+
+        class FromPolicy(Runner):
+            def _initial_state(self):
+                state = super()._initial_state()
+
+                def put(stacked):
+                    return jax.tree.map(
+                        lambda s, p: jnp.broadcast_to(jnp.asarray(p, s.dtype), s.shape) if eqx.is_array(s) else s,
+                        stacked,
+                        policy.q_network,
+                    )
+
+                seeds = state.seeds
+                return eqx.tree_at(
+                    lambda st: (st.seeds.online.q_network, st.seeds.target.q_network),
+                    state,
+                    (put(seeds.online.q_network), put(seeds.target.q_network)),
+                )
+
+        return FromPolicy(env_id, env_params, config, runs_dir, listener)
+
+    return factory
 
 
 def _accepted(fn: Callable, **kwargs: Any) -> dict[str, Any]:
