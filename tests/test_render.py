@@ -180,6 +180,18 @@ def test_four_rooms_layout_agent_and_goal():
 
     env, params = gymnax.make("FourRooms-misc")
     assert render_state("FourRooms-misc", state, None, width=60, height=20, env=env, params=params).plain == text.plain
+    # This project's GymnaxEnv holds the gymnax env in `env` and its params in `params`; a changed map shows.
+    walled = np.asarray(env.env_map).copy()
+    walled[4, 3] = False
+    adapter = SimpleNamespace(env=SimpleNamespace(env_map=walled), params=params)
+    assert render_state("FourRooms-misc", state, None, width=60, height=20, env=adapter).plain.split("\n")[1 + 4][6:8] == "██"
+
+
+def test_params_come_from_the_env_adapter_when_not_given():
+    adapter = SimpleNamespace(env=None, params=SimpleNamespace(x_threshold=4.8))
+    text = render_state("CartPole-v1", cartpole(2.4), None, width=61, height=20, env=adapter)
+    axle, _, _ = cart_and_tip(text)
+    assert axle == pytest.approx(30 + 0.5 * 29, abs=1) and "+4.8" in text.plain
 
 
 def test_meta_maze_embedded_layout_matches_gymnax():

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from rich.text import Text
 
 from lerax_tui.render.actions import action_names, q_value_bars
-from lerax_tui.render.canvas import fit, vstack
+from lerax_tui.render.canvas import env_attr, fit, vstack
 from lerax_tui.render.classic import render_acrobot, render_cartpole, render_mountain_car
 from lerax_tui.render.generic import observation_labels, render_generic
 from lerax_tui.render.grids import render_catch, render_deep_sea, render_four_rooms, render_meta_maze, render_minatar, render_pong
@@ -84,10 +84,11 @@ def render_state(
             None, ``env_state.observation`` is used if there is one.
         width: Terminal cells across.
         height: Terminal rows.
-        env: Optional gymnax env object, for layout the state does not carry (FourRooms' and
-            MetaMaze's ``env_map``); the standard layouts are used without it.
+        env: Optional gymnax env object, or an adapter/wrapper holding one in ``env`` or ``_env`` (this
+            project's ``GymnaxEnv``), for layout the state does not carry (FourRooms' and MetaMaze's
+            ``env_map``); the standard layouts are used without it.
         params: Optional gymnax ``EnvParams`` (CartPole's ``x_threshold``, MountainCar's goal, ...);
-            defaults are used without them.
+            when None, ``env.params`` is used if there is one, else the defaults.
 
     Returns:
         The drawing. If the env's own renderer cannot read this state, the generic view of the
@@ -97,6 +98,8 @@ def render_state(
     if observation is None:
         # This project's GymnaxEnvState carries its observation beside the gymnax state.
         observation = getattr(env_state, "observation", None)
+    if params is None:
+        params = env_attr(env, "params")  # this project's GymnaxEnv carries its EnvParams
     name = renderer_for(env_id)
     kwargs = dict(width=width, height=height, env_id=env_id, env=env, params=params)
     try:

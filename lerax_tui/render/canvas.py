@@ -49,6 +49,20 @@ def field(state: Any, name: str, default: Any = _MISSING) -> np.ndarray:
     return np.asarray(default)
 
 
+def env_attr(env: Any, name: str) -> Any:
+    """An attribute of a gymnax env, looking through adapters and wrappers (``.env``, ``._env``).
+
+    Returns None when ``env`` is None or nothing along the chain has ``name``.
+    """
+    for _ in range(8):
+        if env is None:
+            return None
+        if hasattr(env, name):
+            return getattr(env, name)
+        env = getattr(env, "env", None) or getattr(env, "_env", None)
+    return None
+
+
 def scalar(state: Any, name: str, default: Any = _MISSING) -> float:
     """A state field as a python float (the first element of an array field)."""
     value = field(state, name, default)

@@ -36,9 +36,9 @@ def render_cartpole(env_state: Any, observation: Any, *, width: int, height: int
     limit = param(params, "x_threshold", 2.4)
     theta_limit = param(params, "theta_threshold_radians", 12 * 2 * math.pi / 360)
     header = Text.assemble(
-        ("x ", "dim"), fmt(x, 2), ("  v ", "dim"), fmt(x_dot, 2),
+        ("x ", "dim"), fmt(x, 3), ("  v ", "dim"), fmt(x_dot, 3),
         ("  θ ", "dim"), (f"{math.degrees(theta):+.1f}°", "bold red" if abs(theta) > theta_limit else "bold"),
-        (f" (±{math.degrees(theta_limit):.0f}°)", "dim"), ("  ω ", "dim"), fmt(theta_dot, 2),
+        (f" (±{math.degrees(theta_limit):.0f}°)", "dim"), ("  ω ", "dim"), fmt(theta_dot, 3),
     )
     rows = height - 1
     if rows < 3 or width < 9:

@@ -14,7 +14,7 @@ import numpy as np
 from rich.style import Style
 from rich.text import Text
 
-from lerax_tui.render.canvas import field, hstack, scalar, vstack, width_of
+from lerax_tui.render.canvas import env_attr, field, hstack, scalar, vstack, width_of
 
 EMPTY = -1
 
@@ -308,13 +308,15 @@ def render_maze(open_map: np.ndarray, env_state: Any, *, width: int, height: int
 
 def render_four_rooms(env_state: Any, observation: Any, *, width: int, height: int, env: Any = None, **_: Any) -> Text:
     """FourRooms: the env's ``env_map`` when the env object is given, else gymnax's standard layout."""
-    open_map = np.asarray(env.env_map) if env is not None and hasattr(env, "env_map") else _open_map(FOUR_ROOMS_MAP)
+    env_map = env_attr(env, "env_map")
+    open_map = np.asarray(env_map) if env_map is not None else _open_map(FOUR_ROOMS_MAP)
     return render_maze(open_map, env_state, width=width, height=height, title="FourRooms")
 
 
 def render_meta_maze(env_state: Any, observation: Any, *, width: int, height: int, env: Any = None, **_: Any) -> Text:
     """MetaMaze: the env's ``env_map`` when the env object is given, else the default 9x9 maze."""
-    open_map = np.asarray(env.env_map) if env is not None and hasattr(env, "env_map") else meta_maze_open_map()
+    env_map = env_attr(env, "env_map")
+    open_map = np.asarray(env_map) if env_map is not None else meta_maze_open_map()
     return render_maze(open_map, env_state, width=width, height=height, title="MetaMaze")
 
 
