@@ -237,7 +237,11 @@ def render_minatar(env_state: Any, observation: Any, *, width: int, height: int,
     palette = MINATAR_CHANNELS.get(env_id)
     if palette is None or len(palette) != obs.shape[-1]:
         palette = [Swatch(f"ch{k}", GENERIC_COLOURS[k % len(GENERIC_COLOURS)]) for k in range(obs.shape[-1])]
-    header = Text.assemble((env_id.replace("-MinAtar", "") or "MinAtar", "bold"), ("  t ", "dim"), str(int(scalar(env_state, "time", -1))))
+    header = Text(env_id.replace("-MinAtar", "") or "MinAtar", style="bold")
+    time = scalar(env_state, "time", float("nan"))
+    if np.isfinite(time):
+        header.append("  t ", style="dim")
+        header.append(str(int(time)))
     return grid_with_legend(channel_grid(obs), palette, header, width=width, height=height, scale_up=True)
 
 
