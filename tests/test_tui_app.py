@@ -135,10 +135,11 @@ async def test_pause_resume_and_checkpoint_now(tmp_path):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: factory.last.checkpoints)
         await pilot.press("f6")
-        await until(pilot, lambda: app.status.phase == "paused")
+        assert app.status.phase in ("pausing", "paused")
+        await until(pilot, lambda: app.status.phase == "paused")  # reported by the trainer
         step = app.status.step
-        await pilot.pause(0.3)
-        assert app.status.step <= step + factory.last.chunk_steps  # at most the chunk in flight
+        await pilot.pause(0.4)
+        assert app.status.step == step
         await pilot.press("f6")
         await until(pilot, lambda: app.status.phase == "training")
         assert factory.last.calls[:3] == ["checkpoint", "pause", "resume"]

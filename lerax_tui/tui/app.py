@@ -304,7 +304,8 @@ class LeraxApp(App[None], inherit_bindings=False):
             self.notify("Nothing to pause: start a run with F5.", timeout=3)
             return
         paused = self.session.toggle_pause()
-        self._show_status(self.status.with_(phase="paused" if paused else "training"))
+        # "paused" itself comes from the trainer once the chunk in flight has ended.
+        self._show_status(self.status.with_(phase="pausing" if paused else "training"))
 
     def action_checkpoint(self) -> None:
         if self.session is None or not self.session.request_checkpoint():

@@ -145,7 +145,7 @@ def _fake_chunk(rng: np.random.Generator, start: int, end: int, total: int, seed
         r_seed, l_seed, s_seed = [], [], []
         while True:
             progress = at / max(total, 1)
-            mean = 20 + 400 * (1 - np.exp(-4 * progress)) * (0.85 + 0.1 * seed / max(seeds, 1))
+            mean = 20 + 400 * (1 - np.exp(-4 * progress)) * (0.75 + 0.25 * seed / max(seeds - 1, 1))
             length = int(max(8, mean + rng.normal(0, 0.2 * mean)))
             if at + length > end:
                 break

@@ -77,12 +77,12 @@ tab are overlaid in other colours; one still being written by another process gr
         return {
             "smooth": primary.rgb,
             "raw": background.blend(Color.parse(variables.get("foreground", "#e0e0e0")), 0.35).rgb,
-            "band": background.blend(primary, 0.55).rgb,
+            "band": background.blend(primary, 0.35).rgb,
             "overlay0": rgb("accent", "#ffa62b"),
             "overlay1": rgb("success", "#4EBF71"),
-            "overlay2": rgb("warning", "#ffa62b"),
+            "overlay2": rgb("error", "#ba3c5b"),
             "overlay3": rgb("secondary", "#004578"),
-            "overlay4": rgb("error", "#ba3c5b"),
+            "overlay4": rgb("warning", "#ffa62b"),
         }
 
     def draw(self, width: int, height: int) -> None:
@@ -103,7 +103,7 @@ tab are overlaid in other colours; one still being written by another process gr
         for index, overlay in enumerate(self.overlays.values()):
             summary = overlay.history.summary(buckets, x_max)
             if summary.x.size:
-                plt.plot(summary.x, summary.mean, marker="braille", color=colours[f"overlay{index % 5}"], label=overlay.label[:24])
+                plt.plot(summary.x, summary.mean, marker="braille", color=colours[f"overlay{index % 5}"], label=overlay.label[:28])
                 drew = True
         summary = self.live.summary(buckets, x_max)
         if summary.x.size:
@@ -116,10 +116,11 @@ tab are overlaid in other colours; one still being written by another process gr
 
     def _plot_live(self, summary: Summary, colours: dict) -> None:
         plt = self.plt
-        plt.scatter(summary.x, summary.raw, marker="braille", color=colours["raw"])
         if summary.num_seeds > 1:
-            plt.plot(summary.x, summary.low, marker="braille", color=colours["band"])
-            plt.plot(summary.x, summary.high, marker="braille", color=colours["band"])
+            # A zigzag low->high->high->low... puts a vertical stroke in every column: a filled band.
+            x, y = band_path(summary.x, summary.low, summary.high)
+            plt.plot(x, y, marker="braille", color=colours["band"])
+        plt.scatter(summary.x, summary.raw, marker="braille", color=colours["raw"])
         label = self.live_label if not self.overlays else self.live_label[:24]
         plt.plot(summary.x, summary.mean, marker="braille", color=colours["smooth"], label=label if self.overlays else None)
 
@@ -149,3 +150,14 @@ def short_number(value: float) -> str:
         if abs(value) >= size:
             return f"{value / size:.3g}{suffix}"
     return f"{value:.3g}"
+
+
+def band_path(x, low, high):
+    """The zigzag through (x0, low0), (x0, high0), (x1, high1), (x1, low1), ... that fills a band."""
+    import numpy as np
+
+    n = len(x)
+    xs = np.repeat(np.asarray(x, dtype=float), 2)
+    pairs = np.stack([low, high], axis=1)
+    pairs[1::2] = pairs[1::2, ::-1]  # every other column goes down instead of up
+    return xs, pairs.reshape(2 * n)

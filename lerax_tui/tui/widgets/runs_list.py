@@ -104,4 +104,20 @@ class RunsList(Vertical):
         self._announce()
 
     def _announce(self) -> None:
-        self.post_message(self.OverlaysChanged({Path(k).name: h for k, h in self._histories.items()}))
+        self.post_message(self.OverlaysChanged({overlay_label(Path(k)): h for k, h in self._histories.items()}))
+
+
+def overlay_label(run_dir: Path) -> str:
+    """A short, distinct legend label: the folder's stamp and hex, plus seeds when more than one."""
+    import json
+
+    name = run_dir.name
+    parts = name.rsplit("-", 3)
+    label = "-".join(parts[1:]) if len(parts) == 4 else name
+    try:
+        config = json.loads((run_dir / "config.json").read_text()).get("config", {})
+        if int(config.get("num_seeds", 1)) > 1:
+            label += f" ×{config['num_seeds']}"
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    return label

@@ -13,6 +13,7 @@ PHASE_STYLE = {
     "compiling": "$warning",
     "training": "$success",
     "paused": "$warning",
+    "pausing": "$warning",
     "evaluating": "$accent",
     "finished": "$primary",
     "stopped": "$primary",
@@ -72,8 +73,10 @@ class StatusBar(Static):
             f"[b {style}]● {phase}[/]  {progress}  [dim]sps[/] {_sps(status.sps)}"
             f"  [dim]ETA[/] {format_duration(status.eta_s)}  [dim]episodes[/] {status.episodes:,}"
         )
-        where = escape(str(status.run_dir)) if status.run_dir else "no run yet"
+        where = escape(status.run_dir.name) if status.run_dir else "no run yet"
         line2 = f"[dim]return[/] {_num(status.last_return)} [dim]best[/] {_num(status.best_return)}  [dim]run[/] {where}"
+        lines = [line1, line2]
         if status.message:
-            line2 = f"{escape(status.message)}  " + line2
-        self.update(line1 + "\n" + line2)
+            style = "$error" if status.phase == "failed" or status.message.startswith("Cannot") else "$text-muted"
+            lines.append(f"[{style}]{escape(status.message)}[/]")
+        self.update("\n".join(lines))

@@ -1,0 +1,112 @@
+"""Drive the real app and save the README screenshots as SVG.
+
+    python scripts/export_screenshots.py            # real DQN training on CartPole-v1 (JAX, ~1 min on 2 cores)
+    python scripts/export_screenshots.py --fake     # the deterministic fake trainer (no JAX)
+
+Writes screenshots/main-training.svg (a run in progress), screenshots/past-runs.svg (three finished
+runs overlaid) and screenshots/help.svg (F1 on the chart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SIZE = (120, 36)
+
+
+async def wait_for(pilot, condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout:.0f} s (status: {pilot.app.status})")
+        await pilot.pause(0.1)
+
+
+def save(app, out: Path, name: str) -> None:
+    path = out / name
+    path.write_text(app.export_screenshot(title="lerax-tui"))
+    print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}", file=sys.stderr)
+
+
+async def ready(pilot) -> None:
+    from lerax_tui.tui.widgets.env_picker import EnvPicker
+
+    await wait_for(pilot, lambda: pilot.app.main_screen.query(EnvPicker) and pilot.app.main_screen.query_one(EnvPicker).entries, 120)
+
+
+async def train(pilot, timeout: float, **fields) -> None:
+    app = pilot.app
+    for name, value in fields.items():
+        app.form.rows[name].editor.value = str(value)
+    await pilot.pause()
+    await pilot.press("f5")
+    await wait_for(pilot, lambda: app.session is None and app.status.phase in ("finished", "stopped", "failed"), timeout)
+    assert app.status.phase != "failed", app.status.message
+
+
+async def main(out: Path, runs_dir: Path, fake: bool) -> None:
+    from lerax_tui.tui.app import make_app
+
+    factory = None
+    if fake:
+        from lerax_tui.tui.fake import FakeFactory
+
+        factory = FakeFactory(options={"chunk_delay": 0.05})
+    timeout = 600
+    catalogue = None
+    if fake:
+        from lerax_tui.tui.fake import FAKE_CATALOGUE
+
+        catalogue = FAKE_CATALOGUE
+
+    # 1. A run in progress: 3 seeds, captured about two thirds of the way through.
+    app = make_app(runs_dir=runs_dir, env_id="CartPole-v1", trainer_factory=factory, catalogue=catalogue)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await train(pilot, timeout, total_timesteps=20_000)  # warm the JIT cache: the next run starts quickly
+        for name, value in {"total_timesteps": 150_000, "num_seeds": 3}.items():
+            app.form.rows[name].editor.value = str(value)
+        await pilot.pause()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.status.step >= 100_000, timeout)
+        await pilot.pause(0.6)
+        save(app, out, "main-training.svg")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.session is None, timeout)
+        # Two more finished runs to compare: a smaller learning rate, and a smaller network.
+        await train(pilot, timeout, total_timesteps=100_000, num_seeds=1, learning_rate=3e-4)
+        await train(pilot, timeout, total_timesteps=100_000, learning_rate=1e-3, width_size=16)
+
+    # 2. A fresh app: the runs folder overlaid.
+    app = make_app(runs_dir=runs_dir, env_id="CartPole-v1", trainer_factory=factory, catalogue=catalogue)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await pilot.pause()
+        for _ in range(3):
+            await pilot.press("space", "down")
+        await pilot.press("up")
+        await pilot.pause(1.5)
+        save(app, out, "past-runs.svg")
+        # 3. Help for the focused pane.
+        app.query_one("#chart").focus()
+        await pilot.press("f1")
+        await pilot.pause(0.5)
+        save(app, out, "help.svg")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fake", action="store_true", help="use the deterministic fake trainer instead of real DQN")
+    parser.add_argument("--out", type=Path, default=REPO / "screenshots")
+    parser.add_argument("--runs-dir", type=Path, default=None, help="default: a fresh temporary folder")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lerax-shots-") as tmp:
+        asyncio.run(main(args.out, args.runs_dir or Path(tmp), args.fake))

@@ -1,0 +1,66 @@
+"""SVG snapshots of the main screen (pytest-textual-snapshot). Review the report before updating:
+``pytest tests/test_tui_snapshots.py --snapshot-update``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lerax_tui.tui.app import make_app
+from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
+
+
+@pytest.fixture
+def app_factory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative runs dir: the same text on every machine
+    monkeypatch.setenv("LERAX_TUI_KEYMAP", str(tmp_path / "none.toml"))
+
+    def build(**options):
+        factory = FakeFactory(options={"run_name": "CartPole-v1-20260101-000000-5eed00", **options})
+        return make_app(runs_dir=Path("runs"), env_id="CartPole-v1", trainer_factory=factory, catalogue=FAKE_CATALOGUE)
+
+    return build
+
+
+async def _ready(pilot) -> None:
+    # snap_compare calls run_before as soon as the app starts, before the main screen is up.
+    from lerax_tui.tui.widgets.env_picker import EnvPicker
+
+    for _ in range(100):
+        if pilot.app.main_screen.is_mounted and pilot.app.main_screen.query(EnvPicker) and pilot.app.main_screen.query_one(EnvPicker).entries:
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("main screen never came up")
+
+
+async def _train_to_the_end(pilot) -> None:
+    app = pilot.app
+    await _ready(pilot)
+    await pilot.press("f5")
+    for _ in range(200):
+        if app.status.phase == "finished":
+            break
+        await pilot.pause(0.05)
+    assert app.status.phase == "finished", app.status
+    await pilot.pause(0.6)  # the chart's 4 Hz redraw
+
+
+def test_main_screen_idle(snap_compare, app_factory):
+    assert snap_compare(app_factory(), terminal_size=(120, 36))
+
+
+def test_main_screen_after_training_three_seeds(snap_compare, app_factory):
+    app = app_factory()
+
+    async def run_before(pilot):
+        await _ready(pilot)
+        await pilot.press("f3")
+        app.form.rows["num_seeds"].editor.value = "3"
+        await _train_to_the_end(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+
+
+def test_small_terminal_80x24_training(snap_compare, app_factory):
+    assert snap_compare(app_factory(), terminal_size=(80, 24), run_before=_train_to_the_end)

@@ -1,0 +1,143 @@
+"""The app's pure parts: return history and its bucketing, the metrics tailer, keymap files, status."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from lerax_tui.train.events import ChunkMetrics, Compiling, Finished, PhaseChanged
+from lerax_tui.tui.history import ReturnHistory, ScalarSeries
+from lerax_tui.tui.keymap import default_keymap_path, load_keymap
+from lerax_tui.tui.runs_tail import MetricsTail, list_run_folders
+from lerax_tui.tui.training import advance_status
+from lerax_tui.tui.widgets.return_chart import nice_ticks, short_number
+from lerax_tui.tui.widgets.status_bar import RunStatus, format_duration
+
+
+def chunk(step, returns_per_seed, total=1000, train_s=1.0):
+    return ChunkMetrics(
+        step=step, total_steps=total, wall_s=train_s + 2, train_s=train_s, sps=100.0,
+        episode_returns=[np.asarray(r, float) for r in returns_per_seed],
+        episode_lengths=[np.ones(len(r), int) for r in returns_per_seed],
+        episode_steps=[np.linspace(step - 10, step, len(r)).astype(int) for r in returns_per_seed],
+        loss=np.full(len(returns_per_seed), 0.5), epsilon=0.3,
+    )
+
+
+def test_smoothing_is_a_trailing_mean_across_chunks():
+    history = ReturnHistory(window=3)
+    history.add_chunk(chunk(10, [[1, 2]]))
+    history.add_chunk(chunk(20, [[3, 4, 5]]))
+    assert history.episodes == 5
+    assert history.last_smoothed == 4.0  # mean(3, 4, 5)
+    assert history.best_smoothed == 4.0
+    history.add_chunk(chunk(30, [[]]))
+    assert history.last_smoothed == 4.0
+
+
+def test_summary_buckets_many_episodes_into_at_most_the_requested_columns():
+    history = ReturnHistory()
+    steps = np.arange(1, 100_001)
+    for seed in range(3):
+        history.extend(seed, steps, np.sin(steps / 1000) + seed)
+    start = time.perf_counter()
+    summary = history.summary(240)
+    elapsed = time.perf_counter() - start
+    assert summary.x.size == 240 and summary.num_seeds == 3
+    assert np.all(summary.low <= summary.mean) and np.all(summary.mean <= summary.high)
+    assert np.allclose(summary.high - summary.low, 2.0, atol=0.05)  # seeds are offset by 1
+    assert elapsed < 0.1
+
+
+def test_summary_skips_empty_buckets_and_handles_no_data():
+    history = ReturnHistory()
+    assert history.summary(10).x.size == 0
+    history.extend(0, [5, 95], [1.0, 2.0])
+    summary = history.summary(10, x_max=100)
+    assert summary.x.tolist() == [5.0, 95.0]
+
+
+def test_records_without_episode_steps_fall_back_to_the_chunk_step():
+    history = ReturnHistory()
+    history.add_record({"step": 50, "episode_returns": [[1.0, 2.0]]})
+    assert history.max_step == 50 and history.episodes == 2
+
+
+def test_scalar_series_buckets_finite_values():
+    series = ScalarSeries()
+    for i in range(100):
+        series.append(i, None if i < 10 else float(i))
+    assert series.last == 99.0
+    assert len(series.bucketed(9)) == 9
+
+
+def test_tail_reads_only_new_complete_lines(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    tail = MetricsTail(path)
+    assert tail.poll() == []  # missing file
+    path.write_text(json.dumps({"step": 1}) + "\n" + '{"step": 2')
+    assert [r["step"] for r in tail.poll()] == [1]
+    assert tail.poll() == []  # torn line waits
+    with path.open("a") as f:
+        f.write(', "x": 0}\nnot json\n' + json.dumps({"step": 3}) + "\n")
+    assert [r["step"] for r in tail.poll()] == [2, 3]
+    assert tail.bad_lines == 1
+    path.write_text(json.dumps({"step": 9}) + "\n")  # rewritten, shorter
+    assert [r["step"] for r in tail.poll()] == [9]
+
+
+def test_run_folders_newest_first_with_env_id(tmp_path):
+    old = tmp_path / "CartPole-v1-20250101-000000-aaaaaa"
+    new = tmp_path / "Acrobot-v1-20250102-000000-bbbbbb"
+    for folder in (old, new):
+        folder.mkdir()
+        (folder / "metrics.jsonl").write_text("")
+    (tmp_path / "not-a-run").mkdir()
+    import os
+
+    os.utime(old / "metrics.jsonl", (1, 1))
+    os.utime(old, (1, 1))
+    folders = list_run_folders(tmp_path)
+    assert [f.env_id for f in folders] == ["Acrobot-v1", "CartPole-v1"]
+    assert list_run_folders(tmp_path / "missing") == []
+
+
+def test_keymap_files_toml_json_and_problems(tmp_path, monkeypatch):
+    ids = {"train.toggle", "app.quit"}
+    toml = tmp_path / "k.toml"
+    toml.write_text('"train.toggle" = "f9"\n"app.quit" = ["ctrl+x", "ctrl+q"]\n"bogus" = "f2"\n')
+    keymap, problems = load_keymap(toml, ids)
+    assert keymap == {"train.toggle": "f9", "app.quit": "ctrl+x,ctrl+q"}
+    assert len(problems) == 1 and "bogus" in problems[0]
+    js = tmp_path / "k.json"
+    js.write_text('{"keymap": {"train.toggle": 5}}')
+    assert load_keymap(js, ids) == ({}, [f"{js}: 'train.toggle' needs a key string such as \"f9\" or \"ctrl+x\""])
+    bad = tmp_path / "bad.toml"
+    bad.write_text("= nope")
+    assert load_keymap(bad, ids)[0] == {} and "cannot read" in load_keymap(bad, ids)[1][0]
+    assert load_keymap(tmp_path / "missing.toml", ids) == ({}, [])
+    monkeypatch.setenv("LERAX_TUI_KEYMAP", str(js))
+    assert default_keymap_path() == js
+    monkeypatch.delenv("LERAX_TUI_KEYMAP")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert default_keymap_path() == tmp_path / "lerax-tui" / "keymap.toml"
+
+
+def test_status_eta_excludes_compile_and_phases_move(tmp_path):
+    status = advance_status(RunStatus(), Compiling(tmp_path), episodes=0, last=None, best=None)
+    assert status.phase == "compiling" and status.run_dir == tmp_path
+    # 250 of 1000 steps in 1 s of training (wall 3 s includes compile): 3 s left.
+    status = advance_status(status, chunk(250, [[1.0]], train_s=1.0), episodes=1, last=1.0, best=1.0)
+    assert status.phase == "training" and status.eta_s == 3.0
+    status = advance_status(status.with_(phase="stopping"), PhaseChanged("training"), episodes=1, last=1.0, best=1.0)
+    assert status.phase == "stopping"
+    status = advance_status(status, Finished(tmp_path, None, stopped_early=True), episodes=1, last=1.0, best=1.0)
+    assert status.phase == "stopped"
+    assert format_duration(3725) == "1:02:05" and format_duration(None) == "–"
+
+
+def test_axis_ticks_are_round():
+    assert nice_ticks(0, 50_000, 5) == [0, 10_000, 20_000, 30_000, 40_000, 50_000]
+    assert short_number(25_000) == "25k" and short_number(1.5e6) == "1.5M" and short_number(0) == "0"
