@@ -126,7 +126,7 @@ async def test_file_without_manifest_asks_verifies_then_loads(folder):
         assert dialog.query_one("#param-width_size").value == "64"
         assert dialog.query_one("#param-depth").value == "2"
         dialog.query_one("#param-width_size").value = "32"
-        await pilot.press("ctrl+s")
+        await pilot.press("enter")
         await until(pilot, lambda: screen.rows[str(folder / "files/cartpole_trained.eqx")].status == "fingerprint-mismatch")
         await pilot.pause(0.3)
         assert labels(screen)["cartpole_trained"] == "fingerprint mismatch"
@@ -136,7 +136,7 @@ async def test_file_without_manifest_asks_verifies_then_loads(folder):
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, PolicyParametersDialog))
         app.screen.query_one("#param-width_size").value = "64"
-        await pilot.press("ctrl+s")
+        await pilot.press("enter")
         await until(pilot, lambda: app.opened)
         _, report, row = app.opened[0]
         assert report.ok and report.fingerprint_kind == "lerax" and row.name == "cartpole_trained"

@@ -71,7 +71,7 @@ class PolicyParametersDialog(ModalScreen[tuple[str, dict] | None]):
     CSS_PATH = CSS_PATH
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="dialog.cancel"),
-        Binding("ctrl+s", "submit", "Verify and load", id="dialog.submit"),
+        # Enter in any field submits (ctrl+s is the app's priority "checkpoint" key)
     ]
 
     def __init__(
@@ -111,7 +111,7 @@ class PolicyParametersDialog(ModalScreen[tuple[str, dict] | None]):
                     yield Input("" if value is None else str(value), id=f"param-{name}", placeholder=help_text)
             yield Static("", id="dialog-error")
             with Horizontal(id="dialog-buttons"):
-                yield Button("Verify and load (ctrl+s)", id="yes", variant="primary")
+                yield Button("Verify and load (enter)", id="yes", variant="primary")
                 yield Button("Cancel (esc)", id="no")
 
     def on_mount(self) -> None:
