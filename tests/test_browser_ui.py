@@ -197,3 +197,27 @@ async def test_unreadable_folder_and_rescan(folder, monkeypatch):
         await pilot.press("r")
         await settle(pilot, screen)
         assert labels(screen)["truncated"] == "truncated"
+
+
+async def test_parameters_dialog_checks_its_values():
+    results = []
+
+    class DialogApp(App):
+        def on_mount(self) -> None:
+            dialog = PolicyParametersDialog("x.eqx", env_id="CartPole-v1", hyperparameters={"width_size": 64}, env_choices=["CartPole-v1", "Acrobot-v1"])
+            self.push_screen(dialog, results.append)
+
+    app = DialogApp()
+    async with app.run_test(size=(120, 36)) as pilot:
+        dialog = app.screen
+        dialog.query_one("#param-env_id").value = "Cart"
+        await pilot.press("enter")
+        assert "unknown environment 'Cart' (did you mean CartPole-v1?)" in str(dialog.query_one("#dialog-error").render())
+        dialog.query_one("#param-env_id").value = "Acrobot-v1"
+        dialog.query_one("#param-depth").value = "two"
+        await pilot.press("enter")
+        assert "depth: 'two' is not an integer" in str(dialog.query_one("#dialog-error").render())
+        dialog.query_one("#param-depth").value = "3"
+        await pilot.press("tab", "end", "backspace", "backspace", *"32", "enter")
+        await pilot.pause()
+    assert results == [("Acrobot-v1", {"width_size": 32, "depth": 3})]

@@ -357,8 +357,10 @@ class CheckpointIndex:
                 row.report = self._cache.get((row.key, *_stat_key(row.path)))
         return row
 
-    def cached(self, row: CheckpointRow) -> Any | None:
-        return self._attach_cached(row).report
+    def own_report(self, row: CheckpointRow) -> Any | None:
+        """The file's report against its own description (cached), whatever the row shows now."""
+        with self._lock:
+            return self._cache.get((row.key, *_stat_key(row.path)))
 
     def verify_row(self, row: CheckpointRow, *, env_id: str | None = None, overrides: dict | None = None) -> Any:
         """Verify one row's file (cached unless ``env_id``/``overrides`` are given); sets ``row.report``.

@@ -152,6 +152,16 @@ class CheckpointBrowserScreen(Screen):
         Binding("d", "delete", "Delete", id="browser.delete"),
         Binding("a", "add_folder", "Add folder", id="browser.add_folder"),
     ]
+    HELP = """\
+## Checkpoint browser
+
+Every checkpoint under the runs folder (and the folders you add with **a**), verified file by file
+before anything loads: the status column says whether it can be loaded, the pane below says why not
+(field by field for a structure that differs). **↑↓** or **j**/**k** move, **/** filters,
+**Enter** loads an ok file into the inspector (a file without a manifest, such as one lerax wrote,
+first asks for its env and hyperparameters and is verified against them), **r** rescans, **d**
+deletes the file and its manifest after asking, **Escape** goes back.
+"""
 
     def __init__(
         self,
@@ -424,7 +434,7 @@ class CheckpointBrowserScreen(Screen):
                 form_env, form_hp = getter()
             except Exception:
                 form_env, form_hp = None, {}
-        report = row.report
+        report = self.index.own_report(row) or (row.report if row.requested is None else None)
         env_id = (report.env_id if report is not None else None) or form_env
         hp = {k: form_hp.get(k) for k in ("width_size", "depth", "epsilon") if form_hp.get(k) is not None}
         if report is not None and report.hyperparameters:

@@ -122,6 +122,9 @@ class PolicyParametersDialog(ModalScreen[tuple[str, dict] | None]):
         env_id = self.query_one("#param-env_id", Input).value.strip()
         if not env_id:
             return "env: give an environment id (e.g. CartPole-v1)"
+        if self._choices and env_id not in self._choices:
+            close = [c for c in self._choices if c.lower().startswith(env_id.lower()[:4])][:4]
+            return f"env: unknown environment {env_id!r}" + (f" (did you mean {', '.join(close)}?)" if close else " (see `lerax-tui envs`)")
         overrides: dict[str, Any] = {}
         for name, kind, _ in POLICY_FIELDS:
             text = self.query_one(f"#param-{name}", Input).value.strip()

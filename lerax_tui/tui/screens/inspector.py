@@ -25,7 +25,8 @@ from textual.worker import get_current_worker
 
 from lerax_tui.core.checkpoint_index import CheckpointRow, format_return, resume_file_of, run_dir_of
 
-SPEEDS = (1, 2, 5, 10, 20, 50)  # steps per second while playing
+SPEEDS = (1, 2, 5, 10, 20, 50, 100)  # steps per second while playing
+MAX_FRAMES_PER_S = 20  # above this, several steps per frame (one draw each frame)
 DEFAULT_EPISODES = 20
 
 Progress = Callable[[int, np.ndarray], None]
@@ -430,12 +431,15 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
             )
         self.query_one("#episode-status", Static).update(text)
 
-    def action_step(self) -> None:
+    def action_step(self, steps: int = 1) -> None:
         ep = self.episode
         if ep is None or ep.done:
             return
         try:
-            ep.step()
+            for _ in range(steps):
+                ep.step()
+                if ep.done:
+                    break
         except Exception as e:
             self.playing = False
             self._episode_failed(f"{type(e).__name__}: {e}")
@@ -458,7 +462,10 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
             self._timer.stop()
             self._timer = None
         if playing:
-            self._timer = self.set_interval(1 / SPEEDS[self.speed_index], self.action_step)
+            speed = SPEEDS[self.speed_index]
+            fps = min(speed, MAX_FRAMES_PER_S)
+            per_frame = max(1, round(speed / fps))
+            self._timer = self.set_interval(1 / fps, lambda: self.action_step(per_frame))
 
     def action_speed(self, delta: int) -> None:
         self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))
