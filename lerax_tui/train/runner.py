@@ -112,6 +112,7 @@ class Runner:
         if self._resume_from is not None:
             self._check_resumable(self._resume_from)
             self.run_dir = self._resume_from
+            self._note_resume()
         else:
             self.run_dir = runs.new_run_dir(runs_dir, env_id)
             self._write_config()
@@ -207,6 +208,15 @@ class Runner:
                 raise ConfigError(name, f"{value!r} differs from the run's {old.get(name)!r}; only {', '.join(RESUMABLE_CHANGES)} may change on resume")
         if not (run_dir / runs.CHECKPOINTS / f"{runs.RESUME_NAME}.eqx").is_file():
             raise FileNotFoundError(f"{run_dir} has no checkpoints/{runs.RESUME_NAME}.eqx to resume from")
+
+    def _note_resume(self) -> None:
+        """Record the continuation in config.json (the new ``total_timesteps``, when it changed)."""
+        from lerax_tui.core.checkpoint import atomic_write_json
+
+        saved = runs.read_config(self.run_dir)
+        saved["config"] = self.config.to_dict()
+        saved.setdefault("resumed", []).append(_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        atomic_write_json(self.run_dir / runs.CONFIG_FILE, saved)
 
     def _initial_state(self):
         from lerax_tui.core.checkpoint import load_pytree
