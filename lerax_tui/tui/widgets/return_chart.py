@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from rich.text import Text
+from textual import work
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
 from lerax_tui.tui.history import ReturnHistory, Summary
 
-REDRAW_HZ = 4
+REDRAW_HZ = 2  # the drain runs at 4 Hz; the chart, the costly part, at 2 Hz
 
 
 @dataclass
@@ -21,12 +23,15 @@ class Overlay:
 
 
 class ReturnChart(PlotextPlot, can_focus=True):
+    """The chart. Its data are bucketed on the UI thread (a few ms, numpy); plotext's text build,
+    the slow part, runs in a thread worker so key presses never wait behind it."""
+
     HELP = """\
 ## Return chart
 
-Episode return against environment steps (per seed). The faint line is the raw return averaged
-per column, the bright line the smoothed return (mean of the last 20 episodes). With several seeds
-the bright line is their mean and the two dim lines their min and max. Runs ticked in the **Runs**
+Episode return against environment steps (per seed). The faint dots are raw returns averaged per
+column, the bright line the smoothed return (mean of the last 20 episodes). With several seeds the
+bright line is their mean and the shaded band spans their min and max. Runs ticked in the **Runs**
 tab are overlaid in other colours; one still being written by another process grows live.
 """
 
@@ -36,11 +41,22 @@ tab are overlaid in other colours; one still being written by another process gr
         self.live_label = "this run"
         self.overlays: dict[str, Overlay] = {}
         self._dirty = True
+        self._building = False
+        self._text: Text | None = None
+        self._text_size: tuple[int, int] | None = None
         self.last_draw_s = 0.0
 
     def on_mount(self) -> None:
         super().on_mount()
         self.set_interval(1 / REDRAW_HZ, self._redraw_if_dirty, name="chart-redraw")
+
+    def _register_theme(self, app_theme_name: str) -> None:
+        super()._register_theme(app_theme_name)
+        self._dirty = True  # the cached text has the old theme's colours
+
+    def on_resize(self) -> None:
+        self._dirty = True
+        self._redraw_if_dirty()
 
     def mark_dirty(self) -> None:
         self._dirty = True
@@ -54,14 +70,87 @@ tab are overlaid in other colours; one still being written by another process gr
         self.overlays = overlays
         self._dirty = True
 
-    def _redraw_if_dirty(self) -> None:
-        if self._dirty:
-            self._dirty = False
-            self.refresh()
-
     @property
     def point_count(self) -> int:
         return self.live.episodes + sum(o.history.episodes for o in self.overlays.values())
+
+    # --- drawing ---------------------------------------------------------------------------------
+
+    def _redraw_if_dirty(self) -> None:
+        if not self._dirty or self._building or not self.size.area:
+            return
+        self._dirty = False
+        self._building = True
+        self._build(self.prepare(self.size.width, self.size.height))
+
+    def prepare(self, width: int, height: int) -> "_Frame":
+        """UI thread: bucket the histories (numpy) into what the build will draw."""
+        buckets = max(2, 2 * max(width - 10, 10))  # braille: two dots per column
+        histories = [self.live, *(o.history for o in self.overlays.values())]
+        x_max = max([h.max_step for h in histories] + [self.live.total_steps or 0, 1])
+        overlays = [(o.label, o.history.summary(buckets, x_max)) for o in self.overlays.values()]
+        return _Frame(
+            width=width, height=height, x_max=x_max, live=self.live.summary(buckets, x_max), live_label=self.live_label,
+            overlays=overlays, colours=self._colours(), theme=self._get_plotext_theme_name(self.app.theme),
+        )
+
+    def build_text(self, frame: "_Frame") -> Text:
+        """Any thread (one at a time): draw ``frame`` with plotext and convert it to rich Text."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.plotsize(frame.width, frame.height)
+        plt._set_size(frame.width, frame.height)  # see textual-plotext's render: needed for resizes
+        plt.theme(frame.theme)
+        colours = frame.colours
+        plt.xlabel("env steps")
+        plt.ylabel("return")
+        plt.xlim(0, frame.x_max)
+        ticks = nice_ticks(0, frame.x_max, max(2, frame.width // 14))
+        plt.xticks(ticks, [short_number(t) for t in ticks])
+        drew = False
+        for index, (label, summary) in enumerate(frame.overlays):
+            if summary.x.size:
+                plt.plot(summary.x, summary.mean, marker="braille", color=colours[f"overlay{index % 5}"], label=label[:28])
+                drew = True
+        summary = frame.live
+        if summary.x.size:
+            if summary.num_seeds > 1:
+                # A zigzag low->high->high->low... puts a vertical stroke in every column: a filled band.
+                x, y = band_path(summary.x, summary.low, summary.high)
+                plt.plot(x, y, marker="braille", color=colours["band"])
+            plt.scatter(summary.x, summary.raw, marker="braille", color=colours["raw"])
+            label = frame.live_label[:28] if frame.overlays else None
+            plt.plot(summary.x, summary.mean, marker="braille", color=colours["smooth"], label=label)
+            drew = True
+        if not drew:
+            plt.title("no episodes yet: pick an environment and press F5, or tick past runs")
+            plt.xlim(0, 1)
+            plt.ylim(0, 1)
+        return Text.from_ansi(plt.build())
+
+    def redraw_now(self) -> float:
+        """Prepare and build on this thread (benchmarks, tests); returns the seconds it took."""
+        start = time.perf_counter()
+        frame = self.prepare(self.size.width, self.size.height)
+        self._show(self.build_text(frame), (frame.width, frame.height), time.perf_counter() - start)
+        return self.last_draw_s
+
+    @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
+    def _build(self, frame: "_Frame") -> None:
+        start = time.perf_counter()
+        try:
+            text = self.build_text(frame)
+        finally:
+            self.app.call_from_thread(setattr, self, "_building", False)
+        self.app.call_from_thread(self._show, text, (frame.width, frame.height), time.perf_counter() - start)
+
+    def _show(self, text: Text, size: tuple[int, int], elapsed: float) -> None:
+        self._text, self._text_size, self.last_draw_s = text, size, elapsed
+        self.refresh()
+
+    def render(self):
+        return self._text if self._text is not None else Text("")
 
     def _colours(self) -> dict[str, tuple[int, int, int]]:
         variables = self.app.theme_variables
@@ -85,51 +174,17 @@ tab are overlaid in other colours; one still being written by another process gr
             "overlay4": rgb("warning", "#ffa62b"),
         }
 
-    def draw(self, width: int, height: int) -> None:
-        """Put the current data into the plotext figure for a ``width`` x ``height`` chart."""
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        colours = self._colours()
-        buckets = max(2, 2 * max(width - 10, 10))  # braille: two dots per column
-        histories = [self.live, *(o.history for o in self.overlays.values())]
-        x_max = max([h.max_step for h in histories] + [self.live.total_steps or 0, 1])
-        plt.xlabel("env steps")
-        plt.ylabel("return")
-        plt.xlim(0, x_max)
-        ticks = nice_ticks(0, x_max, max(2, width // 14))
-        plt.xticks(ticks, [short_number(t) for t in ticks])
-        drew = False
-        for index, overlay in enumerate(self.overlays.values()):
-            summary = overlay.history.summary(buckets, x_max)
-            if summary.x.size:
-                plt.plot(summary.x, summary.mean, marker="braille", color=colours[f"overlay{index % 5}"], label=overlay.label[:28])
-                drew = True
-        summary = self.live.summary(buckets, x_max)
-        if summary.x.size:
-            self._plot_live(summary, colours)
-            drew = True
-        if not drew:
-            plt.title("no episodes yet: pick an environment and press F5, or tick past runs")
-            plt.xlim(0, 1)
-            plt.ylim(0, 1)
 
-    def _plot_live(self, summary: Summary, colours: dict) -> None:
-        plt = self.plt
-        if summary.num_seeds > 1:
-            # A zigzag low->high->high->low... puts a vertical stroke in every column: a filled band.
-            x, y = band_path(summary.x, summary.low, summary.high)
-            plt.plot(x, y, marker="braille", color=colours["band"])
-        plt.scatter(summary.x, summary.raw, marker="braille", color=colours["raw"])
-        label = self.live_label if not self.overlays else self.live_label[:24]
-        plt.plot(summary.x, summary.mean, marker="braille", color=colours["smooth"], label=label if self.overlays else None)
-
-    def render(self):
-        start = time.perf_counter()
-        self.draw(self.size.width, self.size.height)
-        result = super().render()
-        self.last_draw_s = time.perf_counter() - start
-        return result
+@dataclass(frozen=True)
+class _Frame:
+    width: int
+    height: int
+    x_max: float
+    live: Summary
+    live_label: str
+    overlays: list
+    colours: dict
+    theme: str
 
 
 def nice_ticks(low: float, high: float, count: int) -> list[float]:
