@@ -86,6 +86,9 @@ def bench_index(runs: Path) -> dict:
 
 
 async def bench_ui(runs: Path) -> dict:
+    from lerax_tui.core import checkpoint_index
+
+    checkpoint_index._SHARED_CACHE.clear()  # the index benchmark above filled it
     from textual import events
     from textual.app import App
 
@@ -152,7 +155,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=3000)
     parser.add_argument("--keep", type=Path, default=None, help="build (or reuse) the folder here instead of a temp dir")
+    parser.add_argument("--no-yield", action="store_true", help="the verifier does not sleep(0) between files (compare)")
     args = parser.parse_args()
+    if args.no_yield:
+        import lerax_tui.tui.screens.checkpoints as browser
+
+        browser.YIELD_BETWEEN_FILES = False
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     root = args.keep or Path(tempfile.mkdtemp(prefix="browser-scale-"))
     try:

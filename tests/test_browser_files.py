@@ -184,3 +184,19 @@ def test_delete_removes_file_and_manifest(tmp_path, browser_folder):
     removed = index.delete(row)
     assert {p.suffix for p in removed} == {".eqx", ".json"}
     assert not browser_folder["step"].exists() and not manifest_path(browser_folder["step"]).exists()
+
+
+def test_unreadable_file_is_a_row_not_an_error(tmp_path, browser_folder, monkeypatch):
+    target = browser_folder["final"]
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    index = CheckpointIndex(tmp_path / "runs")
+    row = next(r for r in index.scan().rows if r.name == "final")
+    index.verify_row(row)
+    assert row.status == "missing" and row.label == "not readable" and "permission denied" in row.problems[0]

@@ -50,6 +50,8 @@ def status_label(report: Any | None) -> str:
         return "ok (lerax-tui fingerprint)"
     if report.status == "unknown-structure" and report.manifest is None:
         return "no manifest"
+    if report.status == "missing" and any("permission denied" in p for p in report.problems):
+        return "not readable"
     return STATUS_LABELS.get(report.status, report.status)
 
 
@@ -224,6 +226,12 @@ def _stat_key(path: Path) -> tuple:
     return tuple(out)
 
 
+# Reports of the real ``verify`` shared by every index in the process: reopening the browser does not
+# re-verify files whose size and mtime (and their manifest's) have not changed.
+_SHARED_CACHE: dict[tuple, Any] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 @dataclass
 class ScanResult:
     rows: list[CheckpointRow] = field(default_factory=list)
@@ -236,7 +244,8 @@ class CheckpointIndex:
     Args:
         runs_dir: The folder of run folders (``<run>/checkpoints/*.eqx``).
         folders: Extra folders whose ``*.eqx`` files are listed (and their run folders, if any).
-        verify_fn: ``verify(path, *, env_id=None, overrides=None) -> Report``; injectable for tests.
+        verify_fn: ``verify(path, *, env_id=None, overrides=None) -> Report``; injectable for tests
+            (an injected function gets a cache of its own; the real one shares the process's cache).
         clock: ``time.time`` by default; tests fix it so ages are stable.
     """
 
@@ -254,8 +263,10 @@ class CheckpointIndex:
             self.add_folder(f)
         self._verify_fn = verify_fn
         self.clock = clock
-        self._cache: dict[tuple, Any] = {}
-        self._lock = threading.Lock()
+        if verify_fn is None:
+            self._cache, self._lock = _SHARED_CACHE, _SHARED_LOCK
+        else:
+            self._cache, self._lock = {}, threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
 
