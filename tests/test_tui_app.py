@@ -46,8 +46,8 @@ async def test_selecting_an_env_loads_its_preset_and_shows_spaces(tmp_path):
     app, _ = app_with(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         assert form_value(app, "total_timesteps") == str(preset("CartPole-v1").total_timesteps)
-        app.query_one("#env-filter").focus()
-        await pilot.press(*"acro", "enter")
+        assert app.focused is app.query_one("#env-list")
+        await pilot.press(*"acro", "enter")  # typing on the list goes to the filter box
         await pilot.pause()
         assert app.env_id == "Acrobot-v1"
         acrobot = preset("Acrobot-v1")
@@ -309,3 +309,15 @@ async def test_past_runs_overlay_and_grow_live(tmp_path):
         await until(pilot, lambda: overlay.history.episodes == episodes_in(all_lines), timeout=4)
         await pilot.press("space")  # untick
         await until(pilot, lambda: not chart.overlays)
+
+
+async def test_no_color_is_honoured(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, _ = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: app.status.phase == "finished" or app.status.step > 2000)
+        assert app.no_color
+        assert any(type(f).__name__ in ("Monochrome", "NoColor") for f in app._filters)
+        await pilot.press("f5")
+        await until(pilot, lambda: app.session is None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -21,8 +21,17 @@ class EnvOptionList(OptionList):
 Every gymnax environment. **Enter** selects the highlighted one: its observation and action
 spaces are shown below the list and its preset is loaded into the **Config** tab.
 Dimmed entries cannot be trained by a DQN here; the reason is shown next to them.
-Type in the filter box above to narrow the list.
+Start typing to filter the list (the text goes to the filter box above; **Down** comes back).
 """
+
+    def on_key(self, event: events.Key) -> None:
+        # Typing on the list filters it: hand the character to the filter box.
+        if event.character and event.is_printable and not event.character.isspace():
+            event.stop()
+            event.prevent_default()
+            box = self.screen.query_one("#env-filter", Input)
+            box.focus()
+            box.insert_text_at_cursor(event.character)
 
 
 class EnvPicker(Vertical):
