@@ -172,11 +172,16 @@ def td_loss(q_network: eqx.nn.MLP, online: MLPQPolicy, target: MLPQPolicy, batch
     With ``double_dqn`` the online net picks the next action and the target net values it.
     """
     policy = eqx.tree_at(lambda p: p.q_network, online, q_network)
-    q = _q_batch(policy, batch.observation)
+    size = batch.action.shape[0]
+    if config.double_dqn:  # one forward pass of the online net over observations and next observations
+        q_both = _q_batch(policy, jnp.concatenate([batch.observation, batch.next_observation]))
+        q, next_online = q_both[:size], q_both[size:]
+    else:
+        q = _q_batch(policy, batch.observation)
     q_taken = jnp.take_along_axis(q, batch.action[:, None].astype(jnp.int32), axis=1)[:, 0]
     next_target = _q_batch(target, batch.next_observation)
     if config.double_dqn:
-        next_action = jnp.argmax(_q_batch(policy, batch.next_observation), axis=1)
+        next_action = jnp.argmax(next_online, axis=1)
         next_value = jnp.take_along_axis(next_target, next_action[:, None], axis=1)[:, 0]
     else:
         next_value = jnp.max(next_target, axis=1)
