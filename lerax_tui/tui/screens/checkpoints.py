@@ -35,9 +35,6 @@ STATUS_STYLE = {
     "unknown-structure": "yellow",
 }
 DRAIN_INTERVAL_S = 0.2
-# Between files the verifier sleeps(0): the GIL goes to the UI thread, so keys answer while thousands
-# of files are verified (bench/browser_scale.py measures both ways).
-YIELD_BETWEEN_FILES = True
 
 Loader = Callable[..., tuple[Any, Any]]
 OpenPolicy = Callable[[Any, Any, CheckpointRow], None]
@@ -247,8 +244,6 @@ deletes the file and its manifest after asking, **Escape** goes back.
                 return
             self.index.verify_row(row)
             self._done.append(row.key)
-            if YIELD_BETWEEN_FILES:
-                time.sleep(0)
 
     def _drain(self) -> None:
         if not self._done:
