@@ -221,3 +221,30 @@ async def test_parameters_dialog_checks_its_values():
         await pilot.press("tab", "end", "backspace", "backspace", *"32", "enter")
         await pilot.pause()
     assert results == [("Acrobot-v1", {"width_size": 32, "depth": 3})]
+
+
+async def test_in_the_main_app_ctrl_o_then_load_prefills_from_the_form(folder, monkeypatch):
+    """The browser inside the real app (fake trainer and catalogue): ctrl+o opens it (the app imports
+    the screen from screens/browser.py; this test points it at ours whatever that file holds), and
+    the parameters dialog falls back to the app's form for what the file cannot say."""
+    import lerax_tui.tui.app as app_module
+    from lerax_tui.tui.app import make_app
+    from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
+
+    monkeypatch.setattr(app_module, "CheckpointBrowserScreen", CheckpointBrowserScreen)
+    app = make_app(runs_dir=folder / "runs", env_id="CartPole-v1", trainer_factory=FakeFactory(), catalogue=FAKE_CATALOGUE,
+                   keymap_path=folder / "no-keymap.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, CheckpointBrowserScreen))
+        screen = app.screen
+        await settle(pilot, screen)
+        assert labels(screen)["final"] == "ok (lerax-tui fingerprint)"
+        row = screen.rows[str(folder / "runs/CartPole-v1-20261124-120000-abc123/checkpoints/final.eqx")]
+        row.report.env_id, row.report.hyperparameters = None, None  # as if nothing could be inferred
+        env_id, hp = screen._prefill(row)
+        form = app.form.config()
+        assert env_id == "CartPole-v1" and hp == {"width_size": form.width_size, "depth": form.depth, "epsilon": form.epsilon}
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CheckpointBrowserScreen)

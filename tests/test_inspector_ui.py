@@ -138,6 +138,10 @@ async def test_evaluation_and_episode_keys(tmp_path):
         assert "episode over" in str(screen.query_one("#episode-status").render())
         await pilot.press("R")
         assert screen.episode.t == 0 and screen.episode.seed == 1
+        await pilot.press("right_square_bracket")
+        assert screen.episodes == 20
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert screen.episodes == 5
         await pilot.press("space", "space")
         assert not screen.playing
 

@@ -441,12 +441,13 @@ deletes the file and its manifest after asking, **Escape** goes back.
     def _prefill(self, row: CheckpointRow) -> tuple[str | None, dict]:
         """Values read off the file first (they are facts), then the app's form."""
         form_env, form_hp = None, {}
-        getter = self._form_defaults or getattr(self.app, "form_policy_defaults", None)
-        if callable(getter):
-            try:
-                form_env, form_hp = getter()
-            except Exception:
-                form_env, form_hp = None, {}
+        try:
+            if self._form_defaults is not None:
+                form_env, form_hp = self._form_defaults()
+            elif hasattr(self.app, "form") and hasattr(self.app, "env_id"):  # the main app's config form
+                form_env, form_hp = self.app.env_id, dict(self.app.form.config().policy_kwargs)
+        except Exception:  # an invalid form (or none): prefill from the file alone
+            form_env, form_hp = None, {}
         report = self.index.own_report(row) or (row.report if row.requested is None else None)
         env_id = (report.env_id if report is not None else None) or form_env
         hp = {k: form_hp.get(k) for k in ("width_size", "depth", "epsilon") if form_hp.get(k) is not None}

@@ -28,6 +28,7 @@ from lerax_tui.core.checkpoint_index import CheckpointRow, format_return, resume
 SPEEDS = (1, 2, 5, 10, 20, 50, 100)  # steps per second while playing
 MAX_FRAMES_PER_S = 20  # above this, several steps per frame (one draw each frame)
 DEFAULT_EPISODES = 20
+EPISODE_COUNTS = (5, 10, 20, 50, 100, 200, 500)
 
 Progress = Callable[[int, np.ndarray], None]
 Evaluator = Callable[[int, int, Progress, Callable[[], bool]], np.ndarray]
@@ -249,13 +250,16 @@ class InspectorScreen(Screen):
         Binding("minus", "speed(-1)", "Slower", id="inspector.slower"),
         Binding("R", "new_episode", "New episode", id="inspector.new_episode"),
         Binding("e", "evaluate", "Evaluate", id="inspector.evaluate"),
+        Binding("left_square_bracket", "episodes(-1)", "Fewer episodes", id="inspector.fewer_episodes", show=False),
+        Binding("right_square_bracket", "episodes(1)", "More episodes", id="inspector.more_episodes", show=False),
         Binding("c", "continue_training", "Continue training", id="inspector.continue"),
     ]
     HELP = """\
 ## Policy inspector
 
 **space** plays or pauses the episode, **n** or **→** steps once, **+**/**-** change the speed,
-**R** starts a new episode. **e** evaluates again (greedy), **c** continues training from this
+**R** starts a new episode. **e** evaluates again (greedy; **[**/**]** fewer or more episodes),
+**c** continues training from this
 checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh replay buffer).
 **Escape** goes back to the browser.
 """
@@ -339,6 +343,14 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
             self._prepare_episode()
 
     # --- evaluation -------------------------------------------------------------------------
+
+    def action_episodes(self, direction: int) -> None:
+        """Next smaller/larger episode count; press e to evaluate with it."""
+        counts = sorted(set(EPISODE_COUNTS) | {self.episodes})
+        i = counts.index(self.episodes) + direction
+        self.episodes = counts[max(0, min(len(counts) - 1, i))]
+        self._show_eval()
+        self.notify(f"{self.episodes} episodes per evaluation: press e to evaluate", timeout=2)
 
     def action_evaluate(self) -> None:
         self.returns = np.zeros((0,))
