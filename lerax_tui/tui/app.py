@@ -83,7 +83,7 @@ class LeraxApp(App[None], inherit_bindings=False):
         return self.main_screen
 
     def on_mount(self) -> None:
-        keymap, problems = load_keymap(self.keymap_path, {b.id for b in self.BINDINGS if b.id})
+        keymap, problems = load_keymap(self.keymap_path, binding_ids())
         if keymap:
             self.set_keymap(keymap)
         for problem in problems:
@@ -348,6 +348,19 @@ class LeraxApp(App[None], inherit_bindings=False):
         yield SystemCommand("Help", "F1: help for the focused pane and every key", self.action_help)
         for tab, title in (("tab-envs", "Environments"), ("tab-config", "Config"), ("tab-runs", "Past runs")):
             yield SystemCommand(f"Show {title}", f"Switch the side pane to {title}", lambda tab=tab: self.action_show_tab(tab))
+
+
+def binding_ids() -> set[str]:
+    """Every binding id declared by a loaded widget, screen or app class (what a keymap may name)."""
+    from textual.dom import DOMNode
+
+    ids: set[str] = set()
+    pending = [DOMNode]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        ids.update(b.id for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding) and b.id)
+    return ids
 
 
 def pane_help(widget: Widget | None) -> str | None:
