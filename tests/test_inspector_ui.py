@@ -12,7 +12,8 @@ from textual.app import App
 
 from lerax_tui.core.checkpoint_index import CheckpointRow
 from lerax_tui.core.verification import Report
-from lerax_tui.tui.screens.inspector import SPEEDS, InspectorScreen, histogram_text, stats_text
+from lerax_tui.tui.policy_watch import histogram_text, stats_text
+from lerax_tui.tui.screens.inspector import SPEEDS, InspectorScreen
 
 RETURNS = np.array([500.0, 487.0, 500.0, 312.0, 455.0, 500.0, 500.0, 421.0, 500.0, 498.0])
 
@@ -213,7 +214,7 @@ def test_real_policy_episode_and_evaluator(lerax_dir):
     """The JAX path end to end on lerax's trained CartPole policy (compiles: marked slow)."""
     from lerax_tui.core import make_env
     from lerax_tui.core.verification import load_checkpoint
-    from lerax_tui.tui.screens.inspector import PolicyEpisode, make_evaluator
+    from lerax_tui.tui.policy_watch import PolicyEpisode, make_evaluator
 
     policy, _ = load_checkpoint(lerax_dir / "cartpole_trained.eqx")
     env = make_env("CartPole-v1")
