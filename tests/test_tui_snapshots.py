@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lerax_tui.train.config import DQNConfig
 from lerax_tui.tui.app import make_app
 from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
 
@@ -29,14 +30,17 @@ async def _ready(pilot) -> None:
 
     for _ in range(100):
         if pilot.app.main_screen.is_mounted and pilot.app.main_screen.query(EnvPicker) and pilot.app.main_screen.query_one(EnvPicker).entries:
-            return
+            break
         await pilot.pause(0.05)
-    raise AssertionError("main screen never came up")
+    else:
+        raise AssertionError("main screen never came up")
+    # The library defaults, not the CartPole preset: presets get tuned, these pictures should not move.
+    pilot.app.load_config_into_form("CartPole-v1", DQNConfig())
+    await pilot.pause()
 
 
 async def _train_to_the_end(pilot) -> None:
     app = pilot.app
-    await _ready(pilot)
     await pilot.press("f5")
     for _ in range(200):
         if app.status.phase == "finished":
@@ -63,4 +67,8 @@ def test_main_screen_after_training_three_seeds(snap_compare, app_factory):
 
 
 def test_small_terminal_80x24_training(snap_compare, app_factory):
-    assert snap_compare(app_factory(), terminal_size=(80, 24), run_before=_train_to_the_end)
+    async def run_before(pilot):
+        await _ready(pilot)
+        await _train_to_the_end(pilot)
+
+    assert snap_compare(app_factory(), terminal_size=(80, 24), run_before=run_before)
