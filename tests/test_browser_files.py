@@ -204,3 +204,8 @@ def test_unreadable_file_is_a_row_not_an_error(tmp_path, browser_folder, monkeyp
     row = next(r for r in index.scan().rows if r.name == "final")
     index.verify_row(row)
     assert row.status == "missing" and row.label == "not readable" and "permission denied" in row.problems[0]
+
+
+def test_a_single_file_instead_of_a_folder(tmp_path, browser_folder):
+    rows = CheckpointIndex(None, [browser_folder["final"]]).scan().rows
+    assert [(r.name, r.run, r.has_resume) for r in rows] == [("final", "CartPole-v1-20261124-120000-abc123", True)]

@@ -299,8 +299,22 @@ class CheckpointIndex:
         return ScanResult(rows_cached, time.perf_counter() - t0)
 
     def _scan_base(self, base: Path) -> list[CheckpointRow]:
-        """Loose ``*.eqx`` in ``base``; ``base/checkpoints``; and ``base/<run>/checkpoints``."""
+        """Loose ``*.eqx`` in ``base``; ``base/checkpoints``; and ``base/<run>/checkpoints``. A ``.eqx``
+        file given instead of a folder is listed on its own."""
         out: list[CheckpointRow] = []
+        if base.suffix == ".eqx" and base.is_file():
+            run_dir = run_dir_of(base)
+            st = base.stat()
+            return [
+                CheckpointRow(
+                    path=base,
+                    run=run_dir.name if run_dir else base.parent.name,
+                    run_dir=run_dir,
+                    size=st.st_size,
+                    mtime=st.st_mtime,
+                    has_resume=resume_file_of(base) is not None,
+                )
+            ]
         entries, problem = _list(base)
         if problem is not None:
             if base.exists() or isinstance(problem, PermissionError):

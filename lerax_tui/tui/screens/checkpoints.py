@@ -296,6 +296,8 @@ deletes the file and its manifest after asking, **Escape** goes back.
         where = [f"runs {self.index.runs_dir}"] if self.index.runs_dir is not None else []
         where += [str(f) for f in self.index.folders]
         progress = f"verified {done}/{total}" if done < total else f"{total} checkpoints verified"
+        if done == 0 and total:
+            progress += " (the first file loads JAX: a few seconds)"
         shown = f" · showing {len(self._shown)} matching {self._filter!r}" if self._filter else ""
         self.query_one("#browser-title", Static).update(
             Text.assemble(("Checkpoints  ", "bold"), (" · ".join(where) or "no folder", "dim"), f"   {progress}{shown}")
