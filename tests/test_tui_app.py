@@ -261,8 +261,12 @@ async def test_tab_reaches_every_pane(tmp_path):
         for _ in range(12):
             await pilot.press("tab")
             seen.add(type(app.focused).__name__)
-        assert {"EnvOptionList", "ReturnChart", "MetricsView", "Tabs"} <= seen | {"Tabs"}
-        assert "ReturnChart" in seen and "MetricsView" in seen
+        assert {"ContentTabs", "Input", "EnvOptionList", "ReturnChart", "MetricsView"} <= seen, seen
+        await pilot.press("f3")
+        for _ in range(30):  # every field of the form, then on to the chart
+            await pilot.press("tab")
+            seen.add(getattr(app.focused, "id", None) or "")
+        assert {f"field-{name}" for name in app.form.rows} <= seen
 
 
 async def test_layout_at_80x24(tmp_path):
@@ -272,7 +276,7 @@ async def test_layout_at_80x24(tmp_path):
         await until(pilot, lambda: app.status.step > 0)
         screen = app.main_screen
         assert screen.has_class("-narrow") and screen.has_class("-short")
-        for selector in ("#sidebar", "#env-list", "#chart", "MetricsView", "StatusBar", "Footer"):
+        for selector in ("#sidebar", "#env-list", "#chart", "MetricsView", "StatusBar", "#key-hints"):
             region = screen.query_one(selector).region
             assert region.width > 0 and region.height > 0, selector
             assert region.right <= 80 and region.bottom <= 24, selector

@@ -75,6 +75,7 @@ class LeraxApp(App[None], inherit_bindings=False):
         self.exit_signal: int | None = None
         self._signals_installed: list[int] = []
         self._shutting_down = False
+        self.user_keymap: dict[str, str] = {}
         self.main_screen = MainScreen(self.runs_dir, env_id, preset(env_id))
 
     # --- composition and start-up -----------------------------------------------------------------
@@ -84,6 +85,7 @@ class LeraxApp(App[None], inherit_bindings=False):
 
     def on_mount(self) -> None:
         keymap, problems = load_keymap(self.keymap_path, binding_ids())
+        self.user_keymap = keymap
         if keymap:
             self.set_keymap(keymap)
         for problem in problems:

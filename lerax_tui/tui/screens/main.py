@@ -8,11 +8,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from lerax_tui.train.config import DQNConfig
 from lerax_tui.tui.widgets.config_form import ConfigForm
 from lerax_tui.tui.widgets.env_picker import EnvPicker
+from lerax_tui.tui.widgets.key_hints import KeyHints
 from lerax_tui.tui.widgets.metrics_view import MetricsView
 from lerax_tui.tui.widgets.return_chart import Overlay, ReturnChart
 from lerax_tui.tui.widgets.runs_list import RunsList
@@ -40,7 +41,7 @@ class MainScreen(Screen):
                 yield ReturnChart(id="chart")
                 yield MetricsView(id="metrics")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyHints(id="key-hints")
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_BELOW, "-narrow")
