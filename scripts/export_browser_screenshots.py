@@ -52,9 +52,10 @@ async def main(root: Path) -> None:
     lerax_dir = Path(os.environ.get("LERAX_FIXTURES", REPO.parent / "shared/fixtures/lerax"))
     build_browser_folder(root, MLPQPolicy(env, width_size=8, key=jax.random.key(0)), env, lerax_dir=lerax_dir)
 
-    app = make_app(runs_dir=root / "runs", env_id="CartPole-v1")
+    os.chdir(root)  # relative paths in the pictures, as a user who ran `lerax-tui` here would see
+    app = make_app(runs_dir=Path("runs"), env_id="CartPole-v1")
     async with app.run_test(size=SIZE) as pilot:
-        browser = CheckpointBrowserScreen(root / "runs", root / "files")
+        browser = CheckpointBrowserScreen(Path("runs"), Path("files"))
         app.push_screen(browser)
         await wait_for(pilot, lambda: browser.verify_seconds is not None and not browser._done, 120, "verification")
         await pilot.pause(0.5)
