@@ -293,8 +293,8 @@ deletes the file and its manifest after asking, **Escape** goes back.
     def _update_title(self) -> None:
         total = sum(1 for r in self.rows.values() if r.listing_problem is None)
         done = sum(1 for r in self.rows.values() if r.report is not None)
-        where = [f"runs {self.index.runs_dir}"] if self.index.runs_dir is not None else []
-        where += [str(f) for f in self.index.folders]
+        folders = ([self.index.runs_dir] if self.index.runs_dir is not None else []) + self.index.folders
+        where = [f"{f}/" if f.suffix != ".eqx" else str(f) for f in folders]
         progress = f"verified {done}/{total}" if done < total else f"{total} checkpoints verified"
         if done == 0 and total:
             progress += " (the first file loads JAX: a few seconds)"
