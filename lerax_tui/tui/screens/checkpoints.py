@@ -493,13 +493,17 @@ deletes the file and its manifest after asking, **Escape** goes back.
         except Exception as e:  # never a traceback in the UI
             self.app.call_from_thread(self.notify, f"{type(e).__name__}: {e}", severity="error", title=f"{row.name}: load failed")
             return
-        self.app.call_from_thread(self._opened, policy, report, row)
+        if not get_current_worker().is_cancelled:  # a second Enter superseded this load
+            self.app.call_from_thread(self._opened, policy, report, row)
 
     def _row_changed(self, row: CheckpointRow) -> None:
         self._done.append(row.key)
-        self._drain()
+        if self.is_mounted:
+            self._drain()
 
     def _opened(self, policy: Any, report: Any, row: CheckpointRow) -> None:
+        if not self.is_mounted or self.app.screen is not self:  # left meanwhile
+            return
         if self._open_policy is not None:
             self._open_policy(policy, report, row)
             return

@@ -183,7 +183,7 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
             returns = evaluator(
                 episodes,
                 seed,
-                lambda done, rs: self.app.call_from_thread(self._eval_progress, np.asarray(rs)),
+                lambda done, rs: None if worker.is_cancelled else self.app.call_from_thread(self._eval_progress, np.asarray(rs)),
                 lambda: worker.is_cancelled,
             )
         except Exception as e:  # shown, never a traceback
@@ -193,10 +193,14 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
             self.app.call_from_thread(self._eval_progress, np.asarray(returns), True)
 
     def _eval_progress(self, returns: np.ndarray, finished: bool = False) -> None:
+        if not self.is_mounted:
+            return
         self.returns = returns
         self._show_eval(running=not finished)
 
     def _eval_failed(self, message: str) -> None:
+        if not self.is_mounted:
+            return
         self.query_one("#eval-caption", Static).update(Text(f"evaluation failed: {message}", style="red"))
 
     def _show_eval(self, running: bool = False) -> None:
@@ -224,10 +228,14 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
         self.app.call_from_thread(self._episode_ready, episode)
 
     def _episode_ready(self, episode: Episode) -> None:
+        if not self.is_mounted:
+            return
         self.episode = episode
         self._show_episode()
 
     def _episode_failed(self, message: str) -> None:
+        if not self.is_mounted:
+            return
         self.query_one("#episode-view", Static).update(Text(f"cannot run an episode: {message}", style="red"))
 
     def _show_episode(self) -> None:
