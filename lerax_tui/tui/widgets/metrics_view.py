@@ -49,8 +49,8 @@ the width of the pane. Loss is blank until learning starts (`learning_starts`).
         spark.data = self.loss.bucketed(width)
         self.query_one("#eps-spark", Sparkline).data = self.epsilon.bucketed(width)
         loss, eps = self.loss.last, self.epsilon.last
-        self.query_one("#loss-label", Label).update(f"loss {_fmt(loss):>5}")
-        self.query_one("#eps-label", Label).update(f"ε    {_fmt(eps):>5}")
+        self.query_one("#loss-label", Label).update(f"loss {_fmt(loss):>5}", layout=False)  # fixed width
+        self.query_one("#eps-label", Label).update(f"ε    {_fmt(eps):>5}", layout=False)
 
 
 def _fmt(value: float | None) -> str:

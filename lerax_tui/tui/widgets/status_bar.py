@@ -60,6 +60,7 @@ class StatusBar(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.status = RunStatus()
+        self._shape: tuple = ()
 
     def on_mount(self) -> None:
         self.show(self.status)
@@ -79,4 +80,8 @@ class StatusBar(Static):
         if status.message:
             style = "$error" if status.phase == "failed" or status.message.startswith("Cannot") else "$text-muted"
             lines.append(f"[{style}]{escape(status.message)}[/]")
-        self.update("\n".join(lines))
+        # A relayout of the whole screen four times a second is the costliest thing a status line
+        # can do: only ask for one when the number of lines changes.
+        shape = (len(lines), status.message)  # the message may wrap: its text decides the height too
+        self.update("\n".join(lines), layout=shape != self._shape)
+        self._shape = shape
