@@ -85,6 +85,7 @@ async def test_keys_move_filter_and_load_an_ok_file(folder):
         await pilot.press("j", "j", "k")
         assert screen.table.cursor_row == 1
         await pilot.press("slash", *"corrupt")
+        await pilot.pause(0.3)  # the filter applies once typing pauses
         assert set(labels(screen).values()) == {"corrupt"} and len(labels(screen)) == 4
         await pilot.press("escape")  # clears the filter
         assert len(labels(screen)) == len(screen.rows)

@@ -35,6 +35,7 @@ STATUS_STYLE = {
     "unknown-structure": "yellow",
 }
 DRAIN_INTERVAL_S = 0.2
+FILTER_DEBOUNCE_S = 0.15
 
 Loader = Callable[..., tuple[Any, Any]]
 OpenPolicy = Callable[[Any, Any, CheckpointRow], None]
@@ -188,6 +189,8 @@ deletes the file and its manifest after asking, **Escape** goes back.
         self._shown_set: set[str] = set()
         self._done: collections.deque[str] = collections.deque()
         self._filter = ""
+        self._pending_filter = ""
+        self._filter_timer: Any = None
         self.scan_seconds = 0.0
         self.verify_started: float | None = None
         self.verify_seconds: float | None = None
@@ -340,6 +343,8 @@ deletes the file and its manifest after asking, **Escape** goes back.
         if filt.display:
             filt.value = ""
             filt.display = False
+            self._pending_filter = ""
+            self._apply_filter()
             self.table.focus()
             return
         self.workers.cancel_group(self, "verify")
@@ -352,8 +357,17 @@ deletes the file and its manifest after asking, **Escape** goes back.
         filt.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter as the user types, once typing pauses: rebuilding thousands of rows per key would lag."""
         if event.input.id == "browser-filter":
-            self._filter = event.value.strip()
+            self._pending_filter = event.value.strip()
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
+            self._filter_timer = self.set_timer(FILTER_DEBOUNCE_S, self._apply_filter)
+
+    def _apply_filter(self) -> None:
+        self._filter_timer = None
+        if self._pending_filter != self._filter:
+            self._filter = self._pending_filter
             self._refill()
             self._update_title()
 
