@@ -325,3 +325,33 @@ async def test_no_color_is_honoured(tmp_path, monkeypatch):
         assert any(type(f).__name__ in ("Monochrome", "NoColor") for f in app._filters)
         await pilot.press("f5")
         await until(pilot, lambda: app.session is None)
+
+
+async def test_browser_hooks_load_a_config_and_start_a_run(tmp_path):
+    from lerax_tui.train.config import DQNConfig
+
+    app, factory = app_with(tmp_path)
+    other = FakeFactory(options={"chunk_delay": 0.0})
+    async with app.run_test(size=SIZE) as pilot:
+        config = DQNConfig(width_size=32, total_timesteps=5_000)
+        app.load_config_into_form("Acrobot-v1", config)
+        await pilot.pause()
+        assert app.env_id == "Acrobot-v1" and form_value(app, "width_size") == "32"
+        await pilot.press("ctrl+r")  # reset goes to the environment's preset, not the loaded config
+        assert form_value(app, "width_size") == str(preset("Acrobot-v1").width_size)
+        assert app.start_training("Acrobot-v1", config, trainer_factory=other)
+        await until(pilot, lambda: app.session is None)
+        assert factory.made == [] and other.last.env_id == "Acrobot-v1" and other.last.config == config
+        assert app.status.phase == "finished"
+
+
+async def test_theme_change_redraws_the_chart(tmp_path):
+    app, _ = app_with(tmp_path, chunk_delay=0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: app.status.phase == "finished")
+        chart = app.query_one(ReturnChart)
+        await until(pilot, lambda: chart._text is not None and not chart._dirty and not chart._building)
+        before = chart._text
+        app.theme = "textual-light"
+        await until(pilot, lambda: chart._text is not before)

@@ -45,7 +45,6 @@ class RunsList(Vertical):
         self.folders: list[RunFolder] = []
         self._tails: dict[str, MetricsTail] = {}
         self._histories: dict[str, ReturnHistory] = {}
-        self.exclude: Path | None = None  # the app's own live run is drawn from its events
 
     def compose(self) -> ComposeResult:
         yield Static(f"[dim]{self.runs_dir}[/dim]", id="runs-dir-label")
