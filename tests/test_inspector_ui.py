@@ -174,7 +174,7 @@ async def test_continue_training_without_the_main_app_degrades(tmp_path):
     class Bare(App):
         def on_mount(self):
             path = make_run(tmp_path, resume=False)
-            self.push_screen(InspectorScreen("P", make_report(path), env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode))
+            self.push_screen(InspectorScreen("P", make_report(path), env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode, episodes=10))
 
     app = Bare()
     async with app.run_test(size=(120, 36)) as pilot:
