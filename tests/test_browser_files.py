@@ -209,3 +209,10 @@ def test_unreadable_file_is_a_row_not_an_error(tmp_path, browser_folder, monkeyp
 def test_a_single_file_instead_of_a_folder(tmp_path, browser_folder):
     rows = CheckpointIndex(None, [browser_folder["final"]]).scan().rows
     assert [(r.name, r.run, r.has_resume) for r in rows] == [("final", "CartPole-v1-20261124-120000-abc123", True)]
+
+
+def test_a_file_reached_through_two_folders_is_listed_once(tmp_path, browser_folder, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run_ckpts = Path("runs/CartPole-v1-20261124-120000-abc123/checkpoints")
+    rows = CheckpointIndex(tmp_path / "runs", [run_ckpts, tmp_path / "runs"]).scan().rows
+    assert sorted(r.name for r in rows) == ["final", "step-000000100"]

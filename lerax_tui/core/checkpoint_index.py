@@ -288,8 +288,12 @@ class CheckpointIndex:
         seen: set[str] = set()
 
         def add(row: CheckpointRow) -> None:
-            if row.key not in seen:
-                seen.add(row.key)
+            try:
+                ident = str(row.path.resolve())  # the same file reached through two folders: once
+            except OSError:
+                ident = row.key
+            if ident not in seen:
+                seen.add(ident)
                 rows.append(row)
 
         for base in ([self.runs_dir] if self.runs_dir is not None else []) + self.folders:
