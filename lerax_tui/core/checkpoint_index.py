@@ -287,16 +287,20 @@ class CheckpointIndex:
         rows: list[CheckpointRow] = []
         seen: set[str] = set()
 
+        bases = ([self.runs_dir] if self.runs_dir is not None else []) + self.folders
+
         def add(row: CheckpointRow) -> None:
-            try:
-                ident = str(row.path.resolve())  # the same file reached through two folders: once
-            except OSError:
-                ident = row.key
+            ident = row.key
+            if len(bases) > 1:  # the same file reached through two folders: once
+                try:
+                    ident = str(row.path.resolve())
+                except OSError:
+                    pass
             if ident not in seen:
                 seen.add(ident)
                 rows.append(row)
 
-        for base in ([self.runs_dir] if self.runs_dir is not None else []) + self.folders:
+        for base in bases:
             for row in self._scan_base(base):
                 add(row)
         rows_cached = [self._attach_cached(r) for r in rows]
