@@ -10,6 +10,7 @@ hyperparameters and is verified against them.
 from __future__ import annotations
 
 import collections
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -36,6 +37,7 @@ STATUS_STYLE = {
 }
 DRAIN_INTERVAL_S = 0.2
 FILTER_DEBOUNCE_S = 0.15
+RUN_STAMP = re.compile(r"-(\d{8}-\d{6}-[0-9a-f]+)$")
 
 Loader = Callable[..., tuple[Any, Any]]
 OpenPolicy = Callable[[Any, Any, CheckpointRow], None]
@@ -274,9 +276,9 @@ deletes the file and its manifest after asking, **Escape** goes back.
 
     def _cells(self, row: CheckpointRow) -> list[Any]:
         cells: list[Any] = list(row.cells(self.index.clock()))
-        env = row.env.rstrip("?")
-        if env and cells[1].startswith(env + "-"):
-            cells[1] = cells[1][len(env) + 1 :]
+        stamp = RUN_STAMP.search(cells[1])  # <ENV>-<date>-<time>-<hex>: the env has its own column
+        if stamp:
+            cells[1] = stamp.group(1)
         cells[-1] = status_text(row)
         return cells
 
