@@ -141,3 +141,18 @@ def test_status_eta_excludes_compile_and_phases_move(tmp_path):
 def test_axis_ticks_are_round():
     assert nice_ticks(0, 50_000, 5) == [0, 10_000, 20_000, 30_000, 40_000, 50_000]
     assert short_number(25_000) == "25k" and short_number(1.5e6) == "1.5M" and short_number(0) == "0"
+
+
+def test_overlay_labels_name_what_differs(tmp_path):
+    from lerax_tui.tui.widgets.runs_list import config_differences, overlay_label
+
+    runs = []
+    for name, lr, width in (("a1b2c3", 0.001, 64), ("d4e5f6", 0.0003, 64)):
+        run = tmp_path / f"CartPole-v1-20260101-120000-{name}"
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps({"env_id": "CartPole-v1", "config": {"learning_rate": lr, "width_size": width, "seed": 1}}))
+        runs.append(run)
+    differences = config_differences(runs)
+    assert differences[runs[1]] == "lr 0.0003"
+    assert overlay_label(runs[1], differences[runs[1]]) == "120000-d4e5f6 lr 0.0003"
+    assert config_differences(runs[:1]) == {}

@@ -111,7 +111,7 @@ tab are overlaid in other colours; one still being written by another process gr
         drew = False
         for index, (label, summary) in enumerate(frame.overlays):
             if summary.x.size:
-                plt.plot(summary.x, summary.mean, marker="braille", color=colours[f"overlay{index % 5}"], label=label[:28])
+                plt.plot(summary.x, summary.mean, marker="braille", color=colours[f"overlay{index % 5}"], label=label[:40])
                 drew = True
         summary = frame.live
         if summary.x.size:

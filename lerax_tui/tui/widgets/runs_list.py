@@ -6,6 +6,7 @@ another process is still writing keeps growing on the chart.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rich.text import Text
@@ -103,20 +104,44 @@ class RunsList(Vertical):
         self._announce()
 
     def _announce(self) -> None:
-        self.post_message(self.OverlaysChanged({overlay_label(Path(k)): h for k, h in self._histories.items()}))
+        paths = [Path(k) for k in self._histories]
+        differences = config_differences(paths)
+        self.post_message(
+            self.OverlaysChanged({overlay_label(p, differences.get(p, "")): self._histories[str(p)] for p in paths})
+        )
 
 
-def overlay_label(run_dir: Path) -> str:
-    """A short, distinct legend label: the folder's stamp and hex, plus seeds when more than one."""
-    import json
+_NOT_COMPARED = {"seed", "eval_episodes", "checkpoint_interval"}
 
-    name = run_dir.name
-    parts = name.rsplit("-", 3)
-    label = "-".join(parts[1:]) if len(parts) == 4 else name
+
+def _config_of(run_dir: Path) -> dict:
     try:
-        config = json.loads((run_dir / "config.json").read_text()).get("config", {})
-        if int(config.get("num_seeds", 1)) > 1:
-            label += f" ×{config['num_seeds']}"
-    except (OSError, ValueError, AttributeError, TypeError):
-        pass
-    return label
+        data = json.loads((run_dir / "config.json").read_text())
+        config = data.get("config", {}) if isinstance(data, dict) else {}
+        return {**config, "env": data.get("env_id")} if isinstance(config, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def config_differences(run_dirs: list[Path], limit: int = 2) -> dict[Path, str]:
+    """For runs overlaid together, the hyperparameters that tell them apart ("lr 0.0003, width 16")."""
+    if len(run_dirs) < 2:
+        return {}
+    configs = {path: _config_of(path) for path in run_dirs}
+    keys = sorted({k for c in configs.values() for k in c} - _NOT_COMPARED)
+    differing = [k for k in keys if len({json.dumps(c.get(k)) for c in configs.values()}) > 1]
+    short = {"learning_rate": "lr", "width_size": "width", "total_timesteps": "steps", "num_seeds": "seeds"}
+    return {
+        path: ", ".join(f"{short.get(k, k)} {c.get(k)}" for k in differing[:limit])
+        for path, c in configs.items()
+    }
+
+
+def overlay_label(run_dir: Path, difference: str = "") -> str:
+    """A short, distinct legend label: the folder's time and hex, then what sets it apart."""
+    parts = run_dir.name.rsplit("-", 3)
+    label = "-".join(parts[2:]) if len(parts) == 4 else run_dir.name  # HHMMSS-hex
+    seeds = _config_of(run_dir).get("num_seeds", 1)
+    if isinstance(seeds, int) and seeds > 1:
+        label += f" ×{seeds}"
+    return f"{label} {difference}" if difference else label
