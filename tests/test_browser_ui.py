@@ -249,3 +249,26 @@ async def test_in_the_main_app_ctrl_o_then_load_prefills_from_the_form(folder, m
         assert env_id == "CartPole-v1" and hp == {"width_size": form.width_size, "depth": form.depth, "epsilon": form.epsilon}
         await pilot.press("escape")
         assert not isinstance(app.screen, CheckpointBrowserScreen)
+
+
+async def test_a_thousand_files_fill_in_chunks_and_keys_work_meanwhile(tmp_path):
+    from lerax_tui.core.checkpoint_index import CheckpointIndex
+    from lerax_tui.core.verification import Report
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(1000):
+        (folder / f"ckpt-{i:04d}.eqx").write_bytes(b"")
+
+    def fake_verify(path, **kw):
+        return Report(path=str(path), status="not-a-checkpoint", problems=["empty file (0 bytes)"], file_bytes=0)
+
+    app = BrowserApp(None, index=CheckpointIndex(None, [folder], verify_fn=fake_verify))
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        assert 0 < screen.table.row_count < 1000  # the first chunk at once, the rest between events
+        await pilot.press("j", "j")
+        assert screen.table.cursor_row == 2
+        await settle(pilot, screen)
+        assert screen.table.row_count == 1000
+        assert set(labels(screen).values()) == {"not a checkpoint"}

@@ -37,6 +37,7 @@ STATUS_STYLE = {
 }
 DRAIN_INTERVAL_S = 0.2
 FILTER_DEBOUNCE_S = 0.15
+FILL_CHUNK = 300  # rows added to the table per event-loop turn
 RUN_STAMP = re.compile(r"-(\d{8}-\d{6}-[0-9a-f]+)$")
 
 Loader = Callable[..., tuple[Any, Any]]
@@ -193,6 +194,7 @@ deletes the file and its manifest after asking, **Escape** goes back.
         self._filter = ""
         self._pending_filter = ""
         self._filter_timer: Any = None
+        self._fill_generation = 0
         self.scan_seconds = 0.0
         self.verify_started: float | None = None
         self.verify_seconds: float | None = None
@@ -283,17 +285,29 @@ deletes the file and its manifest after asking, **Escape** goes back.
         return cells
 
     def _refill(self) -> None:
-        table = self.table
+        """Rebuild the table from the filter: the first rows at once, the rest in chunks between
+        events (thousands of rows would otherwise block keys for a second or more)."""
         keep = self.current_row()
         self._shown = [k for k in self._order if self.rows[k].matches(self._filter)]
         self._shown_set = set(self._shown)
+        self._fill_generation += 1
+        self.table.clear()
+        self._add_rows(self._fill_generation, 0, keep.key if keep is not None else None)
+
+    def _add_rows(self, generation: int, start: int, keep: str | None) -> None:
+        if generation != self._fill_generation:
+            return  # a newer refill took over (the timer dies with the screen)
+        table = self.table
+        end = min(len(self._shown), start + FILL_CHUNK)
         with self.app.batch_update():
-            table.clear()
-            for key in self._shown:
+            for key in self._shown[start:end]:
                 table.add_row(*self._cells(self.rows[key]), key=key)
-            if keep is not None and keep.key in self._shown_set:
-                table.move_cursor(row=self._shown.index(keep.key))
-        self._show_details(self.current_row())
+            if keep is not None and keep in self._shown_set and start <= self._shown.index(keep) < end:
+                table.move_cursor(row=self._shown.index(keep))
+        if start == 0:
+            self._show_details(self.current_row())
+        if end < len(self._shown):
+            self.set_timer(0.01, lambda: self._add_rows(generation, end, keep))
 
     def _update_title(self) -> None:
         total = sum(1 for r in self.rows.values() if r.listing_problem is None)
