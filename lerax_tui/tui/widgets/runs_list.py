@@ -130,6 +130,7 @@ def config_differences(run_dirs: list[Path], limit: int = 2) -> dict[Path, str]:
     configs = {path: _config_of(path) for path in run_dirs}
     keys = sorted({k for c in configs.values() for k in c} - _NOT_COMPARED)
     differing = [k for k in keys if len({json.dumps(c.get(k)) for c in configs.values()}) > 1]
+    differing.sort(key=lambda k: k == "total_timesteps")  # run length last: the x axis shows it anyway
     short = {"learning_rate": "lr", "width_size": "width", "total_timesteps": "steps", "num_seeds": "seeds"}
     return {
         path: ", ".join(f"{short.get(k, k)} {c.get(k)}" for k in differing[:limit])
