@@ -247,7 +247,7 @@ def verify(
     if manifest is not None:
         file_hp = {k: manifest.get("hyperparameters", {}).get(k) for k in POLICY_KEYS}
         file_env = manifest.get("env_id")
-        file_side = _structure_of(file_env, file_hp) if file_env else {**file_hp}
+        file_side = None  # built only on a mismatch: it needs the catalogue (seconds, once)
     elif inferred is not None:
         file_hp = {"width_size": inferred["width_size"], "depth": inferred["depth"], "epsilon": None}
         file_env = None
@@ -295,6 +295,8 @@ def verify(
                 *[d.replace("requested", "manifest") for d in diffs],
             )
         want = _structure_of(candidates[0], requested_hp) if len(candidates) == 1 else dict(requested_hp)
+        if file_side is None:
+            file_side = _structure_of(file_env, file_hp) if file_env else {**file_hp}
         diffs = _differences(file_side, want)
         if inferred is not None and manifest is not None:
             diffs = diffs or _differences(inferred, want)
