@@ -159,3 +159,35 @@ def test_public_evaluate_survives_the_submodule_import():
     from lerax_tui.train.evaluate import evaluate as function
 
     assert callable(evaluate) and callable(function)
+
+
+@pytest.mark.slow
+def test_pause_resume_and_requested_checkpoint_between_chunks(tmp_path):
+    import threading
+
+    from lerax_tui.train.runner import Runner
+
+    events = []
+    paused = threading.Event()
+
+    def listener(event):
+        events.append(event)
+        if isinstance(event, ChunkMetrics) and len([e for e in events if isinstance(e, ChunkMetrics)]) == 1:
+            runner.pause()
+            runner.request_checkpoint()
+        if isinstance(event, PhaseChanged) and event.phase == "paused":
+            paused.set()
+
+    runner = Runner("CartPole-v1", {}, DQNConfig(**TINY), tmp_path, listener)
+    thread = threading.Thread(target=runner.run)
+    thread.start()
+    assert paused.wait(120)
+    n_chunks = sum(isinstance(e, ChunkMetrics) for e in events)
+    assert n_chunks == 1  # nothing advances while paused
+    runner.resume()
+    thread.join(120)
+    assert not thread.is_alive()
+    phases = [e.phase for e in events if isinstance(e, PhaseChanged)]
+    assert phases[:4] == ["compiling", "training", "paused", "training"] and phases[-1] == "finished"
+    written = [e.path.name for e in events if isinstance(e, CheckpointWritten)]
+    assert written[0].startswith("step-") and written[-1] == "final.eqx"
