@@ -124,7 +124,8 @@ tab are overlaid in other colours; one still being written by another process gr
             plt.plot(summary.x, summary.mean, marker="braille", color=colours["smooth"], label=label)
             drew = True
         if not drew:
-            plt.title("no episodes yet: pick an environment and press F5, or tick past runs")
+            long = "no episodes yet: pick an environment and press F5, or tick past runs"
+            plt.title(long if frame.width > len(long) + 4 else "no episodes yet: F5 trains")
             plt.xlim(0, 1)
             plt.ylim(0, 1)
         return Text.from_ansi(plt.build())
