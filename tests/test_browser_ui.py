@@ -224,15 +224,14 @@ async def test_parameters_dialog_checks_its_values():
     assert results == [("Acrobot-v1", {"width_size": 32, "depth": 3})]
 
 
-async def test_in_the_main_app_ctrl_o_then_load_prefills_from_the_form(folder, monkeypatch):
-    """The browser inside the real app (fake trainer and catalogue): ctrl+o opens it (the app imports
-    the screen from screens/browser.py; this test points it at ours whatever that file holds), and
-    the parameters dialog falls back to the app's form for what the file cannot say."""
+async def test_in_the_main_app_ctrl_o_then_load_prefills_from_the_form(folder):
+    """The browser inside the real app (fake trainer and catalogue): ctrl+o opens it, and the
+    parameters dialog falls back to the app's form for what the file cannot say."""
     import lerax_tui.tui.app as app_module
     from lerax_tui.tui.app import make_app
     from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
 
-    monkeypatch.setattr(app_module, "CheckpointBrowserScreen", CheckpointBrowserScreen)
+    assert app_module.CheckpointBrowserScreen is CheckpointBrowserScreen
     app = make_app(runs_dir=folder / "runs", env_id="CartPole-v1", trainer_factory=FakeFactory(), catalogue=FAKE_CATALOGUE,
                    keymap_path=folder / "no-keymap.toml")
     async with app.run_test(size=(120, 36)) as pilot:
