@@ -10,7 +10,8 @@ rejax's ``train`` also runs one final evaluation (128 episodes): ``eval_freq`` i
 run so it evaluates once, not every 4k steps.
 
 Differences that cannot be removed: rejax's network is a dueling 64x64 swish MLP, ours a plain
-64x64 ReLU MLPQPolicy; PureJaxRL's is 120-84, ours 120-120.
+64x64 ReLU MLPQPolicy; PureJaxRL's is 120-84, ours 120-120 (more work) and 100-100 (the same
+multiply-adds per forward pass).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ OURS_AT_PUREJAXRL = dict(
     tau=1.0, target_update_interval=500, learning_rate=2.5e-4, max_grad_norm=10.0, double_dqn=False, gamma=0.99,
     epsilon_start=1.0, epsilon_end=0.05, exploration_fraction=0.5, width_size=120, depth=2, loss="mse",
 )
+# PureJaxRL's 120-84 net does 10.7k multiply-adds per forward pass; our two equal hidden layers match
+# that at width 100 (10.6k); width 120 (15.1k) is the upper bound above.
+OURS_AT_PUREJAXRL_MATCHED = {**OURS_AT_PUREJAXRL, "width_size": 100}
 
 
 def time_ours(overrides: dict, steps: int, seed: int) -> tuple[float, float]:
@@ -131,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             print("rejax not installed here: run with .venv-bench/bin/python (pip install rejax==0.1.3) - skipping it")
             have_rejax = False
 
-    rows: dict[str, list[float]] = {"rejax": [], "ours@rejax": [], "ours@purejaxrl": []}
+    rows: dict[str, list[float]] = {"rejax": [], "ours@rejax": [], "ours@purejaxrl": [], "ours@purejaxrl-matched": []}
     compiles: dict[str, list[float]] = {k: [] for k in rows}
     for r in range(args.repeats):
         if have_rejax:
@@ -147,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         rows["ours@purejaxrl"].append(sps)
         compiles["ours@purejaxrl"].append(c)
         print(f"run {r}: ours @ PureJaxRL {sps:8,.0f} env steps/s  (compile {c:.1f} s)", flush=True)
+        c, sps = time_ours(OURS_AT_PUREJAXRL_MATCHED, args.steps, r)
+        rows["ours@purejaxrl-matched"].append(sps)
+        compiles["ours@purejaxrl-matched"].append(c)
+        print(f"run {r}: ours @ PureJaxRL, 100-100 net {sps:8,.0f} env steps/s  (compile {c:.1f} s)", flush=True)
 
     print(f"\n## CartPole-v1 DQN throughput, {args.steps:,} env steps per run, {args.repeats} alternating runs (median)")
     print("| system @ config | env steps/s | compile s | ratio |")
@@ -162,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| PureJaxRL (ANCHORS figure) | {lo:,}-{hi:,} | 3.9 | 1.0x |")
     print(f"| lerax-tui @ PureJaxRL | {med['ours@purejaxrl']:,.0f} | {cmed['ours@purejaxrl']:.1f} | "
           f"{med['ours@purejaxrl'] / hi:.2f}-{med['ours@purejaxrl'] / lo:.2f}x PureJaxRL (target >= 1.0x) |")
+    m = med["ours@purejaxrl-matched"]
+    print(f"| lerax-tui @ PureJaxRL, 100-100 net (same MACs as 120-84) | {m:,.0f} | {cmed['ours@purejaxrl-matched']:.1f} | "
+          f"{m / hi:.2f}-{m / lo:.2f}x PureJaxRL |")
     return 0
 
 
