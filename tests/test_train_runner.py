@@ -191,3 +191,30 @@ def test_pause_resume_and_requested_checkpoint_between_chunks(tmp_path):
     assert phases[:4] == ["compiling", "training", "paused", "training"] and phases[-1] == "finished"
     written = [e.path.name for e in events if isinstance(e, CheckpointWritten)]
     assert written[0].startswith("step-") and written[-1] == "final.eqx"
+
+
+@pytest.mark.slow
+def test_init_policy_starts_every_seed_from_its_weights(tmp_path):
+    """With no update before the end (learning_starts past the run), the saved networks are exactly
+    the initial policy's: the weights went in, for every seed."""
+    from lerax_tui.core import MLPQPolicy, make_env
+    from lerax_tui.train.runner import Runner
+
+    env = make_env("CartPole-v1")
+    config = DQNConfig(**{**TINY, "num_seeds": 2, "learning_starts": 10_000, "eval_episodes": 0})
+    start = MLPQPolicy(env, width_size=8, depth=1, key=jax.random.key(42))
+    result = Runner("CartPole-v1", {}, config, tmp_path, init_policy=start).run()
+    want = [np.asarray(x) for x in jax.tree.leaves(eqx.filter(start.q_network, eqx.is_array))]
+    for seed in (0, 1):
+        for a, b in zip(_params(result.run_dir / f"checkpoints/seed-{seed}-final.eqx"), want):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_init_policy_that_does_not_fit_is_refused_before_writing(tmp_path):
+    from lerax_tui.core import MLPQPolicy, make_env
+    from lerax_tui.train.runner import Runner
+
+    wide = MLPQPolicy(make_env("CartPole-v1"), width_size=16, depth=1, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="width_size=16"):
+        Runner("CartPole-v1", {}, DQNConfig(**TINY), tmp_path / "runs", init_policy=wide)
+    assert not (tmp_path / "runs").exists()

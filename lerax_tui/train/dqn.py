@@ -152,6 +152,22 @@ def init_state(env: GymnaxEnv, config: DQNConfig) -> DQNState:
     return build(seed_keys(config))
 
 
+def with_q_network(state: DQNState, q_network: eqx.nn.MLP) -> DQNState:
+    """``state`` with every seed's online and target networks set to ``q_network``'s weights."""
+
+    def put(stacked: eqx.nn.MLP) -> eqx.nn.MLP:
+        return jax.tree.map(
+            lambda s, p: jnp.broadcast_to(jnp.asarray(p, s.dtype), s.shape) if eqx.is_array(s) else s, stacked, q_network
+        )
+
+    seeds = state.seeds
+    return eqx.tree_at(
+        lambda st: (st.seeds.online.q_network, st.seeds.target.q_network),
+        state,
+        (put(seeds.online.q_network), put(seeds.target.q_network)),
+    )
+
+
 def state_skeleton(env: GymnaxEnv, config: DQNConfig) -> DQNState:
     """The state's shapes and dtypes, without allocating it (for loading ``resume.eqx``)."""
     check_engine(env, config)

@@ -85,6 +85,9 @@ class Runner:
         resume_from: A run folder to continue from its ``checkpoints/resume.eqx``; ``config`` may
             differ from the saved one only in ``total_timesteps``, ``checkpoint_interval`` and
             ``eval_episodes``.
+        init_policy: Start every seed's online and target networks from this policy's weights (a
+            new run with a fresh buffer, optimiser and exploration schedule). Its structure must be
+            the one ``config`` builds for ``env_id``.
 
     Raises:
         EnvError, ValueError, ConfigError: Bad input, before anything is written.
@@ -99,8 +102,12 @@ class Runner:
         runs_dir: str | Path,
         listener: Listener | None = None,
         resume_from: str | Path | None = None,
+        init_policy: Any = None,
     ):
         from lerax_tui.train.dqn import check_engine
+
+        if resume_from is not None and init_policy is not None:
+            raise ValueError("resume_from and init_policy exclude each other: a resume already has its networks")
 
         self.env_id = env_id
         self.env_params = dict(env_params or {})
@@ -109,6 +116,9 @@ class Runner:
         self.env = check_env(env_id, self.env_params)
         check_engine(self.env, config)
         self._resume_from = Path(resume_from) if resume_from is not None else None
+        self._init_policy = init_policy
+        if init_policy is not None:
+            check_policy_fits(init_policy, self.env, config)
         if self._resume_from is not None:
             self._check_resumable(self._resume_from)
             self.run_dir = self._resume_from
@@ -223,7 +233,10 @@ class Runner:
         from lerax_tui.train import dqn
 
         if self._resume_from is None:
-            return dqn.init_state(self.env, self.config)
+            state = dqn.init_state(self.env, self.config)
+            if self._init_policy is not None:
+                state = dqn.with_q_network(state, self._init_policy.q_network)
+            return state
         skeleton = dqn.state_skeleton(self.env, self.config)
         return load_pytree(self.run_dir / runs.CHECKPOINTS / runs.RESUME_NAME, skeleton, kind=RESUME_KIND)
 
@@ -383,6 +396,25 @@ class Runner:
             key = jr.fold_in(jr.key(self.config.seed + s), 0x5EED)
             out.append(evaluate(seed_policy(state, s, self.config), self.env, episodes=self.config.eval_episodes, key=key))
         return out
+
+
+def check_policy_fits(policy: Any, env: Any, config: DQNConfig) -> None:
+    """Raise ValueError unless ``policy`` has the structure ``config`` builds for ``env``."""
+    import equinox as eqx
+    import jax
+
+    from lerax_tui.core.fingerprint import lerax_tui_fingerprint
+    from lerax_tui.core.policy import MLPQPolicy
+
+    skeleton = eqx.filter_eval_shape(
+        MLPQPolicy, env, epsilon=config.epsilon, width_size=config.width_size, depth=config.depth, key=jax.random.key(0)
+    )
+    if lerax_tui_fingerprint(eqx.tree_at(lambda p: p.epsilon, policy, config.epsilon)) != lerax_tui_fingerprint(skeleton):
+        raise ValueError(
+            f"init_policy does not fit: it is width_size={policy.q_network.width_size}, depth={policy.q_network.depth} "
+            f"for {policy.q_network.in_size} inputs and {policy.q_network.out_size} actions; the config builds "
+            f"width_size={config.width_size}, depth={config.depth} for {env.env_id}"
+        )
 
 
 def make_runner(env_id: str, env_params: dict, config: DQNConfig, runs_dir: Path, listener: Listener) -> Runner:

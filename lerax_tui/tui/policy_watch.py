@@ -225,30 +225,8 @@ def policy_trainer_factory(policy: Any) -> Callable:
     (every seed); the replay buffer, optimiser and exploration schedule start fresh."""
 
     def factory(env_id: str, env_params: dict, config: Any, runs_dir: Path, listener: Callable) -> Any:
-        import equinox as eqx
-        import jax
-        import jax.numpy as jnp
-
         from lerax_tui.train.runner import Runner
 
-        class FromPolicy(Runner):
-            def _initial_state(self):
-                state = super()._initial_state()
-
-                def put(stacked):
-                    return jax.tree.map(
-                        lambda s, p: jnp.broadcast_to(jnp.asarray(p, s.dtype), s.shape) if eqx.is_array(s) else s,
-                        stacked,
-                        policy.q_network,
-                    )
-
-                seeds = state.seeds
-                return eqx.tree_at(
-                    lambda st: (st.seeds.online.q_network, st.seeds.target.q_network),
-                    state,
-                    (put(seeds.online.q_network), put(seeds.target.q_network)),
-                )
-
-        return FromPolicy(env_id, env_params, config, runs_dir, listener)
+        return Runner(env_id, env_params, config, runs_dir, listener, init_policy=policy)
 
     return factory
