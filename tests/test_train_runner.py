@@ -126,21 +126,6 @@ def test_read_metrics_ignores_a_torn_last_line(tmp_path):
     assert runs.read_metrics(tmp_path / "nope") == []
 
 
-def test_list_runs(tmp_path):
-    from lerax_tui.core.checkpoint import atomic_write_json
-
-    a = runs.new_run_dir(tmp_path, "CartPole-v1")
-    atomic_write_json(a / "config.json", {"env_id": "CartPole-v1", "started": "2026-01-01T00:00:00", "config": {"num_seeds": 1, "total_timesteps": 10}})
-    runs.append_metrics(a, {"step": 8})
-    b = runs.new_run_dir(tmp_path, "Acrobot-v1")
-    atomic_write_json(b / "config.json", {"env_id": "Acrobot-v1", "started": "2026-02-01T00:00:00", "config": {"num_seeds": 3}})
-    (tmp_path / "not-a-run").mkdir()
-    listed = runs.list_runs(tmp_path)
-    assert [r.env_id for r in listed] == ["Acrobot-v1", "CartPole-v1"]
-    assert listed[1].last_step == 8 and listed[0].num_seeds == 3 and listed[1].final_checkpoint is None
-    assert runs.list_runs(tmp_path / "missing") == []
-
-
 def test_evaluate_is_greedy_and_bounded():
     from lerax_tui.core import MLPQPolicy, make_env
     from lerax_tui.train import evaluate

@@ -10,7 +10,8 @@ import numpy as np
 from lerax_tui.train.events import ChunkMetrics, Compiling, Finished, PhaseChanged
 from lerax_tui.tui.history import ReturnHistory, ScalarSeries
 from lerax_tui.tui.keymap import default_keymap_path, load_keymap
-from lerax_tui.tui.runs_tail import MetricsTail, list_run_folders
+from lerax_tui.train.runs import list_run_folders
+from lerax_tui.tui.runs_tail import MetricsTail
 from lerax_tui.tui.training import advance_status
 from lerax_tui.tui.widgets.return_chart import nice_ticks, short_number
 from lerax_tui.tui.widgets.status_bar import RunStatus, format_duration

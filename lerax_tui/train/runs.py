@@ -81,45 +81,48 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class RunSummary:
-    """One past run, as the run list shows it."""
+class RunFolder:
+    path: Path
+    env_id: str
+    mtime: float
 
-    run_dir: Path
-    env_id: str | None
-    started: str | None
-    num_seeds: int
-    total_steps: int | None
-    last_step: int
-    final_checkpoint: Path | None
-    has_resume: bool
+    @property
+    def name(self) -> str:
+        return self.path.name
 
 
-def _summary(path: Path) -> RunSummary | None:
+def list_run_folders(runs_dir: Path) -> list[RunFolder]:
+    """Every folder under ``runs_dir`` holding a ``metrics.jsonl`` or ``config.json``, newest first.
+
+    Only ``stat`` calls and one small ``config.json`` read per run: the app polls this every few
+    seconds, so it never reads metrics files (see :func:`read_metrics` for those)."""
+    found: list[RunFolder] = []
     try:
-        config = read_config(path)
-    except (OSError, ValueError):
-        return None
-    dqn = config.get("config") or {}
-    metrics = read_metrics(path)
-    last_step = int(metrics[-1].get("step", 0)) if metrics else 0
-    ckpt = path / CHECKPOINTS
-    finals = sorted(ckpt.glob("final.eqx")) or sorted(ckpt.glob("seed-0-final.eqx"))
-    return RunSummary(
-        run_dir=path,
-        env_id=config.get("env_id"),
-        started=config.get("started"),
-        num_seeds=int(dqn.get("num_seeds", 1) or 1),
-        total_steps=dqn.get("total_timesteps"),
-        last_step=last_step,
-        final_checkpoint=finals[0] if finals else None,
-        has_resume=(ckpt / f"{RESUME_NAME}.eqx").is_file(),
-    )
+        children = list(Path(runs_dir).iterdir())
+    except OSError:
+        return found
+    for child in children:
+        metrics, config = child / METRICS_FILE, child / CONFIG_FILE
+        if not child.is_dir() or not (metrics.exists() or config.exists()):
+            continue
+        env_id = _env_id_of(child)
+        try:
+            mtime = max(p.stat().st_mtime for p in (metrics, config, child) if p.exists())
+        except OSError:
+            continue
+        found.append(RunFolder(child, env_id, mtime))
+    found.sort(key=lambda r: (r.mtime, r.name), reverse=True)
+    return found
 
 
-def list_runs(runs_dir: str | Path) -> list[RunSummary]:
-    """Every run folder (one with a readable config.json) under ``runs_dir``, newest first."""
-    root = Path(runs_dir)
-    if not root.is_dir():
-        return []
-    runs = [s for p in root.iterdir() if p.is_dir() and (s := _summary(p)) is not None]
-    return sorted(runs, key=lambda r: (r.started or "", r.run_dir.name), reverse=True)
+def _env_id_of(folder: Path) -> str:
+    try:
+        data = read_config(folder)
+        env_id = data.get("env_id") or data.get("env", {}).get("env_id")
+        if isinstance(env_id, str):
+            return env_id
+    except (OSError, ValueError, AttributeError):
+        pass
+    # Folder names are <ENV_ID>-<YYYYmmdd>-<HHMMSS>-<hex>.
+    parts = folder.name.rsplit("-", 3)
+    return parts[0] if len(parts) == 4 else folder.name
