@@ -138,12 +138,20 @@ def test_evaluate_is_greedy_and_bounded():
     np.testing.assert_array_equal(a, b)
 
 
-def test_public_evaluate_survives_the_submodule_import():
-    import lerax_tui.train.evaluate  # noqa: F401  (what older callers import)
-    from lerax_tui.train import evaluate
-    from lerax_tui.train.evaluate import evaluate as function
+def test_public_evaluate_is_the_function_after_every_submodule_import():
+    """No submodule of lerax_tui.train may be named like a public name: importing it would replace
+    the function on the package (``from lerax_tui.train import evaluate`` giving a module)."""
+    import importlib
+    import pkgutil
 
-    assert callable(evaluate) and callable(function)
+    import lerax_tui.train as train_pkg
+
+    for info in pkgutil.iter_modules(train_pkg.__path__):
+        importlib.import_module(f"lerax_tui.train.{info.name}")
+    from lerax_tui.train import evaluate
+    from lerax_tui.train.evaluation import evaluate as function
+
+    assert callable(evaluate) and evaluate is function
 
 
 @pytest.mark.slow

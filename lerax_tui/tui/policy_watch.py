@@ -101,37 +101,21 @@ class PolicyEpisode:
 
 
 def make_evaluator(policy: Any, env: Any) -> Evaluator:
-    """Greedy returns of N episodes in batches of a fixed size (one compile), reporting each batch.
-
-    Uses ``lerax_tui.train.evaluate`` (vmapped episodes); without it, a Python loop over
-    :class:`PolicyEpisode`.
-    """
+    """Greedy returns of N episodes with ``train.evaluation.evaluate`` (vmapped), in ten batches of
+    one fixed size (one compile), reporting progress after each batch."""
 
     def run(episodes: int, seed: int, progress: Progress, cancelled: Callable[[], bool]) -> np.ndarray:
         import jax
 
-        try:
-            from lerax_tui.train.evaluate import evaluate
-        except ImportError:
-            evaluate = None
+        from lerax_tui.train.evaluation import evaluate
+
         returns: list[float] = []
-        if evaluate is not None:
-            batch = max(1, math.ceil(episodes / 10))
-            key = jax.random.key(seed)
-            while len(returns) < episodes and not cancelled():
-                key, sub = jax.random.split(key)
-                got = np.asarray(evaluate(policy, env, episodes=batch, key=sub), dtype=np.float64)
-                returns.extend(got[: episodes - len(returns)].tolist())
-                progress(len(returns), np.asarray(returns))
-            return np.asarray(returns)
-        episode = PolicyEpisode(policy, env)
-        for i in range(episodes):
-            if cancelled():
-                break
-            episode.reset(seed + i)
-            while not episode.done and not cancelled():
-                episode.step()
-            returns.append(episode.total_return)
+        batch = max(1, math.ceil(episodes / 10))
+        key = jax.random.key(seed)
+        while len(returns) < episodes and not cancelled():
+            key, sub = jax.random.split(key)
+            got = np.asarray(evaluate(policy, env, episodes=batch, key=sub), dtype=np.float64)
+            returns.extend(got[: episodes - len(returns)].tolist())
             progress(len(returns), np.asarray(returns))
         return np.asarray(returns)
 
