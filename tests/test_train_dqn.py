@@ -127,3 +127,29 @@ def test_chunking_is_deterministic_and_invisible(env):
 def test_engine_checks_name_the_field(env):
     with pytest.raises(ConfigError, match="buffer_size: 4 is smaller than num_envs 8"):
         dqn.check_engine(env, DQNConfig(buffer_size=4, batch_size=4, num_envs=8))
+
+
+@pytest.mark.parametrize("depth", [0, 1, 3])
+def test_batched_q_values_equal_the_policy_call(env, depth):
+    policy = MLPQPolicy(env, width_size=16, depth=depth, key=jax.random.key(7))
+    obs = jax.random.normal(jax.random.key(8), (33, 4))
+    np.testing.assert_allclose(np.asarray(dqn._q_batch(policy, obs)), _q(policy, obs), rtol=1e-5, atol=1e-6)
+
+
+def test_loss_gradient_ignores_the_targets(env):
+    """The gradient is that of mean((Q(s,a) - y)^2) with y held fixed: perturbing the network used in
+    the targets changes the loss, but the gradient of the targets themselves is zero."""
+    online = MLPQPolicy(env, width_size=8, depth=1, key=jax.random.key(1))
+    target = MLPQPolicy(env, width_size=8, depth=1, key=jax.random.key(2))
+    config = DQNConfig(gamma=0.9, loss="mse", double_dqn=True)
+    batch = _batch([False] * 3, [False] * 3)
+    y = dqn.td_targets(online, target, batch, config)
+    grads = eqx.filter_grad(dqn.td_loss)(online.q_network, online, target, batch, config)
+
+    def fixed(q_network):
+        q = dqn._q_batch(eqx.tree_at(lambda p: p.q_network, online, q_network), batch.observation)
+        return jnp.mean(jnp.square(q[jnp.arange(3), batch.action] - y))
+
+    expected = eqx.filter_grad(fixed)(online.q_network)
+    for g, e in zip(jax.tree.leaves(grads), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-5, atol=1e-7)
