@@ -44,10 +44,10 @@ OURS_AT_REJAX = dict(
     tau=0.02, target_update_interval=10, learning_rate=1e-3, max_grad_norm=10.0, double_dqn=True, gamma=0.99,
     epsilon_start=1.0, epsilon_end=0.05, exploration_fraction=0.5, width_size=64, depth=2, loss="mse",
 )
-# PureJaxRL's DQN config (ANCHORS.md)
+# PureJaxRL's DQN config (ANCHORS.md; its dqn.py uses optax.adam without a gradient clip: max_grad_norm 0)
 OURS_AT_PUREJAXRL = dict(
     num_envs=10, buffer_size=10_000, learning_starts=10_000, batch_size=128, train_frequency=10, gradient_steps=1,
-    tau=1.0, target_update_interval=500, learning_rate=2.5e-4, max_grad_norm=10.0, double_dqn=False, gamma=0.99,
+    tau=1.0, target_update_interval=500, learning_rate=2.5e-4, max_grad_norm=0.0, double_dqn=False, gamma=0.99,
     epsilon_start=1.0, epsilon_end=0.05, exploration_fraction=0.5, width_size=120, depth=2, loss="mse",
 )
 # PureJaxRL's 120-84 net does 10.7k multiply-adds per forward pass; our two equal hidden layers match

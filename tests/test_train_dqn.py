@@ -76,6 +76,25 @@ def test_epsilon_schedule():
     assert float(dqn.epsilon_at(config.replace(exploration_fraction=0.0), jnp.asarray(0))) == pytest.approx(0.1)
 
 
+def test_lr_schedule_scales_adam_steps():
+    config = DQNConfig(total_timesteps=1000, lr_schedule="linear")
+    got = [float(dqn.lr_scale_at(config, jnp.asarray(s))) for s in (0, 250, 1000, 1200)]
+    np.testing.assert_allclose(got, [1.0, 0.75, 0.0, 0.0], rtol=1e-6)
+    assert float(dqn.lr_scale_at(config.replace(lr_schedule="constant"), jnp.asarray(900))) == 1.0
+
+
+def test_max_grad_norm_zero_means_no_clipping():
+    grads = {"w": jnp.full((4,), 100.0)}
+    # Adam normalises its first step to -lr * sign(g), so look at the clip's effect on Adam's first moment
+    clip_state = dqn.make_optimizer(DQNConfig(max_grad_norm=1.0)).init(grads)
+    free_state = dqn.make_optimizer(DQNConfig(max_grad_norm=0.0)).init(grads)
+    assert jax.tree.structure(clip_state) == jax.tree.structure(free_state)  # resume files do not depend on it
+    _, clip_after = dqn.make_optimizer(DQNConfig(max_grad_norm=1.0)).update(grads, clip_state)
+    _, free_after = dqn.make_optimizer(DQNConfig(max_grad_norm=0.0)).update(grads, free_state)
+    np.testing.assert_allclose(np.asarray(clip_after[1][0].mu["w"]), 0.1 * 0.5, rtol=1e-5)  # (1 - b1) * 100/200
+    np.testing.assert_allclose(np.asarray(free_after[1][0].mu["w"]), 0.1 * 100.0, rtol=1e-5)
+
+
 def _qnet_equal(a, b) -> bool:
     la = jax.tree.leaves(eqx.filter(a.q_network, eqx.is_array))
     lb = jax.tree.leaves(eqx.filter(b.q_network, eqx.is_array))

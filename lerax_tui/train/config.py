@@ -48,13 +48,16 @@ class DQNConfig:
     buffer_size: int = _f(50_000, "DQN", "replay buffer capacity (transitions)", lo=1, hi=10**8)
     batch_size: int = _f(64, "DQN", "transitions per gradient step", lo=1, hi=65536)
     learning_rate: float = _f(1e-3, "DQN", "Adam step size", lo=0.0, hi=1.0, lo_open=True)
+    lr_schedule: Literal["constant", "linear"] = _f(
+        "constant", "DQN", "learning rate over the run: constant, or linear decay to 0 at total_timesteps", choices=("constant", "linear")
+    )
     gamma: float = _f(0.99, "DQN", "discount factor", lo=0.0, hi=1.0)
     learning_starts: int = _f(1_000, "DQN", "environment steps collected before the first update", lo=0, hi=10**10)
     train_frequency: int = _f(8, "DQN", "environment steps between rounds of gradient steps", lo=1, hi=10**8)
     gradient_steps: int = _f(1, "DQN", "gradient steps per round", lo=1, hi=1024)
     target_update_interval: int = _f(500, "DQN", "environment steps between target updates", lo=1, hi=10**10)
     tau: float = _f(1.0, "DQN", "fraction of the online net mixed into the target per update (1 = hard copy)", lo=0.0, hi=1.0, lo_open=True)
-    max_grad_norm: float = _f(10.0, "DQN", "global-norm gradient clip", lo=0.0, hi=1e6, lo_open=True)
+    max_grad_norm: float = _f(10.0, "DQN", "global-norm gradient clip (0 = no clipping)", lo=0.0, hi=1e6)
     double_dqn: bool = _f(True, "DQN", "online net picks the next action, target net values it")
     loss: Literal["huber", "mse"] = _f("huber", "DQN", "TD loss", choices=("huber", "mse"))
     # Exploration

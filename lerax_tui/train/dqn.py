@@ -82,7 +82,18 @@ class ChunkOutput(eqx.Module):
 
 
 def make_optimizer(config: DQNConfig) -> optax.GradientTransformation:
-    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
+    """Adam after a global-norm clip (``max_grad_norm`` 0: no clip). The state has the same structure
+    either way, so a run's resume file does not depend on it."""
+    clip = optax.clip_by_global_norm(config.max_grad_norm) if config.max_grad_norm > 0 else optax.identity()
+    return optax.chain(clip, optax.adam(config.learning_rate))
+
+
+def lr_scale_at(config: DQNConfig, step: Int[Array, ""]) -> Float[Array, ""]:
+    """The factor on Adam's step at env step ``step``: 1, or ``1 - step / total_timesteps`` for the
+    linear schedule (applied to the updates, so the optimizer state keeps one structure)."""
+    if config.lr_schedule == "constant":
+        return jnp.ones((), jnp.float32)
+    return jnp.clip(1.0 - jnp.asarray(step, jnp.float32) / config.total_timesteps, 0.0, 1.0)
 
 
 def epsilon_at(config: DQNConfig, step: Int[Array, ""]) -> Float[Array, ""]:
@@ -236,13 +247,16 @@ def td_loss(q_network: eqx.nn.MLP, online: MLPQPolicy, target: MLPQPolicy, batch
     return jnp.mean(jnp.square(q_taken - y))
 
 
-def update_seed(seed: SeedState, config: DQNConfig) -> tuple[SeedState, Float[Array, ""]]:
-    """One gradient step of one seed on a uniform batch from its buffer."""
+def update_seed(seed: SeedState, config: DQNConfig, lr_scale: Float[Array, ""] | None = None) -> tuple[SeedState, Float[Array, ""]]:
+    """One gradient step of one seed on a uniform batch from its buffer (Adam's step times
+    ``lr_scale``, see :func:`lr_scale_at`)."""
     key, sample_key = jr.split(jr.wrap_key_data(seed.key))
     batch = buffer_sample(seed.buffer, config.batch_size, key=sample_key)
     loss, grads = eqx.filter_value_and_grad(td_loss)(seed.online.q_network, seed.online, seed.target, batch, config)
     params = eqx.filter(seed.online.q_network, eqx.is_array)
     updates, opt_state = make_optimizer(config).update(grads, seed.opt_state, params)
+    if lr_scale is not None:
+        updates = jax.tree.map(lambda u: u * lr_scale, updates)
     q_network = eqx.apply_updates(seed.online.q_network, updates)
     online = eqx.tree_at(lambda p: p.q_network, seed.online, q_network)
     return eqx.tree_at(lambda s: (s.online, s.opt_state, s.key), seed, (online, opt_state, jr.key_data(key))), loss
@@ -330,6 +344,7 @@ def iterate(arrays: DQNState, static: DQNState, env: GymnaxEnv, config: DQNConfi
     before = arrays.step
     after = before + num_envs
     epsilon = epsilon_at(config, before)
+    lr_scale = lr_scale_at(config, before) if config.lr_schedule != "constant" else None
 
     def act(seed_arrays):
         seed, episodes = act_seed(eqx.combine(seed_arrays, static.seeds), env, epsilon, num_envs)
@@ -342,7 +357,7 @@ def iterate(arrays: DQNState, static: DQNState, env: GymnaxEnv, config: DQNConfi
     n_updates = jnp.where(after >= config.learning_starts, rounds * config.gradient_steps, 0)
 
     def update(seed_arrays):
-        seed, loss = update_seed(eqx.combine(seed_arrays, static.seeds), config)
+        seed, loss = update_seed(eqx.combine(seed_arrays, static.seeds), config, lr_scale)
         return _arrays(seed), loss
 
     def one_update(_, carry):
