@@ -2,9 +2,12 @@
 
     python bench/learning.py                       # CartPole-v1, Acrobot-v1, Breakout-MinAtar
     python bench/learning.py CartPole-v1 --set learning_rate=5e-4
+    python bench/learning.py all                   # every supported env, one preset family after another
 
 Prints one table per environment: steps per seed, wall time (compile included), and per-seed greedy
-returns (``eval_episodes`` episodes each), with the target and how many seeds reached it.
+returns (``eval_episodes`` episodes each), with the target and how many seeds reached it. Every env
+also gets a uniform-random baseline (the same number of episodes acting with epsilon 1), and the
+count of seeds whose greedy return beats it: the check for presets without a published target.
 
 A seed's result is exactly reproducible for a given seed *count*, but changes with it: a batch of 5
 vmapped seeds rounds its matmuls differently from a batch of 10 (differences of 1e-7 after a few
@@ -30,6 +33,24 @@ TARGETS = {
 }
 
 
+def random_baseline(env_id: str, episodes: int) -> float:
+    """Mean return of a uniform-random policy (an MLPQPolicy with epsilon 1, not greedy)."""
+    import jax
+
+    from lerax_tui.core import MLPQPolicy, make_env
+    from lerax_tui.train import evaluate
+
+    env = make_env(env_id)
+    policy = MLPQPolicy(env, epsilon=1.0, width_size=1, depth=0, key=jax.random.key(0))
+    return float(np.mean(evaluate(policy, env, episodes=episodes, key=jax.random.key(12345), greedy=False)))
+
+
+def supported_ids() -> list[str]:
+    from lerax_tui.core import catalogue
+
+    return [info.env_id for info in catalogue() if info.supported]
+
+
 def run(env_id: str, seeds: int, overrides: dict, runs_dir: str) -> dict:
     from lerax_tui.train import preset, train
 
@@ -38,7 +59,8 @@ def run(env_id: str, seeds: int, overrides: dict, runs_dir: str) -> dict:
     result = train(env_id, config, runs_dir=runs_dir)
     wall = time.perf_counter() - start
     per_seed = [float(np.mean(r)) for r in result.eval_returns]
-    return {"config": config, "result": result, "wall_s": wall, "per_seed": per_seed}
+    baseline = random_baseline(env_id, max(config.eval_episodes * seeds, 100))
+    return {"config": config, "result": result, "wall_s": wall, "per_seed": per_seed, "random": baseline}
 
 
 def report(env_id: str, out: dict) -> None:
@@ -53,6 +75,8 @@ def report(env_id: str, out: dict) -> None:
     for s, r in enumerate(per_seed):
         print(f"| {config.seed + s} | {r:.1f} |")
     print(f"mean {np.mean(per_seed):.1f}, median {np.median(per_seed):.1f}, min {np.min(per_seed):.1f}")
+    above = sum(r > out["random"] for r in per_seed)
+    print(f"uniform-random policy: mean {out['random']:.2f}; seeds whose greedy return beats it: {above}/{len(per_seed)}")
     if target:
         if target["on"] == "seed":
             hits = sum(r >= target["threshold"] for r in per_seed)
@@ -66,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     from lerax_tui.train.config import parse_overrides
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("envs", nargs="*", default=list(TARGETS))
+    p.add_argument("envs", nargs="*", default=list(TARGETS), help="gymnax ids, or 'all' for every supported one")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--runs-dir", default=None, help="keep the run folders here (default: a temporary folder)")
@@ -74,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = parse_overrides(args.set)
     runs_dir = args.runs_dir or tempfile.mkdtemp(prefix="lerax-tui-learning-")
     print(f"# learning benchmark  (jax devices: {os.environ.get('JAX_PLATFORMS', 'default')}; runs in {runs_dir})")
-    for env_id in args.envs:
+    envs = [e for name in args.envs for e in (supported_ids() if name == "all" else [name])]
+    for env_id in envs:
         report(env_id, run(env_id, args.seeds, overrides, runs_dir))
         sys.stdout.flush()
     return 0

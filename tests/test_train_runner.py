@@ -138,6 +138,18 @@ def test_evaluate_is_greedy_and_bounded():
     np.testing.assert_array_equal(a, b)
 
 
+def test_evaluate_with_the_policys_epsilon_gives_the_random_baseline():
+    from lerax_tui.core import MLPQPolicy, make_env
+    from lerax_tui.train import evaluate
+
+    env = make_env("CartPole-v1")
+    policy = MLPQPolicy(env, epsilon=1.0, width_size=8, depth=1, key=jax.random.key(0))
+    greedy = evaluate(policy, env, episodes=64, key=jax.random.key(1))
+    random = evaluate(policy, env, episodes=64, key=jax.random.key(1), greedy=False)
+    assert not np.array_equal(greedy, random)
+    assert 12 <= random.mean() <= 40  # uniform-random CartPole episodes last ~22 steps
+
+
 def test_public_evaluate_is_the_function_after_every_submodule_import():
     """No submodule of lerax_tui.train may be named like a public name: importing it would replace
     the function on the package (``from lerax_tui.train import evaluate`` giving a module)."""

@@ -16,7 +16,7 @@ DEFAULT_STEP_LIMIT = 10_000
 
 
 @eqx.filter_jit
-def _episode_returns(policy: Any, env: Any, keys: Key[Array, " episodes"], limit: int) -> Array:
+def _episode_returns(policy: Any, env: Any, keys: Key[Array, " episodes"], limit: int, greedy: bool) -> Array:
     def one(key):
         reset_key, run_key = jr.split(key)
         state = env.initial(key=reset_key)
@@ -27,8 +27,8 @@ def _episode_returns(policy: Any, env: Any, keys: Key[Array, " episodes"], limit
 
         def body(carry):
             state, total, _, t, key = carry
-            key, step_key = jr.split(key)
-            _, action = policy(None, env.observation(state))  # key=None: greedy
+            key, step_key, act_key = jr.split(key, 3)
+            _, action = policy(None, env.observation(state), key=None if greedy else act_key)
             state = env.transition(state, action, key=step_key)
             done = env.terminal(state) | env.truncate(state)
             return state, total + state.reward.astype(jnp.float32), done, t + 1, key
@@ -39,8 +39,10 @@ def _episode_returns(policy: Any, env: Any, keys: Key[Array, " episodes"], limit
     return jax.vmap(one)(keys)
 
 
-def evaluate(policy: Any, env: Any, *, episodes: int, key: Key[Array, ""]) -> np.ndarray:
-    """Returns of ``episodes`` greedy episodes (the policy's epsilon is ignored: ``key=None``).
+def evaluate(policy: Any, env: Any, *, episodes: int, key: Key[Array, ""], greedy: bool = True) -> np.ndarray:
+    """Returns of ``episodes`` greedy episodes (the policy's epsilon is ignored: ``key=None``), or
+    with ``greedy=False`` episodes acting epsilon-greedily with the policy's own epsilon (a policy
+    with epsilon 1 gives the uniform-random baseline).
 
     Episodes run side by side (vmapped) and each stops at termination, truncation, or the
     environment's ``max_episode_steps`` (10,000 when it declares none).
@@ -57,4 +59,4 @@ def evaluate(policy: Any, env: Any, *, episodes: int, key: Key[Array, ""]) -> np
     if episodes <= 0:
         return np.zeros((0,), np.float32)
     limit = env.max_episode_steps or DEFAULT_STEP_LIMIT
-    return np.asarray(_episode_returns(policy, env, jr.split(key, episodes), int(limit)))
+    return np.asarray(_episode_returns(policy, env, jr.split(key, episodes), int(limit), bool(greedy)))
