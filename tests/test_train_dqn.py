@@ -148,6 +148,16 @@ def test_engine_checks_name_the_field(env):
         dqn.check_engine(env, DQNConfig(buffer_size=4, batch_size=4, num_envs=8))
 
 
+def test_a_buffer_that_does_not_fit_in_memory_is_a_config_error(env):
+    config = DQNConfig(buffer_size=1_000_000, num_seeds=4)
+    need = dqn.buffer_bytes(env, config)
+    assert need == 4 * 1_000_000 * (2 * 4 * 4 + 10)  # CartPole: 4 float32 twice + action, reward, two flags
+    with pytest.raises(ConfigError, match=r"buffer_size: 1000000 transitions x 4 seed\(s\) need 0.2 GiB .* 0.1 GiB is available \(at most ~\d"):
+        dqn.check_engine(env, config, available=need // 2)
+    dqn.check_engine(env, config, available=need * 2)  # fits: no error
+    assert dqn.memory_available() is None or dqn.memory_available() > 0
+
+
 @pytest.mark.parametrize("depth", [0, 1, 3])
 def test_batched_q_values_equal_the_policy_call(env, depth):
     policy = MLPQPolicy(env, width_size=16, depth=depth, key=jax.random.key(7))
