@@ -302,6 +302,7 @@ _FAMILY_PRESETS: dict[str, dict[str, Any]] = {
 # Per-id changes on top of the family preset.
 _ENV_PRESETS: dict[str, dict[str, Any]] = {
     # 30x40x3 float32 observations stored twice: 50k transitions are 1.4 GB a seed; 10k are 0.29 GB.
+    # bench/learning.py, 10 seeds, 100k steps: greedy mean 927.8 (median 1000) vs 90.0 random, 10/10; 369 s.
     "Pong-misc": {"buffer_size": 10_000},
 }
 
