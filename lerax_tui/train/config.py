@@ -230,6 +230,8 @@ _FAMILY_PRESETS: dict[str, dict[str, Any]] = {
     # noted): linear lr decay from 3e-3 50/60, tau 0.1 every 16 steps 51/60, lr 1.5e-3 47/60, exploration 0.15
     # 45/60, batch 128 44/60, huber 18/60; on seeds 0-200 only (30 seeds, 28 for 0.995): gamma 0.997 23, tau 0.03
     # 25, epsilon_end 0.01 25, learning_starts 2000 23, 2x the updates at lr 1.2e-3 24 (and 2x the time).
+    # Also on the 60 seeds: max_grad_norm 5 51, 3 50, no clip 35; epsilon_end 0.1 46; depth 1 2; 16 envs
+    # with half the updates 5.
     # Earlier rounds (gamma 0.99): MSE loss and a Polyak target (tau 0.05 every vector step) were the big wins
     # (huber 2/10, hard copy every 1000 steps 0/10); 64x64 is ~2x faster than 128x128 and no worse. Failures
     # are late collapses (500 at 30-45k, then down by 50k). Success per seed is ~85-90%, so 9/10 on one set
