@@ -271,3 +271,32 @@ async def test_a_thousand_files_fill_in_chunks_and_keys_work_meanwhile(tmp_path)
         await settle(pilot, screen)
         assert screen.table.row_count == 1000
         assert set(labels(screen).values()) == {"not a checkpoint"}
+
+
+async def test_the_palette_reaches_every_browser_action(folder):
+    """ctrl+p on the browser lists its keyed actions (with their keys) and runs them."""
+    from textual.widgets import Input
+
+    from lerax_tui.tui.app import make_app
+    from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
+
+    app = make_app(runs_dir=folder / "runs", env_id="CartPole-v1", trainer_factory=FakeFactory(), catalogue=FAKE_CATALOGUE,
+                   keymap_path=folder / "no-keymap.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        main_titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert "Rescan" not in main_titles
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, CheckpointBrowserScreen))
+        screen = app.screen
+        await settle(pilot, screen)
+        commands = {c.title: c.help for c in app.get_system_commands(screen)}
+        for title in ("Back", "Filter", "Rescan", "Delete", "Add folder"):
+            assert title in commands, title
+        assert commands["Rescan"] == "r on this screen"
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"Filter")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen and isinstance(app.focused, Input) and app.focused.id == "browser-filter")

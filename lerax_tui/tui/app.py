@@ -342,6 +342,7 @@ class LeraxApp(App[None], inherit_bindings=False):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield from self._screen_commands(screen)
         yield SystemCommand("Start / stop training", "F5: train with the form's config, or stop and checkpoint", self.action_toggle_training)
         yield SystemCommand("Pause / resume training", "F6: pause at the next chunk boundary", self.action_toggle_pause)
         yield SystemCommand("Checkpoint now", "ctrl+s: write a checkpoint at the end of this chunk", self.action_checkpoint)
@@ -350,6 +351,23 @@ class LeraxApp(App[None], inherit_bindings=False):
         yield SystemCommand("Help", "F1: help for the focused pane and every key", self.action_help)
         for tab, title in (("tab-envs", "Environments"), ("tab-config", "Config"), ("tab-runs", "Past runs")):
             yield SystemCommand(f"Show {title}", f"Switch the side pane to {title}", lambda tab=tab: self.action_show_tab(tab))
+
+
+    def _screen_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The keyed actions of a pushed screen (checkpoint browser, inspector), with their current keys,
+        so the palette reaches everything the screen's keys do."""
+        if screen is self.main_screen:
+            return
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.id or not binding.description or binding.system or binding.id in seen:
+                continue
+            if binding.id.split(".")[0] not in ("browser", "inspector"):
+                continue
+            seen.add(binding.id)
+            yield SystemCommand(binding.description, f"{self.get_key_display(binding)} on this screen",
+                                lambda action=binding.action, node=active.node: self.run_action(action, node))
 
 
 def binding_ids() -> set[str]:
