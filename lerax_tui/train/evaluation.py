@@ -27,8 +27,11 @@ def _episode_returns(policy: Any, env: Any, keys: Key[Array, " episodes"], limit
 
         def body(carry):
             state, total, _, t, key = carry
-            key, step_key, act_key = jr.split(key, 3)
-            _, action = policy(None, env.observation(state), key=None if greedy else act_key)
+            key, step_key = jr.split(key)
+            act_key = None
+            if not greedy:  # split apart, so greedy episodes keep the keys they always had
+                step_key, act_key = jr.split(step_key)
+            _, action = policy(None, env.observation(state), key=act_key)
             state = env.transition(state, action, key=step_key)
             done = env.terminal(state) | env.truncate(state)
             return state, total + state.reward.astype(jnp.float32), done, t + 1, key
