@@ -289,13 +289,14 @@ _FAMILY_PRESETS: dict[str, dict[str, Any]] = {
         "target_update_interval": 1_000,
     },
     # bench/learning.py, 10 seeds vmapped, greedy mean vs a uniform-random policy (seeds beating it):
-    # Catch 1.0 on 10/10 (optimal; random -0.62), DeepSea 1.0 on 9/10 (random 0.0), UmbrellaChain 1.0 vs -0.06
-    # (10/10), DiscountingChain 1.1 vs 1.02 (8/10), MemoryChain 0.2 vs 0.08 (7/10: it needs memory, an MLP has
-    # none), SimpleBandit 0.5 = random (5/10: gymnax re-draws the arm order at every auto-reset and the
-    # observation is constant, so nothing can beat random). 8-17 s per env.
+    # Catch 1.0 on 10/10 (optimal; random -0.52), DeepSea 1.0 on 9/10 (random 0.0), UmbrellaChain 1.0 vs 0.32
+    # (9/10), DiscountingChain 1.1 vs 1.01 (8/10), MemoryChain 0.2 vs 0.0 (7/10: it needs memory, an MLP has
+    # none), SimpleBandit 0.5 vs 0.56 (3/10: gymnax re-draws the arm order at every auto-reset and the
+    # observation is constant, so nothing can beat random). 8-17 s per env. The random means come from 100
+    # episodes and move between samples (UmbrellaChain's read -0.06 in another one).
     "bsuite": {"total_timesteps": 20_000, "learning_starts": 500},
-    # Same bench, 100k steps: FourRooms 0.9 vs 0.38 (9/10), BernoulliBandit 79.7 vs 50.1 (10/10),
-    # GaussianBandit 0.0 vs -47.8 (10/10, the safe arm), MetaMaze 2.0 vs 8.8 (0/10: a memoryless greedy
+    # Same bench, 100k steps: FourRooms 0.9 vs 0.47 (9/10), BernoulliBandit 79.7 vs 50.1 (10/10),
+    # GaussianBandit 0.0 vs -48.7 (10/10, the safe arm), MetaMaze 2.0 vs 9.0 (0/10: a memoryless greedy
     # policy loops where a random walk stumbles on the goal). ~20 s per env.
     "misc": {"total_timesteps": 100_000},
 }
