@@ -352,7 +352,6 @@ class LeraxApp(App[None], inherit_bindings=False):
         for tab, title in (("tab-envs", "Environments"), ("tab-config", "Config"), ("tab-runs", "Past runs")):
             yield SystemCommand(f"Show {title}", f"Switch the side pane to {title}", lambda tab=tab: self.action_show_tab(tab))
 
-
     def _screen_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The keyed actions of a pushed screen (checkpoint browser, inspector), with their current keys,
         so the palette reaches everything the screen's keys do."""
