@@ -182,3 +182,27 @@ def test_loss_gradient_ignores_the_targets(env):
     expected = eqx.filter_grad(fixed)(online.q_network)
     for g, e in zip(jax.tree.leaves(grads), jax.tree.leaves(expected)):
         np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-5, atol=1e-7)
+
+
+def test_nstep_discount_replaces_gamma(env):
+    online = MLPQPolicy(env, width_size=8, depth=1, key=jax.random.key(1))
+    target = MLPQPolicy(env, width_size=8, depth=1, key=jax.random.key(2))
+    config = DQNConfig(gamma=0.9, loss="mse", double_dqn=False)
+    batch = _batch([False, True, False], [False] * 3)
+    discount = jnp.asarray([0.729, 0.0, 0.81])  # 3 steps; terminated; 2 steps
+    y = dqn.td_targets(online, target, batch, config, discount)
+    value = _q(target, batch.next_observation).max(1)
+    np.testing.assert_allclose(np.asarray(y), np.asarray(batch.reward) + np.asarray(discount) * value, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_nstep_runs_trains_on_nstep_targets(env):
+    """With ``n_step`` 3 the same seed trains on different targets (so a different loss) and stays finite."""
+    losses = {}
+    for n in (1, 3):
+        config = DQNConfig(**{**TINY, "n_step": n, "learning_starts": 8, "gamma": 0.9})
+        state = dqn.init_state(env, config)
+        state, out = dqn.make_chunk_fn(env, config, 16, state)(state, 16)
+        assert bool(out.finite.all()) and int(out.updates) > 0
+        losses[n] = float(out.loss_sum[0])
+    assert losses[1] != pytest.approx(losses[3], rel=1e-3)

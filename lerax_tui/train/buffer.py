@@ -90,3 +90,50 @@ def buffer_sample(buffer: ReplayBuffer, batch_size: int, *, key: Key[Array, ""])
     """
     index = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
     return jax.tree.map(lambda store: store[index], buffer.data)
+
+
+def buffer_sample_nstep(
+    buffer: ReplayBuffer, batch_size: int, *, n: int, stride: int, gamma: float, key: Key[Array, ""]
+) -> tuple[Transitions, Float[Array, " n"]]:
+    """``batch_size`` uniform draws, each turned into an ``n``-step transition.
+
+    The buffer is written ``stride`` transitions per vector step (one per environment), so the
+    transition that follows slot ``i`` in the same environment sits at ``i + stride``. From a drawn
+    slot the window runs forward for up to ``n`` steps and stops early at the first step that ends
+    an episode (terminated or truncated) or at the newest transition written. Every drawn slot is
+    used (recent ones get shorter windows), so sampling stays uniform over the filled part.
+
+    Returns:
+        ``(batch, discount)``: ``batch.reward`` is the discounted sum of the window's rewards,
+        ``batch.next_observation``, ``terminated`` and ``truncated`` are those of its last step,
+        and ``discount`` is ``gamma ** steps`` with 0 where that last step terminated, so the TD
+        target is ``reward + discount * V(next_observation)``.
+    """
+    capacity = buffer.capacity
+    # Age 0 is the newest transition (at position - 1); ages run back over the filled slots.
+    age = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
+    start = (buffer.position - 1 - age) % capacity
+    data = buffer.data
+    alive = jnp.ones((batch_size,), bool)
+    ret = jnp.zeros((batch_size,), jnp.float32)
+    last = start
+    steps = jnp.zeros((batch_size,), jnp.int32)
+    for k in range(n):
+        index = (start + k * stride) % capacity
+        if k > 0:
+            alive = alive & (age >= k * stride)
+        ret = ret + jnp.where(alive, (gamma**k) * data.reward[index], 0.0)
+        last = jnp.where(alive, index, last)
+        steps = steps + alive.astype(jnp.int32)
+        alive = alive & ~(data.terminated[index] | data.truncated[index])
+    terminated = data.terminated[last]
+    discount = jnp.where(terminated, 0.0, jnp.asarray(gamma, jnp.float32) ** steps.astype(jnp.float32))
+    batch = Transitions(
+        observation=data.observation[start],
+        action=data.action[start],
+        reward=ret,
+        next_observation=data.next_observation[last],
+        terminated=terminated,
+        truncated=data.truncated[last],
+    )
+    return batch, discount

@@ -52,6 +52,7 @@ class DQNConfig:
         "constant", "DQN", "learning rate over the run: constant, or linear decay to 0 at total_timesteps", choices=("constant", "linear")
     )
     gamma: float = _f(0.99, "DQN", "discount factor", lo=0.0, hi=1.0)
+    n_step: int = _f(1, "DQN", "rewards summed before bootstrapping (1 = one-step TD)", lo=1, hi=64)
     learning_starts: int = _f(1_000, "DQN", "environment steps collected before the first update", lo=0, hi=10**10)
     train_frequency: int = _f(8, "DQN", "environment steps between rounds of gradient steps", lo=1, hi=10**8)
     gradient_steps: int = _f(1, "DQN", "gradient steps per round", lo=1, hi=1024)

@@ -24,7 +24,7 @@ from jaxtyping import Array, Bool, Float, Int, PyTree
 
 from lerax_tui.core.env import GymnaxEnv, GymnaxEnvState
 from lerax_tui.core.policy import MLPQPolicy
-from lerax_tui.train.buffer import ReplayBuffer, Transitions, buffer_add, buffer_init, buffer_sample
+from lerax_tui.train.buffer import ReplayBuffer, Transitions, buffer_add, buffer_init, buffer_sample, buffer_sample_nstep
 from lerax_tui.train.config import ConfigError, DQNConfig
 
 
@@ -253,11 +253,15 @@ def _q_batch(policy: MLPQPolicy, observations: Array) -> Float[Array, "batch act
     return _batched_mlp(policy.q_network, flat)
 
 
-def td_targets(online: MLPQPolicy, target: MLPQPolicy, batch: Transitions, config: DQNConfig) -> Float[Array, " batch"]:
+def td_targets(
+    online: MLPQPolicy, target: MLPQPolicy, batch: Transitions, config: DQNConfig, discount: Float[Array, " batch"] | None = None
+) -> Float[Array, " batch"]:
     """The TD targets ``r + gamma * (1 - terminated) * V(next)`` (no gradient flows through them).
 
     Termination cuts bootstrapping; truncation keeps it (``next_observation`` is the pre-reset one).
     With ``double_dqn`` the online net picks the next action and the target net values it.
+    ``discount`` replaces ``gamma * (1 - terminated)`` for n-step batches
+    (see :func:`~lerax_tui.train.buffer.buffer_sample_nstep`).
     """
     online, target = jax.tree.map(lambda x: jax.lax.stop_gradient(x) if eqx.is_array(x) else x, (online, target))
     next_target = _q_batch(target, batch.next_observation)
@@ -266,11 +270,20 @@ def td_targets(online: MLPQPolicy, target: MLPQPolicy, batch: Transitions, confi
         next_value = jnp.take_along_axis(next_target, next_action[:, None], axis=1)[:, 0]
     else:
         next_value = jnp.max(next_target, axis=1)
+    if discount is not None:
+        return batch.reward + discount * next_value
     not_terminated = 1.0 - batch.terminated.astype(jnp.float32)
     return batch.reward + config.gamma * not_terminated * next_value
 
 
-def td_loss(q_network: eqx.nn.MLP, online: MLPQPolicy, target: MLPQPolicy, batch: Transitions, config: DQNConfig) -> Float[Array, ""]:
+def td_loss(
+    q_network: eqx.nn.MLP,
+    online: MLPQPolicy,
+    target: MLPQPolicy,
+    batch: Transitions,
+    config: DQNConfig,
+    discount: Float[Array, " batch"] | None = None,
+) -> Float[Array, ""]:
     """The TD loss of ``q_network`` (in place of ``online``'s) on ``batch``, against
     :func:`td_targets` of ``online`` and ``target``.
 
@@ -278,7 +291,7 @@ def td_loss(q_network: eqx.nn.MLP, online: MLPQPolicy, target: MLPQPolicy, batch
     only the ``batch`` rows of ``Q(observation)`` (a forward pass over observations and next
     observations concatenated would take its backward pass over both).
     """
-    y = td_targets(online, target, batch, config)
+    y = td_targets(online, target, batch, config, discount)
     policy = eqx.tree_at(lambda p: p.q_network, online, q_network)
     q = _q_batch(policy, batch.observation)
     q_taken = jnp.take_along_axis(q, batch.action[:, None].astype(jnp.int32), axis=1)[:, 0]
@@ -291,8 +304,13 @@ def update_seed(seed: SeedState, config: DQNConfig, lr_scale: Float[Array, ""] |
     """One gradient step of one seed on a uniform batch from its buffer (Adam's step times
     ``lr_scale``, see :func:`lr_scale_at`)."""
     key, sample_key = jr.split(jr.wrap_key_data(seed.key))
-    batch = buffer_sample(seed.buffer, config.batch_size, key=sample_key)
-    loss, grads = eqx.filter_value_and_grad(td_loss)(seed.online.q_network, seed.online, seed.target, batch, config)
+    if config.n_step == 1:
+        batch, discount = buffer_sample(seed.buffer, config.batch_size, key=sample_key), None
+    else:
+        batch, discount = buffer_sample_nstep(
+            seed.buffer, config.batch_size, n=config.n_step, stride=config.num_envs, gamma=config.gamma, key=sample_key
+        )
+    loss, grads = eqx.filter_value_and_grad(td_loss)(seed.online.q_network, seed.online, seed.target, batch, config, discount)
     params = eqx.filter(seed.online.q_network, eqx.is_array)
     updates, opt_state = make_optimizer(config).update(grads, seed.opt_state, params)
     if lr_scale is not None:
