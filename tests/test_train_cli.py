@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +33,10 @@ def test_train_json_writes_a_checkpoint_that_inspect_and_eval_accept(tmp_path, c
     assert out["sps"] > 0 and out["wall_s"] >= out["compile_s"] > 0
     assert "step 256/256" in captured.err and "sps" in captured.err  # progress on stderr
     assert verify(out["checkpoint"]).status == "ok"
+    # CartPole's preset evaluates every 5,000 steps and at the last step: the best policy is kept
+    assert out["best_steps"] == [256] and len(out["best_eval_return_per_seed"]) == 1
+    assert Path(out["best_checkpoint"]).name == "best.eqx" and verify(out["best_checkpoint"]).status == "ok"
+    assert "eval @ 256: greedy" in captured.err and "best policies (steps 256)" in captured.err
 
     assert main(["inspect", out["checkpoint"], "--json"]) == 0
     assert _last_json(capsys.readouterr().out)["status"] == "ok"

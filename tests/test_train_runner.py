@@ -223,3 +223,66 @@ def test_init_policy_that_does_not_fit_is_refused_before_writing(tmp_path):
     with pytest.raises(ValueError, match="width_size=16"):
         Runner("CartPole-v1", {}, DQNConfig(**TINY), tmp_path / "runs", init_policy=wide)
     assert not (tmp_path / "runs").exists()
+
+
+def _scripted_evaluate(monkeypatch, means):
+    """Replace greedy evaluation with returns scripted per call (in call order), counting the calls."""
+    import lerax_tui.train.evaluation as evaluation
+
+    calls = []
+
+    def fake(policy, env, *, episodes, key, greedy=True):
+        calls.append(policy)
+        return np.full(episodes, means[len(calls) - 1], np.float32)
+
+    monkeypatch.setattr(evaluation, "evaluate", fake)
+    return calls
+
+
+@pytest.mark.slow
+def test_periodic_evaluation_keeps_each_seeds_best_policy(tmp_path, monkeypatch):
+    from lerax_tui.train.runner import Runner
+
+    # 300 steps, evaluated at 100, 200, 300 (two seeds each), then the final policies, then the best ones
+    calls = _scripted_evaluate(monkeypatch, [5, 3, 9, 8, 7, 8, 7, 8, 9, 8])
+    config = DQNConfig(**{**TINY, "num_seeds": 2, "total_timesteps": 300, "eval_interval": 100, "checkpoint_interval": 100})
+    events = []
+    result = Runner("CartPole-v1", {}, config, tmp_path, events.append).run()
+    assert len(calls) == 10
+
+    periodic = [e for e in events if isinstance(e, Evaluated) and e.which == "periodic"]
+    assert [e.step for e in periodic] == [100, 200, 300]
+    assert [e.best for e in periodic] == [[5, 3], [9, 8], [9, 8]]
+    # seed 0's best is its step-200 policy; seed 1 ties 8 at 200 and 300, and the later policy wins
+    assert result.best_steps == [200, 300]
+    folder = result.run_dir / "checkpoints"
+    assert result.best_checkpoints == [folder / "seed-0-best.eqx", folder / "seed-1-best.eqx"]
+    manifest = json.loads((folder / "seed-0-best.json").read_text())
+    assert manifest["step"] == 200 and manifest["eval_return"] == 9 and manifest["eval_returns"] == [9, 9]
+    # the file holds the policy of that step, byte for byte the same as the periodic checkpoint
+    assert (folder / "seed-0-best.eqx").read_bytes()[32:] == (folder / "seed-0-step-000000200.eqx").read_bytes()[32:]
+    assert (folder / "seed-1-best.eqx").read_bytes()[32:] == (folder / "seed-1-final.eqx").read_bytes()[32:]
+    # the best policies were re-evaluated after the final ones
+    final = next(e for e in events if isinstance(e, Evaluated) and e.which == "final")
+    best = next(e for e in events if isinstance(e, Evaluated) and e.which == "best")
+    assert [float(r[0]) for r in final.returns] == [7, 8] and [float(r[0]) for r in best.returns] == [9, 8]
+    assert best.best_steps == [200, 300] and [float(r[0]) for r in result.best_eval_returns] == [9, 8]
+    # metrics.jsonl carries each evaluation on the chunk record where it ran
+    evals = {r["step"]: r["eval_returns"] for r in runs.read_metrics(result.run_dir) if "eval_returns" in r}
+    assert evals == {100: [[5, 5], [3, 3]], 200: [[9, 9], [8, 8]], 300: [[7, 7], [8, 8]]}
+
+
+@pytest.mark.slow
+def test_resume_keeps_the_best_policy_found_before(tmp_path, monkeypatch):
+    from lerax_tui.train.runner import Runner
+
+    config = DQNConfig(**{**TINY, "total_timesteps": 200, "eval_interval": 100})
+    _scripted_evaluate(monkeypatch, [4, 6, 6, 6])  # 100, 200, final, best
+    first = Runner("CartPole-v1", {}, config, tmp_path).run()
+    assert first.best_steps == [200]
+    best_bytes = (first.run_dir / "checkpoints/best.eqx").read_bytes()
+
+    _scripted_evaluate(monkeypatch, [5, 2, 2, 6])  # 300, 400 (both below 6), final, best
+    resumed = Runner.from_run_dir(first.run_dir, total_timesteps=400).run()
+    assert resumed.best_steps == [200] and [float(r[0]) for r in resumed.best_eval_returns] == [6]
+    assert (first.run_dir / "checkpoints/best.eqx").read_bytes() == best_bytes

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from lerax_tui.train.events import ChunkMetrics, Compiling, Finished, PhaseChanged
+from lerax_tui.train.events import ChunkMetrics, Compiling, Evaluated, Finished, PhaseChanged
 from lerax_tui.tui.history import ReturnHistory, ScalarSeries
 from lerax_tui.tui.keymap import default_keymap_path, load_keymap
 from lerax_tui.train.runs import list_run_folders
@@ -157,3 +157,15 @@ def test_overlay_labels_name_what_differs(tmp_path):
     assert differences[runs[1]] == "lr 0.0003"
     assert overlay_label(runs[1], differences[runs[1]]) == "120000-d4e5f6 lr 0.0003"
     assert config_differences(runs[:1]) == {}
+
+
+def test_status_shows_periodic_final_and_best_evaluations():
+    training = RunStatus().with_(phase="training")
+    kw = dict(episodes=3, last=1.0, best=2.0)
+    periodic = Evaluated([np.array([100.0, 120.0]), np.array([300.0, 300.0])], which="periodic", step=5000, best=[110.0, 310.0])
+    status = advance_status(training, periodic, **kw)
+    assert status.phase == "training" and status.message == "eval @ 5,000: greedy 205.0 (best 210.0)"
+    status = advance_status(status, Evaluated([np.array([50.0]), np.array([150.0])]), **kw)
+    assert status.phase == "evaluating" and status.message == "greedy eval return 100.0"
+    status = advance_status(status, Evaluated([np.array([500.0]), np.array([400.0])], which="best", best_steps=[5000, 9000]), **kw)
+    assert status.message == "greedy eval return 100.0; best policies 450.0"

@@ -63,8 +63,15 @@ class Progress:
         elif isinstance(event, CheckpointWritten):
             self._line(f"checkpoint {event.path}", force=True, keep=True)
         elif isinstance(event, Evaluated):
-            means = [float(r.mean()) for r in event.returns if len(r)]
-            self._line("greedy evaluation: " + ", ".join(f"{m:.1f}" for m in means), force=True, keep=True)
+            means = ", ".join(f"{float(r.mean()):.1f}" for r in event.returns if len(r))
+            if event.which == "periodic":
+                best = ", ".join("-" if b is None else f"{b:.1f}" for b in event.best or [])
+                self._line(f"eval @ {event.step:,}: greedy {means}  (best so far {best})", force=True, keep=True)
+            elif event.which == "best":
+                steps = ", ".join("-" if s is None else f"{s:,}" for s in event.best_steps or [])
+                self._line(f"best policies (steps {steps}): greedy evaluation: {means}", force=True, keep=True)
+            else:
+                self._line("greedy evaluation: " + means, force=True, keep=True)
         elif isinstance(event, Failed):
             self._line(f"failed: {event.message}", force=True, keep=True)
         elif isinstance(event, Finished):
@@ -163,6 +170,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     per_seed = [float(np.mean(r)) for r in result.eval_returns if len(r)]
     all_returns = np.concatenate([np.asarray(r, float) for r in result.eval_returns]) if result.eval_returns else np.zeros(0)
     final = [p for p in result.checkpoints if p.stem in ("final", "seed-0-final")]
+    best_per_seed = [float(np.mean(r)) for r in result.best_eval_returns if len(r)]
+    best_all = np.concatenate([np.asarray(r, float) for r in result.best_eval_returns]) if result.best_eval_returns else np.zeros(0)
     summary = {
         "run_dir": str(result.run_dir),
         "checkpoint": str(final[0]) if final else None,
@@ -176,6 +185,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         "sps": round(trained / result.train_s, 1) if result.train_s > 0 else 0.0,
         "eval_return_mean": float(all_returns.mean()) if all_returns.size else None,
         "eval_return_per_seed": per_seed,
+        "best_checkpoint": str(result.best_checkpoints[0]) if result.best_checkpoints else None,
+        "best_steps": list(result.best_steps),
+        "best_eval_return_mean": float(best_all.mean()) if best_all.size else None,
+        "best_eval_return_per_seed": best_per_seed,
         "stopped_early": result.stopped_early,
         "error": result.error,
     }
@@ -187,6 +200,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"env steps    {summary['env_steps']:,} per seed x {num_seeds} seed(s)  ({summary['sps']:,.0f} steps/s, compile {summary['compile_s']:.1f}s)")
         if per_seed:
             print("greedy eval  " + ", ".join(f"{m:.1f}" for m in per_seed))
+        if summary["best_checkpoint"]:
+            print(f"best policy  {summary['best_checkpoint']}")
+        if best_per_seed:
+            print("best eval    " + ", ".join(f"{m:.1f}" for m in best_per_seed) + "  (steps " + ", ".join(f"{s:,}" for s in result.best_steps) + ")")
     return EXIT_FAILED if result.error else EXIT_OK
 
 

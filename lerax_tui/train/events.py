@@ -37,6 +37,8 @@ class ChunkMetrics:
         episode_steps: one int array per seed: the env step (per seed) at which each episode ended.
         loss: mean TD loss per seed over the chunk (NaN before learning starts).
         epsilon: exploration epsilon at the end of the chunk.
+        eval_returns: when a periodic evaluation (``eval_interval``) ran after this chunk, one
+            array of greedy episode returns per seed; otherwise None.
     """
 
     step: int
@@ -49,14 +51,16 @@ class ChunkMetrics:
     episode_steps: list[np.ndarray]
     loss: np.ndarray
     epsilon: float
+    eval_returns: list[np.ndarray] | None = None
 
     @property
     def num_seeds(self) -> int:
         return len(self.episode_returns)
 
     def to_json(self) -> dict:
-        """The ``metrics.jsonl`` object for this chunk (lists per seed)."""
-        return {
+        """The ``metrics.jsonl`` object for this chunk (lists per seed; ``eval_returns`` only after
+        a periodic evaluation)."""
+        record = {
             "step": int(self.step),
             "wall_s": round(float(self.wall_s), 4),
             "train_s": round(float(self.train_s), 4),
@@ -67,6 +71,9 @@ class ChunkMetrics:
             "loss": [None if not np.isfinite(x) else float(x) for x in np.asarray(self.loss, dtype=float)],
             "epsilon": float(self.epsilon),
         }
+        if self.eval_returns is not None:
+            record["eval_returns"] = [np.asarray(r, dtype=float).tolist() for r in self.eval_returns]
+        return record
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,24 @@ class CheckpointWritten:
 
 @dataclass(frozen=True)
 class Evaluated:
-    """Greedy evaluation at the end of a run: one array of episode returns per seed."""
+    """Greedy evaluation: one array of episode returns per seed.
+
+    Attributes:
+        returns: Per seed, the returns of ``eval_episodes`` greedy episodes.
+        which: ``"periodic"`` (during training, every ``eval_interval`` steps), ``"final"`` (the
+            final policies, at the end) or ``"best"`` (each seed's best policy from the periodic
+            evaluations, re-evaluated at the end on the final evaluation's episodes).
+        step: The env step (per seed) of the evaluated policies; for ``"best"``, ``best_steps``
+            gives each seed's.
+        best: For ``"periodic"``: each seed's best mean return so far (this evaluation included).
+        best_steps: For ``"best"``: the step of each seed's best policy.
+    """
 
     returns: list[np.ndarray]
+    which: str = "final"
+    step: int | None = None
+    best: list[float] | None = None
+    best_steps: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +136,10 @@ class RunResult:
     compile_s: float = 0.0
     train_s: float = 0.0
     eval_returns: list[np.ndarray] = field(default_factory=list)
+    # each seed's best policy (eval_interval), re-evaluated on the final evaluation's episodes
+    best_eval_returns: list[np.ndarray] = field(default_factory=list)
+    best_checkpoints: list[Path] = field(default_factory=list)
+    best_steps: list[int] = field(default_factory=list)
     stopped_early: bool = False
     error: str | None = None  # set when training stopped on non-finite numbers (see Failed)
 

@@ -37,7 +37,7 @@ MAX_REPORT_ENTRIES = 1 << 17
 MAX_CHUNK_ITERATIONS = 4096
 RESUME_KIND = "dqn-train-state"
 # Changing these on resume keeps the state's structure (and the meaning of what was learned).
-RESUMABLE_CHANGES = ("total_timesteps", "checkpoint_interval", "eval_episodes")
+RESUMABLE_CHANGES = ("total_timesteps", "checkpoint_interval", "eval_episodes", "eval_interval")
 
 
 class TrainingError(RuntimeError):
@@ -83,8 +83,8 @@ class Runner:
         runs_dir: Where the run folder is created (ignored when resuming).
         listener: Called with every event, from the thread that calls ``run``.
         resume_from: A run folder to continue from its ``checkpoints/resume.eqx``; ``config`` may
-            differ from the saved one only in ``total_timesteps``, ``checkpoint_interval`` and
-            ``eval_episodes``.
+            differ from the saved one only in ``total_timesteps``, ``checkpoint_interval``,
+            ``eval_episodes`` and ``eval_interval``.
         init_policy: Start every seed's online and target networks from this policy's weights (a
             new run with a fresh buffer, optimiser and exploration schedule). Its structure must be
             the one ``config`` builds for ``env_id``.
@@ -135,6 +135,11 @@ class Runner:
         self._step, self._compile_s, self._train_s = 0, 0.0, 0.0
         self.start_step = 0
         self._recent: list[list[float]] = [[] for _ in range(config.num_seeds)]
+        # each seed's best periodic evaluation (eval_interval): mean return, step, policy, file
+        self._best_score: list[float | None] = [None] * config.num_seeds
+        self._best_step: list[int | None] = [None] * config.num_seeds
+        self._best_policy: list[Any] = [None] * config.num_seeds
+        self._best_path: list[Path | None] = [None] * config.num_seeds
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path, listener: Listener | None = None, *, total_timesteps: int | None = None) -> "Runner":
@@ -253,6 +258,8 @@ class Runner:
         self._emit(Compiling(self.run_dir))
         state = dqn.shard_seeds(self._initial_state())
         self._step = self.start_step = int(state.step)
+        if self._resume_from is not None:
+            self._load_best()
         max_iterations = max_chunk_iterations(config)
         chunk = dqn.make_chunk_fn(self.env, config, max_iterations, state)
         chunk.compile(state)
@@ -261,6 +268,7 @@ class Runner:
 
         n_next = min(FIRST_CHUNK_ITERATIONS, max_iterations)
         next_checkpoint = self._next_checkpoint(self._step)
+        next_eval = self._next_eval(self._step)
         stopped = False
         while self._step < config.total_timesteps:
             if not self._running.is_set():
@@ -276,8 +284,9 @@ class Runner:
                 self._write_checkpoints(state, final=False)
             remaining = math.ceil((config.total_timesteps - self._step) / config.num_envs)
             n = min(n_next, remaining)
-            if next_checkpoint is not None:
-                n = min(n, max(1, math.ceil((next_checkpoint - self._step) / config.num_envs)))
+            for boundary in (next_checkpoint, next_eval):
+                if boundary is not None:
+                    n = min(n, max(1, math.ceil((boundary - self._step) / config.num_envs)))
             t0 = time.perf_counter()
             state, out = chunk(state, n)
             out = jax.device_get(out)
@@ -285,7 +294,14 @@ class Runner:
             self._train_s += dt
             n_next = self._adapt(n, dt, max_iterations)
             self._step = int(out.step)
-            self._report_chunk(out, n, dt, time.perf_counter() - start)
+            eval_returns = None
+            due = next_eval is not None and self._step >= next_eval
+            if due and np.all(out.finite):
+                eval_returns = self._evaluate_periodic(state)
+                next_eval = self._next_eval(self._step)
+            self._report_chunk(out, n, dt, time.perf_counter() - start, eval_returns)
+            if eval_returns is not None:
+                self._emit(Evaluated(eval_returns, which="periodic", step=self._step, best=list(self._best_score)))
             if not np.all(out.finite):
                 bad = [int(i) for i in np.flatnonzero(~np.asarray(out.finite))]
                 where = f"seed {bad[0]}" if len(bad) == 1 else f"seeds {bad}"
@@ -304,12 +320,19 @@ class Runner:
             self._emit(PhaseChanged("evaluating"))
             eval_returns = self._evaluate(state)
             self._emit(Evaluated(eval_returns))
+        best_returns: list[np.ndarray] = []
+        if not stopped and config.eval_episodes > 0 and any(p is not None for p in self._best_policy):
+            best_returns = self._evaluate_best()
+            self._emit(Evaluated(best_returns, which="best", best_steps=list(self._best_step)))
         self._emit(PhaseChanged("stopped" if stopped else "finished"))
         self._emit(Finished(self.run_dir, final, stopped_early=stopped))
         return RunResult(
             run_dir=self.run_dir,
             checkpoints=list(self._written),
             eval_returns=eval_returns,
+            best_eval_returns=best_returns,
+            best_checkpoints=[p for p in self._best_path if p is not None],
+            best_steps=[s for s in self._best_step if s is not None],
             stopped_early=stopped,
             **self._timings(),
         )
@@ -320,6 +343,14 @@ class Runner:
             return None
         return (step // interval + 1) * interval
 
+    def _next_eval(self, step: int) -> int | None:
+        """The next periodic evaluation: the next multiple of ``eval_interval``, or the run's last
+        step (so the final policy is a candidate for best too)."""
+        interval = self.config.eval_interval
+        if interval <= 0:
+            return None
+        return min((step // interval + 1) * interval, max(self.config.total_timesteps, step + 1))
+
     @staticmethod
     def _adapt(n: int, dt: float, max_iterations: int) -> int:
         if dt <= 0:
@@ -327,7 +358,7 @@ class Runner:
         wanted = int(n * TARGET_CHUNK_S / dt)
         return int(max(1, min(max_iterations, n * 4, max(n // 4, wanted))))
 
-    def _report_chunk(self, out: Any, n: int, dt: float, wall_s: float) -> None:
+    def _report_chunk(self, out: Any, n: int, dt: float, wall_s: float, eval_returns: list[np.ndarray] | None = None) -> None:
         from lerax_tui.train.dqn import completed_episodes
 
         episodes = completed_episodes(out)
@@ -346,6 +377,7 @@ class Runner:
             episode_steps=episodes.steps,
             loss=loss,
             epsilon=float(out.epsilon),
+            eval_returns=eval_returns,
         )
         runs.append_metrics(self.run_dir, event.to_json())
         self._emit(event)
@@ -385,17 +417,94 @@ class Runner:
         self._last_good = first
         return first
 
-    def _evaluate(self, state: Any) -> list[np.ndarray]:
+    def _final_key(self, s: int):
         import jax.random as jr
 
+        return jr.fold_in(jr.key(self.config.seed + s), 0x5EED)
+
+    def _evaluate(self, state: Any) -> list[np.ndarray]:
         from lerax_tui.train.dqn import seed_policy
         from lerax_tui.train.evaluation import evaluate
 
         out = []
         for s in range(self.config.num_seeds):
-            key = jr.fold_in(jr.key(self.config.seed + s), 0x5EED)
-            out.append(evaluate(seed_policy(state, s, self.config), self.env, episodes=self.config.eval_episodes, key=key))
+            out.append(evaluate(seed_policy(state, s, self.config), self.env, episodes=self.config.eval_episodes, key=self._final_key(s)))
         return out
+
+    def _evaluate_best(self) -> list[np.ndarray]:
+        """Each seed's best policy on the final evaluation's episodes (fresh ones, not those that
+        picked it; empty for a seed that has none)."""
+        from lerax_tui.train.evaluation import evaluate
+
+        episodes = self.config.eval_episodes
+        return [
+            np.zeros((0,), np.float32) if p is None else evaluate(p, self.env, episodes=episodes, key=self._final_key(s))
+            for s, p in enumerate(self._best_policy)
+        ]
+
+    def _evaluate_periodic(self, state: Any) -> list[np.ndarray]:
+        """Evaluate every seed's current policy greedily; where a seed's mean return is at least its
+        best so far (ties go to the later policy), keep it and rewrite its best checkpoint."""
+        import jax.random as jr
+
+        from lerax_tui.core.checkpoint import save_checkpoint
+        from lerax_tui.train.dqn import seed_policy
+        from lerax_tui.train.evaluation import evaluate
+
+        config = self.config
+        out = []
+        for s in range(config.num_seeds):
+            policy = seed_policy(state, s, config)
+            key = jr.fold_in(jr.fold_in(jr.key(config.seed + s), 0xE7A1), self._step)
+            returns = evaluate(policy, self.env, episodes=config.eval_episodes, key=key)
+            out.append(returns)
+            mean = float(np.mean(returns))
+            if self._best_score[s] is not None and mean < self._best_score[s]:
+                continue
+            name = runs.best_checkpoint_name(seed=s, num_seeds=config.num_seeds)
+            path = save_checkpoint(
+                policy,
+                self.run_dir / runs.CHECKPOINTS / name,
+                env=self.env,
+                config=config.to_dict(),
+                step=self._step,
+                recent_return=self.recent_return(s),
+                extra={
+                    "seed": config.seed + s,
+                    "seed_index": s,
+                    "run_dir": str(self.run_dir),
+                    "eval_return": mean,
+                    "eval_returns": np.asarray(returns, dtype=float).tolist(),
+                },
+            )
+            self._best_score[s], self._best_step[s], self._best_policy[s], self._best_path[s] = mean, self._step, policy, path
+            self._emit(CheckpointWritten(path, self._step))
+        return out
+
+    def _load_best(self) -> None:
+        """On resume: each seed's best policy and score from its best checkpoint, where one was
+        written and still reads back (otherwise the next periodic evaluation starts afresh)."""
+        import json
+
+        import jax.random as jr
+
+        from lerax_tui.core.checkpoint import integrity_problems, manifest_path, read_policy
+        from lerax_tui.core.policy import MLPQPolicy
+
+        config = self.config
+        for s in range(config.num_seeds):
+            path = self.run_dir / runs.CHECKPOINTS / f"{runs.best_checkpoint_name(seed=s, num_seeds=config.num_seeds)}.eqx"
+            try:
+                manifest = json.loads(manifest_path(path).read_text(encoding="utf-8"))
+                score, step = float(manifest["eval_return"]), int(manifest["step"])
+                if integrity_problems(path.read_bytes(), manifest):
+                    continue
+                policy = read_policy(
+                    MLPQPolicy, path, self.env, epsilon=config.epsilon, width_size=config.width_size, depth=config.depth, key=jr.key(0)
+                )
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            self._best_score[s], self._best_step[s], self._best_policy[s], self._best_path[s] = score, step, policy, path
 
 
 def check_policy_fits(policy: Any, env: Any, config: DQNConfig) -> None:

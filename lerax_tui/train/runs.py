@@ -17,6 +17,7 @@ CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
 RESUME_NAME = "resume"
+BEST_NAME = "best"
 
 
 def new_run_dir(runs_dir: str | Path, env_id: str, *, now: _dt.datetime | None = None) -> Path:
@@ -37,6 +38,12 @@ def checkpoint_name(step: int | None, *, seed: int, num_seeds: int) -> str:
     """``step-000050000`` / ``final`` for one seed; ``seed-K-step-...`` / ``seed-K-final`` for several."""
     base = "final" if step is None else f"step-{int(step):09d}"
     return base if num_seeds == 1 else f"seed-{seed}-{base}"
+
+
+def best_checkpoint_name(*, seed: int, num_seeds: int) -> str:
+    """``best`` for one seed; ``seed-K-best`` for several (the best policy of ``eval_interval``'s
+    periodic evaluations, rewritten whenever a seed improves)."""
+    return BEST_NAME if num_seeds == 1 else f"seed-{seed}-{BEST_NAME}"
 
 
 def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:

@@ -107,6 +107,13 @@ def advance_status(status: RunStatus, event: Any, *, episodes: int, last: float 
 
         values = [float(np.mean(r)) for r in event.returns if len(r)]
         mean = sum(values) / len(values) if values else float("nan")
+        if event.which == "periodic":
+            bests = [b for b in event.best or [] if b is not None]
+            best_text = f" (best {sum(bests) / len(bests):,.1f})" if bests else ""
+            return status.with_(message=f"eval @ {event.step or 0:,}: greedy {mean:,.1f}{best_text}")
+        if event.which == "best":
+            before = f"{status.message}; " if status.message.startswith("greedy eval") else ""
+            return status.with_(phase="evaluating", message=f"{before}best policies {mean:,.1f}")
         return status.with_(phase="evaluating", message=f"greedy eval return {mean:,.1f}")
     if isinstance(event, Finished):
         return status.with_(phase="stopped" if event.stopped_early else "finished", run_dir=event.run_dir)

@@ -112,7 +112,7 @@ class RunsList(Vertical):
         )
 
 
-_NOT_COMPARED = {"seed", "eval_episodes", "checkpoint_interval", "num_seeds"}  # seeds: shown as ×N
+_NOT_COMPARED = {"seed", "eval_episodes", "eval_interval", "checkpoint_interval", "num_seeds"}  # seeds: shown as ×N
 
 
 def _config_of(run_dir: Path) -> dict:
