@@ -39,3 +39,5 @@ def test_presets_are_valid_and_fit_the_engine(env_id):
     config = preset(env_id)
     check_engine(make_env(env_id), config)
     assert DQNConfig.from_dict(config.to_dict()) == config
+    # every preset evaluates ten times over its run, the last time at its last step
+    assert config.eval_interval * 10 == config.total_timesteps

@@ -244,7 +244,7 @@ _FAMILY_PRESETS: dict[str, dict[str, Any]] = {
     # of 10 seeds is a coin flip weighted ~2:1 in our favour, not a guarantee.
     # Session 3, same 60 seeds: n_step 3 36/60 (n_step 5 19/60), width 128 49/60; rl-zoo's SB3 shape (1 env,
     # 128 gradient steps every 256 steps, huber, hard target) 3/10 on seeds 0-9 at width 64, 6/10 at 256 (104 s).
-    # So the preset evaluates every 5,000 steps and keeps each seed's best policy (best.eqx): re-evaluated on the
+    # So presets evaluate 10 times a run (here every 5,000 steps) and keep each seed's best policy (best.eqx): re-evaluated on the
     # final evaluation's episodes, the best policies score >= 475 on 60/60 seeds (500.0 on every one) while the
     # final policies stay at 53/60. The 10 evaluations (and up to 100 best.eqx writes) cost ~1.4 s: 11.9 s vs
     # 10.5 s wall, medians of 3 alternating runs on seeds 0-9.
@@ -257,7 +257,6 @@ _FAMILY_PRESETS: dict[str, dict[str, Any]] = {
         "exploration_fraction": 0.1,
         "epsilon_end": 0.04,
         "gamma": 0.995,
-        "eval_interval": 5_000,
     },
     # bench/learning.py, 10 seeds vmapped: 9/10 seeds >= -100 greedy at 100k (rl-zoo's Acrobot shape).
     "acrobot": {
@@ -340,6 +339,14 @@ def family(env_id: str) -> str:
     return "classic"
 
 
+# Every preset evaluates its policies this many times per run (eval_interval) and keeps the best.
+EVALUATIONS_PER_RUN = 10
+
+
 def preset(env_id: str) -> DQNConfig:
-    """The default configuration for ``env_id``'s family (see ``bench/learning.py`` for evidence)."""
-    return DQNConfig(**{**_FAMILY_PRESETS[family(env_id)], **_ENV_PRESETS.get(env_id, {})})
+    """The default configuration for ``env_id``'s family (see ``bench/learning.py`` for evidence),
+    evaluating :data:`EVALUATIONS_PER_RUN` times over its run to keep each seed's best policy."""
+    values = {**_FAMILY_PRESETS[family(env_id)], **_ENV_PRESETS.get(env_id, {})}
+    total = values.get("total_timesteps", DQNConfig.total_timesteps)
+    values.setdefault("eval_interval", max(1, total // EVALUATIONS_PER_RUN))
+    return DQNConfig(**values)
