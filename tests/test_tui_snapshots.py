@@ -61,6 +61,7 @@ def test_main_screen_after_training_three_seeds(snap_compare, app_factory):
         await _ready(pilot)
         await pilot.press("f3")
         app.form.rows["num_seeds"].editor.value = "3"
+        app.form.rows["eval_interval"].editor.value = "5000"  # greedy evaluations marked on the chart
         await _train_to_the_end(pilot)
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)

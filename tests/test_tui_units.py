@@ -169,3 +169,17 @@ def test_status_shows_periodic_final_and_best_evaluations():
     assert status.phase == "evaluating" and status.message == "greedy eval return 100.0"
     status = advance_status(status, Evaluated([np.array([500.0]), np.array([400.0])], which="best", best_steps=[5000, 9000]), **kw)
     assert status.message == "greedy eval return 100.0; best policies 450.0"
+
+
+def test_history_keeps_periodic_evaluations_from_events_and_metrics_lines():
+    live = ReturnHistory()
+    live.add_chunk(chunk(100, [[1.0], [2.0]]))  # no evaluation on this chunk
+    evaluated = ChunkMetrics(**{**chunk(200, [[1.0], [2.0]]).__dict__, "eval_returns": [np.array([10.0, 20.0]), np.array([30.0])]})
+    live.add_chunk(evaluated)
+    steps, means = live.evaluations
+    assert steps.tolist() == [200] and means.tolist() == [22.5]  # mean over seeds of each seed's mean
+
+    past = ReturnHistory()
+    for line in (json.dumps(chunk(100, [[1.0]]).to_json()), json.dumps(evaluated.to_json())):
+        past.add_record(json.loads(line))
+    assert past.evaluations[0].tolist() == [200] and past.evaluations[1].tolist() == [22.5]

@@ -93,6 +93,7 @@ class FakeTrainer:
         self._stop.wait(self.compile_delay)
         self.listener(PhaseChanged("training"))
         step, train_s = 0, 0.0
+        best: list[float] = []
         rng = np.random.default_rng(cfg.seed)
         metrics = (self.run_dir / "metrics.jsonl").open("a")
         try:
@@ -109,10 +110,14 @@ class FakeTrainer:
                     raise RuntimeError(f"fake failure at step {step}")
                 chunk = _fake_chunk(rng, start, step, total, seeds, cfg)
                 train_s += 0.1
-                chunk = ChunkMetrics(**{**chunk.__dict__, "train_s": train_s, "wall_s": train_s + 0.5})
+                evaluation = _fake_evaluation(start, step, total, seeds, cfg)
+                chunk = ChunkMetrics(**{**chunk.__dict__, "train_s": train_s, "wall_s": train_s + 0.5, "eval_returns": evaluation})
                 metrics.write(json.dumps(chunk.to_json()) + "\n")
                 metrics.flush()
                 self.listener(chunk)
+                if evaluation is not None:
+                    best = [max(b, float(r.mean())) for b, r in zip(best, evaluation)] if best else [float(r.mean()) for r in evaluation]
+                    self.listener(Evaluated(evaluation, which="periodic", step=step, best=best))
                 if self._checkpoint_requested.is_set():
                     self._checkpoint_requested.clear()
                     self.checkpoints.append(self._write_checkpoint(f"step-{step:09d}", step))
@@ -164,6 +169,19 @@ def _fake_chunk(rng: np.random.Generator, start: int, end: int, total: int, seed
         step=end, total_steps=total, wall_s=0.0, train_s=0.0, sps=25_000.0 * seeds,
         episode_returns=returns, episode_lengths=lengths, episode_steps=steps, loss=loss, epsilon=float(eps),
     )
+
+
+def _fake_evaluation(start: int, end: int, total: int, seeds: int, cfg: Any) -> list[np.ndarray] | None:
+    """Greedy returns when the chunk crosses a multiple of ``eval_interval`` or ends the run:
+    a little above the training curve (no exploration), 3 episodes a seed."""
+    interval = int(getattr(cfg, "eval_interval", 0) or 0)
+    if interval <= 0 or not (end // interval > start // interval or end >= total):
+        return None
+    progress = end / max(total, 1)
+    return [
+        np.full(3, min(500.0, 40 + 460 * (1 - np.exp(-4 * progress)) * (0.8 + 0.2 * seed / max(seeds - 1, 1))))
+        for seed in range(seeds)
+    ]
 
 
 @dataclass

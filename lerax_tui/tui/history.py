@@ -77,6 +77,8 @@ class ReturnHistory:
         self.window = window
         self._seeds: list[_SeedHistory] = []
         self.total_steps: int | None = None
+        self._eval_steps = _Growable(np.int64)
+        self._eval_means = _Growable(np.float64)
 
     # --- appending -------------------------------------------------------------------------------
 
@@ -91,9 +93,23 @@ class ReturnHistory:
         n = min(len(steps_a), len(returns_a))
         self._seed(seed).extend(steps_a[:n], returns_a[:n], self.window)
 
+    def add_evaluation(self, step: int, returns_per_seed: Any) -> None:
+        """A periodic greedy evaluation: kept as the mean over seeds of each seed's mean return."""
+        means = [float(np.mean(r)) for r in returns_per_seed or [] if r is not None and len(r)]
+        if means:
+            self._eval_steps.extend(np.array([int(step)]))
+            self._eval_means.extend(np.array([float(np.mean(means))]))
+
+    @property
+    def evaluations(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(steps, mean greedy returns)`` of the periodic evaluations so far."""
+        return self._eval_steps.view, self._eval_means.view
+
     def add_chunk(self, chunk: Any) -> None:
         """Append a ``ChunkMetrics`` event."""
         self.total_steps = int(getattr(chunk, "total_steps", 0) or 0) or self.total_steps
+        if getattr(chunk, "eval_returns", None) is not None:
+            self.add_evaluation(chunk.step, chunk.eval_returns)
         steps = getattr(chunk, "episode_steps", None)
         for seed, returns in enumerate(chunk.episode_returns):
             seed_steps = steps[seed] if steps is not None and seed < len(steps) else None
@@ -101,6 +117,8 @@ class ReturnHistory:
 
     def add_record(self, record: Mapping[str, Any]) -> None:
         """Append one ``metrics.jsonl`` object (tolerates missing ``episode_steps``)."""
+        if isinstance(record.get("eval_returns"), list):
+            self.add_evaluation(record.get("step", 0), record["eval_returns"])
         returns = record.get("episode_returns") or []
         steps = record.get("episode_steps")
         for seed, seed_returns in enumerate(returns):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
 from rich.text import Text
 from textual import work
 from textual.color import Color
@@ -31,7 +32,8 @@ class ReturnChart(PlotextPlot, can_focus=True):
 
 Episode return against environment steps (per seed). The faint dots are raw returns averaged per
 column, the bright line the smoothed return (mean of the last 20 episodes). With several seeds the
-bright line is their mean and the shaded band spans their min and max. Runs ticked in the **Runs**
+bright line is their mean and the shaded band spans their min and max. An `x` marks each periodic
+greedy evaluation (`eval_interval`; mean over seeds). Runs ticked in the **Runs**
 tab are overlaid in other colours; one still being written by another process grows live.
 """
 
@@ -92,6 +94,7 @@ tab are overlaid in other colours; one still being written by another process gr
         return _Frame(
             width=width, height=height, x_max=x_max, live=self.live.summary(buckets, x_max), live_label=self.live_label,
             overlays=overlays, colours=self._colours(), theme=self._get_plotext_theme_name(self.app.theme),
+            evaluations=tuple(a.copy() for a in self.live.evaluations),
         )
 
     def build_text(self, frame: "_Frame") -> Text:
@@ -122,6 +125,10 @@ tab are overlaid in other colours; one still being written by another process gr
             plt.scatter(summary.x, summary.raw, marker="braille", color=colours["raw"])
             label = frame.live_label[:28] if frame.overlays else None
             plt.plot(summary.x, summary.mean, marker="braille", color=colours["smooth"], label=label)
+            drew = True
+        eval_steps, eval_means = frame.evaluations
+        if eval_steps.size:
+            plt.scatter(eval_steps, eval_means, marker="x", color=colours["eval"], label="greedy eval")
             drew = True
         if not drew:
             long = "no episodes yet: pick an environment and press F5, or tick past runs"
@@ -168,6 +175,7 @@ tab are overlaid in other colours; one still being written by another process gr
             "smooth": primary.rgb,
             "raw": background.blend(Color.parse(variables.get("foreground", "#e0e0e0")), 0.35).rgb,
             "band": background.blend(primary, 0.35).rgb,
+            "eval": rgb("accent", "#ffa62b"),
             "overlay0": rgb("accent", "#ffa62b"),
             "overlay1": rgb("success", "#4EBF71"),
             "overlay2": rgb("error", "#ba3c5b"),
@@ -186,6 +194,7 @@ class _Frame:
     overlays: list
     colours: dict
     theme: str
+    evaluations: tuple = (np.empty(0), np.empty(0))
 
 
 def nice_ticks(low: float, high: float, count: int) -> list[float]:
