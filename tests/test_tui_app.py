@@ -311,6 +311,9 @@ async def test_past_runs_overlay_and_grow_live(tmp_path):
         assert overlay.history.episodes == episodes_in(all_lines[:5])
         metrics.write_text("".join(all_lines))  # the writer finishes its line and goes on
         await until(pilot, lambda: overlay.history.episodes == episodes_in(all_lines), timeout=4)
+        # the preset's periodic evaluations (every 5,000 steps) come with it and are drawn
+        assert overlay.history.evaluations[0].tolist() == [5_000, 10_000, 15_000, 20_000]
+        assert chart.redraw_now() >= 0 and "x" in chart.render().plain
         await pilot.press("space")  # untick
         await until(pilot, lambda: not chart.overlays)
 

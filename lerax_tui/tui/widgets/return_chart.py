@@ -33,7 +33,7 @@ class ReturnChart(PlotextPlot, can_focus=True):
 Episode return against environment steps (per seed). The faint dots are raw returns averaged per
 column, the bright line the smoothed return (mean of the last 20 episodes). With several seeds the
 bright line is their mean and the shaded band spans their min and max. An `x` marks each periodic
-greedy evaluation (`eval_interval`; mean over seeds). Runs ticked in the **Runs**
+greedy evaluation (`eval_interval`; mean over seeds), in each run's colour. Runs ticked in the **Runs**
 tab are overlaid in other colours; one still being written by another process grows live.
 """
 
@@ -90,7 +90,10 @@ tab are overlaid in other colours; one still being written by another process gr
         buckets = max(2, 2 * max(width - 10, 10))  # braille: two dots per column
         histories = [self.live, *(o.history for o in self.overlays.values())]
         x_max = max([h.max_step for h in histories] + [self.live.total_steps or 0, 1])
-        overlays = [(o.label, o.history.summary(buckets, x_max)) for o in self.overlays.values()]
+        overlays = [
+            (o.label, o.history.summary(buckets, x_max), tuple(a.copy() for a in o.history.evaluations))
+            for o in self.overlays.values()
+        ]
         return _Frame(
             width=width, height=height, x_max=x_max, live=self.live.summary(buckets, x_max), live_label=self.live_label,
             overlays=overlays, colours=self._colours(), theme=self._get_plotext_theme_name(self.app.theme),
@@ -112,9 +115,13 @@ tab are overlaid in other colours; one still being written by another process gr
         ticks = nice_ticks(0, frame.x_max, max(2, frame.width // 14))
         plt.xticks(ticks, [short_number(t) for t in ticks])
         drew = False
-        for index, (label, summary) in enumerate(frame.overlays):
+        for index, (label, summary, (eval_steps, eval_means)) in enumerate(frame.overlays):
+            colour = colours[f"overlay{index % 5}"]
             if summary.x.size:
-                plt.plot(summary.x, summary.mean, marker="braille", color=colours[f"overlay{index % 5}"], label=label[:40])
+                plt.plot(summary.x, summary.mean, marker="braille", color=colour, label=label[:40])
+                drew = True
+            if eval_steps.size:
+                plt.scatter(eval_steps, eval_means, marker="x", color=colour)
                 drew = True
         summary = frame.live
         if summary.x.size:
