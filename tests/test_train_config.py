@@ -15,7 +15,6 @@ from lerax_tui.train.config import ConfigError, DQNConfig, parse_overrides, pres
         ({"loss": "l1"}, "loss: 'l1' is not one of huber|mse"),
         ({"batch_size": 512, "buffer_size": 100}, "batch_size: 512 is larger than buffer_size 100"),
         ({"epsilon_end": 0.9, "epsilon_start": 0.5}, "epsilon_end: 0.9 is above epsilon_start 0.5"),
-        ({"eval_interval": 5000, "eval_episodes": 0}, "eval_interval: 5000 needs eval_episodes >= 1 (it is 0)"),
         ({"n_step": 0}, "n_step: 0 is out of range (allowed [1, 64])"),
         ({"num_envs": 2.5}, "num_envs: 2.5 is not a whole number"),
     ],

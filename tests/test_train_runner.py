@@ -286,3 +286,14 @@ def test_resume_keeps_the_best_policy_found_before(tmp_path, monkeypatch):
     resumed = Runner.from_run_dir(first.run_dir, total_timesteps=400).run()
     assert resumed.best_steps == [200] and [float(r[0]) for r in resumed.best_eval_returns] == [6]
     assert (first.run_dir / "checkpoints/best.eqx").read_bytes() == best_bytes
+
+
+@pytest.mark.slow
+def test_no_evaluation_episodes_means_no_periodic_evaluation_either(tmp_path, monkeypatch):
+    from lerax_tui.train.runner import Runner
+
+    calls = _scripted_evaluate(monkeypatch, [])
+    events = []
+    result = Runner("CartPole-v1", {}, DQNConfig(**{**TINY, "eval_interval": 64, "eval_episodes": 0}), tmp_path, events.append).run()
+    assert calls == [] and not any(isinstance(e, Evaluated) for e in events)
+    assert result.best_checkpoints == [] and not list((result.run_dir / "checkpoints").glob("best*"))

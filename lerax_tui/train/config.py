@@ -69,9 +69,9 @@ class DQNConfig:
     seed: int = _f(0, "Run", "PRNG seed of seed 0 (seed k uses seed + k)", lo=0, hi=2**31 - 1)
     num_seeds: int = _f(1, "Run", "independent seeds trained side by side (vmapped)", lo=1, hi=1024)
     checkpoint_interval: int = _f(0, "Run", "environment steps between periodic checkpoints (0 = final only)", lo=0, hi=10**10)
-    eval_episodes: int = _f(10, "Run", "greedy episodes per evaluation: at the end, and every eval_interval (0 = none)", lo=0, hi=100_000)
+    eval_episodes: int = _f(10, "Run", "greedy episodes per evaluation: at the end, and every eval_interval (0 = no evaluation at all)", lo=0, hi=100_000)
     eval_interval: int = _f(
-        0, "Run", "environment steps between greedy evaluations while training; each seed's best policy is kept as best.eqx (0 = none)", lo=0, hi=10**10
+        0, "Run", "environment steps between greedy evaluations while training; each seed's best policy is kept as best.eqx (0, or eval_episodes 0 = none)", lo=0, hi=10**10
     )
 
     def __post_init__(self) -> None:
@@ -202,8 +202,6 @@ def validate(config: DQNConfig) -> None:
         raise ConfigError(
             "batch_size", f"{config.batch_size} is larger than buffer_size {config.buffer_size}"
         )
-    if config.eval_interval > 0 and config.eval_episodes == 0:
-        raise ConfigError("eval_interval", f"{config.eval_interval} needs eval_episodes >= 1 (it is 0)")
     if config.epsilon_end > config.epsilon_start:
         raise ConfigError(
             "epsilon_end", f"{config.epsilon_end} is above epsilon_start {config.epsilon_start}"

@@ -345,9 +345,10 @@ class Runner:
 
     def _next_eval(self, step: int) -> int | None:
         """The next periodic evaluation: the next multiple of ``eval_interval``, or the run's last
-        step (so the final policy is a candidate for best too)."""
+        step (so the final policy is a candidate for best too). None without evaluations:
+        ``eval_interval`` or ``eval_episodes`` 0."""
         interval = self.config.eval_interval
-        if interval <= 0:
+        if interval <= 0 or self.config.eval_episodes <= 0:
             return None
         return min((step // interval + 1) * interval, max(self.config.total_timesteps, step + 1))
 
