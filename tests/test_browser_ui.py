@@ -300,3 +300,18 @@ async def test_the_palette_reaches_every_browser_action(folder):
         await pilot.pause(0.5)
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is screen and isinstance(app.focused, Input) and app.focused.id == "browser-filter")
+
+
+def test_details_of_a_best_checkpoint_show_its_greedy_evaluation(tmp_path, small_policy, cartpole):
+    from lerax_tui.core import verify
+    from lerax_tui.core.checkpoint import save_checkpoint
+    from lerax_tui.core.checkpoint_index import CheckpointRow
+    from lerax_tui.tui.screens.checkpoints import details_text
+
+    best = save_checkpoint(small_policy, tmp_path / "best", env=cartpole, step=30_000, recent_return=310.0,
+                           extra={"eval_return": 487.5, "eval_returns": [500.0, 475.0]})
+    text = details_text(CheckpointRow(path=best, run="r", report=verify(best))).plain
+    line = next(x for x in text.splitlines() if x.startswith("greedy eval"))
+    assert line.endswith("487.5 (mean of 2 episodes at step 30,000: this seed's best)") and "recent return 310.0" in text
+    final = save_checkpoint(small_policy, tmp_path / "final", env=cartpole, step=50_000, recent_return=500.0)
+    assert "greedy eval" not in details_text(CheckpointRow(path=final, run="r", report=verify(final))).plain

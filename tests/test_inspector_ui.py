@@ -227,3 +227,13 @@ def test_real_policy_episode_and_evaluator(lerax_dir):
     seen = []
     returns = make_evaluator(policy, env)(4, 0, lambda n, r: seen.append(n), lambda: False)
     assert len(returns) == 4 and seen[-1] == 4 and returns.mean() > 150
+
+
+def test_title_of_a_best_checkpoint_leads_with_its_greedy_score(tmp_path):
+    path = make_run(tmp_path, resume=False)
+    report = make_report(path)
+    row = CheckpointRow(path=path, run="run", run_dir=path.parent.parent)
+    make = lambda r: InspectorScreen("POLICY", r, row=row, env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode)
+    assert "eval" not in make(report)._title().plain
+    report.manifest["eval_return"] = 498.25
+    assert make(report)._title().plain.endswith("step 50,000 · best eval 498.2 · recent return 487.3")

@@ -99,6 +99,9 @@ def details_text(row: CheckpointRow | None) -> Text:
             ("policy", f"{m.get('class', '?')} " + ", ".join(f"{k}={v}" for k, v in hp.items())),
             ("step", f"{step} · recent return {format_return(m.get('recent_return'))} · {size}"),
         ]
+        if isinstance(m.get("eval_return"), (int, float)):
+            episodes = len(m.get("eval_returns") or [])
+            fields.append(("greedy eval", f"{format_return(m['eval_return'])} (mean of {episodes} episodes at step {step}: this seed's best)"))
         if m.get("seed") is not None:
             fields.append(("seed", m.get("seed")))
     else:

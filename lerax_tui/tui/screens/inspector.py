@@ -147,6 +147,8 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
         parts = [self.path.name, self.env_id or "?", "MLPQPolicy " + " ".join(f"{k}={v}" for k, v in hp.items())]
         if isinstance(m.get("step"), int):
             parts.append(f"step {m['step']:,}")
+        if isinstance(m.get("eval_return"), (int, float)):  # a best.eqx: its greedy score first
+            parts.append(f"best eval {format_return(m['eval_return'])}")
         if m.get("recent_return") is not None:
             parts.append(f"recent return {format_return(m.get('recent_return'))}")
         return Text.assemble(("Inspector  ", "bold"), " · ".join(parts))
