@@ -129,8 +129,6 @@ def _build_runner(args: argparse.Namespace, listener: Any):
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train headless. Returns the exit status (0 ok, 1 training failed, 2 bad input)."""
-    import numpy as np
-
     from lerax_tui.core.env import EnvError
     from lerax_tui.train.config import ConfigError
 
@@ -167,11 +165,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         _fail(result.error, EXIT_FAILED)
     num_seeds = runner.config.num_seeds
     trained = (result.env_steps - runner.start_step) * num_seeds
-    per_seed = [float(np.mean(r)) for r in result.eval_returns if len(r)]
-    all_returns = np.concatenate([np.asarray(r, float) for r in result.eval_returns]) if result.eval_returns else np.zeros(0)
+    per_seed, eval_mean = _eval_summary(result.eval_returns)
+    best_per_seed, best_mean = _eval_summary(result.best_eval_returns)
     final = [p for p in result.checkpoints if p.stem in ("final", "seed-0-final")]
-    best_per_seed = [float(np.mean(r)) for r in result.best_eval_returns if len(r)]
-    best_all = np.concatenate([np.asarray(r, float) for r in result.best_eval_returns]) if result.best_eval_returns else np.zeros(0)
     summary = {
         "run_dir": str(result.run_dir),
         "checkpoint": str(final[0]) if final else None,
@@ -183,11 +179,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         "compile_s": round(result.compile_s, 3),
         "train_s": round(result.train_s, 3),
         "sps": round(trained / result.train_s, 1) if result.train_s > 0 else 0.0,
-        "eval_return_mean": float(all_returns.mean()) if all_returns.size else None,
+        "eval_return_mean": eval_mean,
         "eval_return_per_seed": per_seed,
         "best_checkpoint": str(result.best_checkpoints[0]) if result.best_checkpoints else None,
         "best_steps": list(result.best_steps),
-        "best_eval_return_mean": float(best_all.mean()) if best_all.size else None,
+        "best_eval_return_mean": best_mean,
         "best_eval_return_per_seed": best_per_seed,
         "stopped_early": result.stopped_early,
         "error": result.error,
@@ -205,6 +201,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         if best_per_seed:
             print("best eval    " + ", ".join(f"{m:.1f}" for m in best_per_seed) + "  (steps " + ", ".join(f"{s:,}" for s in result.best_steps) + ")")
     return EXIT_FAILED if result.error else EXIT_OK
+
+
+def _eval_summary(returns: list) -> tuple[list[float], float | None]:
+    """Per-seed mean returns, and the mean over every episode of every seed (None without any)."""
+    import numpy as np
+
+    per_seed = [float(np.mean(r)) for r in returns if len(r)]
+    joined = np.concatenate([np.asarray(r, float) for r in returns]) if returns else np.zeros(0)
+    return per_seed, (float(joined.mean()) if joined.size else None)
 
 
 def _env_overrides(env_id: str, saved: dict | None) -> dict:

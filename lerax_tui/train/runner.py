@@ -318,11 +318,11 @@ class Runner:
         eval_returns: list[np.ndarray] = []
         if not stopped and config.eval_episodes > 0:
             self._emit(PhaseChanged("evaluating"))
-            eval_returns = self._evaluate(state)
+            eval_returns = self._evaluate_final([dqn.seed_policy(state, s, config) for s in range(config.num_seeds)])
             self._emit(Evaluated(eval_returns))
         best_returns: list[np.ndarray] = []
         if not stopped and config.eval_episodes > 0 and any(p is not None for p in self._best_policy):
-            best_returns = self._evaluate_best()
+            best_returns = self._evaluate_final(self._best_policy)
             self._emit(Evaluated(best_returns, which="best", best_steps=list(self._best_step)))
         self._emit(PhaseChanged("stopped" if stopped else "finished"))
         self._emit(Finished(self.run_dir, final, stopped_early=stopped))
@@ -418,29 +418,18 @@ class Runner:
         self._last_good = first
         return first
 
-    def _final_key(self, s: int):
+    def _evaluate_final(self, policies: list[Any]) -> list[np.ndarray]:
+        """Each seed's policy on that seed's final-evaluation episodes (the same episodes for the
+        final and the best policies; empty for a seed without a policy)."""
         import jax.random as jr
 
-        return jr.fold_in(jr.key(self.config.seed + s), 0x5EED)
-
-    def _evaluate(self, state: Any) -> list[np.ndarray]:
-        from lerax_tui.train.dqn import seed_policy
         from lerax_tui.train.evaluation import evaluate
 
-        out = []
-        for s in range(self.config.num_seeds):
-            out.append(evaluate(seed_policy(state, s, self.config), self.env, episodes=self.config.eval_episodes, key=self._final_key(s)))
-        return out
-
-    def _evaluate_best(self) -> list[np.ndarray]:
-        """Each seed's best policy on the final evaluation's episodes (fresh ones, not those that
-        picked it; empty for a seed that has none)."""
-        from lerax_tui.train.evaluation import evaluate
-
-        episodes = self.config.eval_episodes
         return [
-            np.zeros((0,), np.float32) if p is None else evaluate(p, self.env, episodes=episodes, key=self._final_key(s))
-            for s, p in enumerate(self._best_policy)
+            np.zeros((0,), np.float32)
+            if policy is None
+            else evaluate(policy, self.env, episodes=self.config.eval_episodes, key=jr.fold_in(jr.key(self.config.seed + s), 0x5EED))
+            for s, policy in enumerate(policies)
         ]
 
     def _evaluate_periodic(self, state: Any) -> list[np.ndarray]:
