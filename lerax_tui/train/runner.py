@@ -389,7 +389,7 @@ class Runner:
 
     def _write_checkpoints(self, state: Any, *, final: bool) -> Path:
         """Every seed's policy (``final`` or ``step-N``) and the full resume state. Returns seed 0's."""
-        from lerax_tui.core.checkpoint import save_checkpoint, save_pytree
+        from lerax_tui.core.checkpoint import save_pytree
         from lerax_tui.train.dqn import seed_policy
 
         folder = self.run_dir / runs.CHECKPOINTS
@@ -397,18 +397,9 @@ class Runner:
         first = None
         for s in range(config.num_seeds):
             name = runs.checkpoint_name(None if final else self._step, seed=s, num_seeds=config.num_seeds)
-            path = save_checkpoint(
-                seed_policy(state, s, config),
-                folder / name,
-                env=self.env,
-                config=config.to_dict(),
-                step=self._step,
-                recent_return=self.recent_return(s),
-                extra={"seed": config.seed + s, "seed_index": s, "run_dir": str(self.run_dir)},
-            )
+            path = self._save_policy(seed_policy(state, s, config), s, name)
             self._written.append(path)
             first = first or path
-            self._emit(CheckpointWritten(path, self._step))
         save_pytree(
             state,
             folder / runs.RESUME_NAME,
@@ -417,6 +408,23 @@ class Runner:
         )
         self._last_good = first
         return first
+
+    def _save_policy(self, policy: Any, s: int, name: str, extra: dict | None = None) -> Path:
+        """Seed ``s``'s ``policy`` as ``checkpoints/NAME.eqx`` with its manifest (at this step)."""
+        from lerax_tui.core.checkpoint import save_checkpoint
+
+        config = self.config
+        path = save_checkpoint(
+            policy,
+            self.run_dir / runs.CHECKPOINTS / name,
+            env=self.env,
+            config=config.to_dict(),
+            step=self._step,
+            recent_return=self.recent_return(s),
+            extra={"seed": config.seed + s, "seed_index": s, "run_dir": str(self.run_dir), **(extra or {})},
+        )
+        self._emit(CheckpointWritten(path, self._step))
+        return path
 
     def _evaluate_final(self, policies: list[Any]) -> list[np.ndarray]:
         """Each seed's policy on that seed's final-evaluation episodes (the same episodes for the
@@ -437,7 +445,6 @@ class Runner:
         best so far (ties go to the later policy), keep it and rewrite its best checkpoint."""
         import jax.random as jr
 
-        from lerax_tui.core.checkpoint import save_checkpoint
         from lerax_tui.train.dqn import seed_policy
         from lerax_tui.train.evaluation import evaluate
 
@@ -452,46 +459,21 @@ class Runner:
             if self._best_score[s] is not None and mean < self._best_score[s]:
                 continue
             name = runs.best_checkpoint_name(seed=s, num_seeds=config.num_seeds)
-            path = save_checkpoint(
-                policy,
-                self.run_dir / runs.CHECKPOINTS / name,
-                env=self.env,
-                config=config.to_dict(),
-                step=self._step,
-                recent_return=self.recent_return(s),
-                extra={
-                    "seed": config.seed + s,
-                    "seed_index": s,
-                    "run_dir": str(self.run_dir),
-                    "eval_return": mean,
-                    "eval_returns": np.asarray(returns, dtype=float).tolist(),
-                },
-            )
+            path = self._save_policy(policy, s, name, {"eval_return": mean, "eval_returns": np.asarray(returns, dtype=float).tolist()})
             self._best_score[s], self._best_step[s], self._best_policy[s], self._best_path[s] = mean, self._step, policy, path
-            self._emit(CheckpointWritten(path, self._step))
         return out
 
     def _load_best(self) -> None:
         """On resume: each seed's best policy and score from its best checkpoint, where one was
         written and still reads back (otherwise the next periodic evaluation starts afresh)."""
-        import json
-
-        import jax.random as jr
-
-        from lerax_tui.core.checkpoint import integrity_problems, manifest_path, read_policy
-        from lerax_tui.core.policy import MLPQPolicy
+        from lerax_tui.core.verification import load_checkpoint
 
         config = self.config
         for s in range(config.num_seeds):
             path = self.run_dir / runs.CHECKPOINTS / f"{runs.best_checkpoint_name(seed=s, num_seeds=config.num_seeds)}.eqx"
             try:
-                manifest = json.loads(manifest_path(path).read_text(encoding="utf-8"))
-                score, step = float(manifest["eval_return"]), int(manifest["step"])
-                if integrity_problems(path.read_bytes(), manifest):
-                    continue
-                policy = read_policy(
-                    MLPQPolicy, path, self.env, epsilon=config.epsilon, width_size=config.width_size, depth=config.depth, key=jr.key(0)
-                )
+                policy, report = load_checkpoint(path)  # verified against its manifest first
+                score, step = float(report.manifest["eval_return"]), int(report.manifest["step"])
             except (OSError, ValueError, KeyError, TypeError):
                 continue
             self._best_score[s], self._best_step[s], self._best_policy[s], self._best_path[s] = score, step, policy, path
