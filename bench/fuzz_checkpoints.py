@@ -35,7 +35,7 @@ def main() -> int:
     from lerax_tui.core.checkpoint import manifest_path, save_checkpoint
     from lerax_tui.core.mutations import MUTATIONS
 
-    fixtures = next(p for p in (REPO.parent / "shared/fixtures/lerax", REPO / "shared/fixtures/lerax") if p.is_dir())
+    fixtures = REPO / "tests/fixtures/lerax"
     work = Path(tempfile.mkdtemp(prefix="lerax-fuzz-"))
     env = make_env("CartPole-v1")
     ours = save_checkpoint(MLPQPolicy(env, key=jax.random.key(0)), work / "ours", env=env, step=1000)

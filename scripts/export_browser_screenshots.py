@@ -49,7 +49,7 @@ async def main(root: Path) -> None:
     from test_browser_files import build_browser_folder
 
     env = make_env("CartPole-v1")
-    lerax_dir = Path(os.environ.get("LERAX_FIXTURES", REPO.parent / "shared/fixtures/lerax"))
+    lerax_dir = REPO / "tests/fixtures/lerax"
     build_browser_folder(root, MLPQPolicy(env, width_size=8, key=jax.random.key(0)), env, lerax_dir=lerax_dir)
 
     os.chdir(root)  # relative paths in the pictures, as a user who ran `lerax-tui` here would see

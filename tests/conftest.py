@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,20 +12,32 @@ import pytest
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+# The test data lives in the repository: a fresh clone has nothing beside it. Any test that opens a
+# file in a ``shared/`` folder beside the checkout fails (an audit hook sees every ``open``).
+_OUTSIDE = str((REPO.parent / "shared").resolve())
 
 
-def _find_lerax_fixtures() -> Path:
-    for candidate in (os.environ.get("LERAX_FIXTURES"), REPO.parent / "shared/fixtures/lerax", REPO / "shared/fixtures/lerax"):
-        if candidate and (Path(candidate) / "expected.json").is_file():
-            return Path(candidate)
-    raise RuntimeError(
-        "lerax fixtures not found: expected ../shared/fixtures/lerax beside the repository (or set LERAX_FIXTURES)"
-    )
+def _forbid_outside_data(event: str, args: tuple) -> None:
+    if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
+        path = os.path.abspath(os.fsdecode(args[0]))  # no syscalls: this runs on every open
+        if path == _OUTSIDE or path.startswith(_OUTSIDE + os.sep):
+            raise RuntimeError(f"a test read {path}: test data must live in the repository (tests/fixtures/)")
+
+
+sys.addaudithook(_forbid_outside_data)
 
 
 @pytest.fixture(scope="session")
 def lerax_dir() -> Path:
-    return _find_lerax_fixtures()
+    """Files written by lerax's main branch (fingerprinted layout)."""
+    return FIXTURES / "lerax"
+
+
+@pytest.fixture(scope="session")
+def lerax05_dir() -> Path:
+    """A file written by the released lerax 0.0.5 (no fingerprint)."""
+    return FIXTURES / "lerax-0.0.5"
 
 
 @pytest.fixture(scope="session")
