@@ -1,7 +1,8 @@
 """Checkpoint files: ``NAME.eqx`` (32-byte fingerprint + Equinox leaves) and its ``NAME.json`` manifest.
 
 Every write is atomic (temporary file in the same folder, fsync, rename, fsync of the folder), so a
-crash never leaves a partial file under the final name. Nothing is ever unpickled: records are
+crash never leaves a partial file under the final name, and a pair is written manifest first
+(:mod:`lerax_tui.core.pairs`), so the two always agree. Nothing is ever unpickled: records are
 parsed with NumPy's safe header reader and object dtypes are refused.
 """
 
@@ -11,12 +12,12 @@ import datetime as _dt
 import hashlib
 import io
 import json
-import os
 import platform
-import secrets
 from pathlib import Path
 from typing import Any
 
+from lerax_tui.core.atomic import atomic_write_bytes, atomic_write_json  # noqa: F401  (re-exported)
+from lerax_tui.core.pairs import consistent_entry, integrity_problems, write_pair  # noqa: F401  (re-exported)
 from lerax_tui.core.fingerprint import (
     FINGERPRINT_BYTES,
     describe_structure,
@@ -54,46 +55,6 @@ def eqx_path(path: str | Path) -> Path:
 def manifest_path(path: str | Path) -> Path:
     """The manifest beside a checkpoint: ``NAME.eqx`` -> ``NAME.json``."""
     return eqx_path(path).with_suffix(".json")
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename.
-
-    A crash at any point leaves either the old file or the new one under ``path``, never a partial
-    one; a stray ``.NAME.tmp-*`` file may remain and is ignored by every reader.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write_bytes`)."""
-    return atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode("utf-8"))
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --- serialising ---------------------------------------------------------------------------------
@@ -184,7 +145,8 @@ def save_checkpoint(
     extra: dict | None = None,
     fingerprint: str = "lerax-tui",
 ) -> Path:
-    """Write ``NAME.eqx`` then its ``NAME.json`` manifest, both atomically.
+    """Write ``NAME.json`` then ``NAME.eqx``, so that the pair is consistent under any kill
+    (see :mod:`lerax_tui.core.pairs`).
 
     Args:
         policy: The policy to save.
@@ -201,7 +163,7 @@ def save_checkpoint(
     """
     policy = _with_float_epsilon(policy)
     data = policy_bytes(policy, fingerprint=fingerprint)
-    target = atomic_write_bytes(eqx_path(path), data)
+    target = eqx_path(path)
     manifest = _manifest("policy", data, policy, fingerprint)
     manifest.update(
         {
@@ -222,8 +184,7 @@ def save_checkpoint(
     )
     if extra:
         manifest.update(extra)
-    atomic_write_json(manifest_path(target), manifest)
-    return target
+    return write_pair(target, data, manifest)
 
 
 def save_pytree(tree: Any, path: str | Path, *, kind: str, manifest_extra: dict | None = None) -> Path:
@@ -232,11 +193,9 @@ def save_pytree(tree: Any, path: str | Path, *, kind: str, manifest_extra: dict 
     PRNG key arrays must be converted with ``jax.random.key_data`` first (``.npy`` cannot hold them).
     """
     data = lerax_tui_fingerprint(tree) + _leaf_bytes(tree)
-    target = atomic_write_bytes(eqx_path(path), data)
     manifest = _manifest(kind, data, tree, "lerax-tui")
     manifest.update(manifest_extra or {})
-    atomic_write_json(manifest_path(target), manifest)
-    return target
+    return write_pair(eqx_path(path), data, manifest)
 
 
 def load_pytree(path: str | Path, skeleton: Any, *, kind: str) -> Any:
@@ -254,6 +213,9 @@ def load_pytree(path: str | Path, skeleton: Any, *, kind: str) -> Any:
         manifest = json.loads(manifest_path(path).read_text())
     except (OSError, ValueError) as e:
         raise ValueError(f"{path.name}: its manifest cannot be read ({e})") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path.name}: its manifest is not a JSON object")
+    manifest, _ = consistent_entry(data, manifest)
     if manifest.get("kind") != kind:
         raise ValueError(f"{path.name}: manifest kind {manifest.get('kind')!r}, expected {kind!r}")
     problems = integrity_problems(data, manifest)
@@ -262,22 +224,6 @@ def load_pytree(path: str | Path, skeleton: Any, *, kind: str) -> Any:
     if data[:FINGERPRINT_BYTES] != lerax_tui_fingerprint(skeleton):
         raise ValueError(f"{path.name}: structural fingerprint mismatch (the state was saved with another configuration)")
     return eqx.tree_deserialise_leaves(io.BytesIO(data[FINGERPRINT_BYTES:]), skeleton)
-
-
-def integrity_problems(data: bytes, manifest: dict) -> list[str]:
-    """Size and sha256 checks of ``data`` against its manifest; empty when intact."""
-    payload = data[FINGERPRINT_BYTES:]
-    want = manifest.get("payload_bytes")
-    problems = []
-    if isinstance(want, int) and len(payload) < want:
-        problems.append(f"truncated: {len(payload)} payload bytes, manifest says {want}")
-    elif isinstance(want, int) and len(payload) > want:
-        problems.append(f"trailing garbage: {len(payload) - want} bytes after the {want} the manifest records")
-    elif manifest.get("payload_sha256") != hashlib.sha256(payload).hexdigest():
-        problems.append("payload sha256 differs from the manifest: bytes changed since the file was written")
-    if manifest.get("fingerprint") != data[:FINGERPRINT_BYTES].hex():
-        problems.append("the fingerprint in the file differs from the one in its manifest")
-    return problems
 
 
 # --- reading policies ----------------------------------------------------------------------------

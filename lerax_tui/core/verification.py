@@ -20,6 +20,7 @@ from lerax_tui.core.checkpoint import (
     POLICY_DEFAULTS,
     POLICY_KEYS,
     CheckpointError,
+    consistent_entry,
     eqx_path,
     integrity_problems,
     manifest_path,
@@ -226,6 +227,12 @@ def verify(
     if report.status != "ok":
         return report
     if manifest is not None:
+        # A write stopped between the manifest and the .eqx: the manifest's "previous" entry
+        # describes the file on disk (lerax_tui.core.pairs).
+        manifest, note = consistent_entry(data, manifest)
+        report.manifest = manifest
+        if note:
+            report.problems.append(note)
         problems = integrity_problems(data, manifest)
         if problems:
             return report.fail("truncated" if problems[0].startswith("truncated") else "corrupt", *problems)
