@@ -7,7 +7,6 @@ effect at the next chunk boundary. Chunks are sized to take about 0.1-0.3 s.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import threading
 import time
@@ -28,7 +27,9 @@ from lerax_tui.train.events import (
     PhaseChanged,
     RunResult,
 )
-from lerax_tui.train import runs
+from lerax_tui.train import lifecycle, runs
+from lerax_tui.train.checks import RESUMABLE_CHANGES, check_env, check_policy_fits, check_same_config  # noqa: F401
+from lerax_tui.train.runlock import RunLock
 
 TARGET_CHUNK_S = 0.2
 FIRST_CHUNK_ITERATIONS = 16
@@ -36,30 +37,10 @@ FIRST_CHUNK_ITERATIONS = 16
 MAX_REPORT_ENTRIES = 1 << 17
 MAX_CHUNK_ITERATIONS = 4096
 RESUME_KIND = "dqn-train-state"
-# Changing these on resume keeps the state's structure (and the meaning of what was learned).
-RESUMABLE_CHANGES = ("total_timesteps", "checkpoint_interval", "eval_episodes", "eval_interval")
 
 
 class TrainingError(RuntimeError):
     """Training stopped on non-finite numbers (the run folder keeps the last good checkpoint)."""
-
-
-def check_env(env_id: str, env_params: dict | None):
-    """Build the environment and check that a DQN can act in it.
-
-    Raises:
-        EnvError: Unknown id, id needing a download, or unknown env parameter.
-        ValueError: If the action space is not Discrete or the observation space not a Box.
-    """
-    from lerax_tui.core.env import make_env
-    from lerax_tui.core.spaces import Box, Discrete
-
-    env = make_env(env_id, **(env_params or {}))
-    if not isinstance(env.action_space, Discrete):
-        raise ValueError(f"{env_id} is not supported: its action space is {type(env.action_space).__name__}, DQN needs Discrete actions")
-    if not isinstance(env.observation_space, Box):
-        raise ValueError(f"{env_id} is not supported: its observation space is {type(env.observation_space).__name__}, not a Box")
-    return env
 
 
 def max_chunk_iterations(config: DQNConfig) -> int:
@@ -82,16 +63,25 @@ class Runner:
         config: The full configuration.
         runs_dir: Where the run folder is created (ignored when resuming).
         listener: Called with every event, from the thread that calls ``run``.
-        resume_from: A run folder to continue from its ``checkpoints/resume.eqx``; ``config`` may
-            differ from the saved one only in ``total_timesteps``, ``checkpoint_interval``,
-            ``eval_episodes`` and ``eval_interval``.
+        resume_from: A run folder to continue in place from its newest consistent
+            ``checkpoints/resume`` pair (from step 0 when it has none yet); ``config`` may differ
+            from the saved one only in ``total_timesteps`` (not below the resume step),
+            ``checkpoint_interval``, ``eval_episodes`` and ``eval_interval``.
         init_policy: Start every seed's online and target networks from this policy's weights (a
             new run with a fresh buffer, optimiser and exploration schedule). Its structure must be
             the one ``config`` builds for ``env_id``.
+        start_state: A ``resume.eqx`` (of another run) to continue exactly, in a new run folder;
+            the same rules as ``resume_from`` apply to ``config``. The source is only read.
+        origin: Where this run comes from (``path``, ``step``, ``fingerprint``...), recorded in
+            its config.json.
+
+    The run folder is locked (``.lock``) from construction until :meth:`run` returns or
+    :meth:`close` is called.
 
     Raises:
         EnvError, ValueError, ConfigError: Bad input, before anything is written.
-        FileNotFoundError: ``resume_from`` has no config.json or resume.eqx.
+        RunLocked: Another process is writing ``resume_from``.
+        FileNotFoundError: ``resume_from`` has no config.json.
     """
 
     def __init__(
@@ -103,11 +93,14 @@ class Runner:
         listener: Listener | None = None,
         resume_from: str | Path | None = None,
         init_policy: Any = None,
+        *,
+        start_state: str | Path | lifecycle.ResumePoint | None = None,
+        origin: dict | None = None,
     ):
         from lerax_tui.train.dqn import check_engine
 
-        if resume_from is not None and init_policy is not None:
-            raise ValueError("resume_from and init_policy exclude each other: a resume already has its networks")
+        if sum(x is not None for x in (resume_from, init_policy, start_state)) > 1:
+            raise ValueError("resume_from, start_state and init_policy exclude each other: a resume already has its networks")
 
         self.env_id = env_id
         self.env_params = dict(env_params or {})
@@ -119,21 +112,18 @@ class Runner:
         self._init_policy = init_policy
         if init_policy is not None:
             check_policy_fits(init_policy, self.env, config)
-        if self._resume_from is not None:
-            self._check_resumable(self._resume_from)
-            self.run_dir = self._resume_from
-            self._note_resume()
-        else:
-            self.run_dir = runs.new_run_dir(runs_dir, env_id)
-            self._write_config()
+        # where the state comes from: None for a fresh start (or a resume with no state yet)
+        self._state_path: Path | None = None
+        self.start_step, self.resume_note = 0, None
+        self._lock = self._open_run_dir(Path(runs_dir), start_state, origin)
+        self._resume_step: int | None = self.start_step if self._state_path is not None else None
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
         self._checkpoint_requested = threading.Event()
         self._last_good: Path | None = None
         self._written: list[Path] = []
-        self._step, self._compile_s, self._train_s = 0, 0.0, 0.0
-        self.start_step = 0
+        self._step, self._compile_s, self._train_s = self.start_step, 0.0, 0.0
         self._recent: list[list[float]] = [[] for _ in range(config.num_seeds)]
         # each seed's best periodic evaluation (eval_interval): mean return, step, policy, file
         self._best_score: list[float | None] = [None] * config.num_seeds
@@ -165,6 +155,10 @@ class Runner:
     def request_checkpoint(self) -> None:
         self._checkpoint_requested.set()
 
+    def close(self) -> None:
+        """Release the run folder's lock without running (``run`` releases it when it returns)."""
+        self._lock.release()
+
     def run(self) -> RunResult:
         """Train to ``total_timesteps`` (or until stopped), evaluate, and write the final files.
 
@@ -181,10 +175,20 @@ class Runner:
             self._emit(Failed(str(e), self._last_good))
             self._emit(PhaseChanged("failed"))
             return RunResult(run_dir=self.run_dir, checkpoints=self._written, error=str(e), **self._timings())
+        except OSError as e:  # a full disk, a folder that went away: every file on disk is complete
+            where = f" ({e.filename})" if e.filename else ""
+            keep = (f"the last resume state is at step {self._resume_step:,}" if self._resume_step is not None
+                    else "no resume state was written yet: it restarts from step 0")
+            message = f"writing the run folder failed: {e.strerror or e}{where}; {keep} - fix that (free space, permissions) and continue with --resume {self.run_dir}"
+            self._emit(Failed(message, self._last_good))
+            self._emit(PhaseChanged("failed"))
+            return RunResult(run_dir=self.run_dir, checkpoints=self._written, error=message, **self._timings())
         except Exception as e:
             self._emit(Failed(f"{type(e).__name__}: {e}", self._last_good))
             self._emit(PhaseChanged("failed"))
             raise
+        finally:
+            self._lock.release()
 
     # --- internals --------------------------------------------------------------------------------
 
@@ -195,55 +199,64 @@ class Runner:
     def _timings(self) -> dict[str, Any]:
         return {"env_steps": self._step, "compile_s": self._compile_s, "train_s": self._train_s}
 
-    def _write_config(self) -> None:
-        from lerax_tui.core.checkpoint import atomic_write_json, package_versions
-
-        atomic_write_json(
-            self.run_dir / runs.CONFIG_FILE,
-            {
-                "format": "lerax-tui-run",
-                "format_version": 1,
-                "env_id": self.env_id,
-                "env_params": self.env.param_dict(),
-                "env_params_overrides": self.env_params,
-                "config": self.config.to_dict(),
-                "seeds": [self.config.seed + k for k in range(self.config.num_seeds)],
-                "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "versions": package_versions(),
-            },
-        )
+    def _open_run_dir(self, runs_dir: Path, start_state: Any, origin: dict | None) -> RunLock:
+        """Lock the folder this run writes (a new one unless resuming in place) and find where the
+        run starts. The lock is released again if anything here fails."""
+        if self._resume_from is not None:
+            self.run_dir = self._resume_from
+            lock = RunLock.acquire(self.run_dir)
+            try:
+                self._check_resumable(self.run_dir)
+                self._take_resume_point(lifecycle.resume_point(self.run_dir))
+                lifecycle.clean_owned(self.run_dir)
+                lifecycle.note_resume(self.run_dir, self.config)
+            except BaseException:
+                lock.release()
+                raise
+            return lock
+        if start_state is not None:
+            point = start_state if isinstance(start_state, lifecycle.ResumePoint) else lifecycle.fork_point(Path(start_state), (origin or {}).get("step"))
+            check_same_config((point.entry or {}).get("config") or {}, self.config)
+            self._take_resume_point(point)
+        record = lifecycle.config_record(self.env, self.env_params, self.config, origin, exact=self._state_path is not None)
+        self.run_dir, lock = lifecycle.create_run_dir(runs_dir, self.env_id, record)
+        if self._state_path is not None:  # the curve that led to the state comes along
+            try:
+                lifecycle.copy_history(self._state_path, self.run_dir, self.start_step)
+            except BaseException:
+                lock.release()
+                raise
+        return lock
 
     def _check_resumable(self, run_dir: Path) -> None:
         saved = runs.read_config(run_dir)
         if saved.get("env_id") != self.env_id:
             raise ConfigError("env_id", f"{self.env_id!r} differs from the run's {saved.get('env_id')!r}")
-        old = saved.get("config") or {}
-        for name, value in self.config.to_dict().items():
-            if name not in RESUMABLE_CHANGES and old.get(name) != value:
-                raise ConfigError(name, f"{value!r} differs from the run's {old.get(name)!r}; only {', '.join(RESUMABLE_CHANGES)} may change on resume")
-        if not (run_dir / runs.CHECKPOINTS / f"{runs.RESUME_NAME}.eqx").is_file():
-            raise FileNotFoundError(f"{run_dir} has no checkpoints/{runs.RESUME_NAME}.eqx to resume from")
+        check_same_config(saved.get("config") or {}, self.config)
 
-    def _note_resume(self) -> None:
-        """Record the continuation in config.json (the new ``total_timesteps``, when it changed)."""
-        from lerax_tui.core.checkpoint import atomic_write_json
-
-        saved = runs.read_config(self.run_dir)
-        saved["config"] = self.config.to_dict()
-        saved.setdefault("resumed", []).append(_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-        atomic_write_json(self.run_dir / runs.CONFIG_FILE, saved)
+    def _take_resume_point(self, point: lifecycle.ResumePoint) -> None:
+        """Start from ``point``; a total below its step is refused (a run cannot go back)."""
+        if self.config.total_timesteps < point.step:
+            raise ConfigError(
+                "total_timesteps",
+                f"{self.config.total_timesteps:,} is below the step the run continues from ({point.step:,}): "
+                f"a run cannot go back; ask for more than {point.step:,} steps",
+            )
+        if self.config.total_timesteps == point.step > 0:
+            raise ConfigError("total_timesteps", f"the run is complete at step {point.step:,}: ask for more than {point.step:,} steps to train it further")
+        self._state_path, self.start_step, self.resume_note = point.path, point.step, point.note
 
     def _initial_state(self):
         from lerax_tui.core.checkpoint import load_pytree
         from lerax_tui.train import dqn
 
-        if self._resume_from is None:
+        if self._state_path is None:  # a fresh start; the initial state follows from the config
             state = dqn.init_state(self.env, self.config)
             if self._init_policy is not None:
                 state = dqn.with_q_network(state, self._init_policy.q_network)
             return state
         skeleton = dqn.state_skeleton(self.env, self.config)
-        return load_pytree(self.run_dir / runs.CHECKPOINTS / runs.RESUME_NAME, skeleton, kind=RESUME_KIND)
+        return load_pytree(self._state_path, skeleton, kind=RESUME_KIND)
 
     def _run(self) -> RunResult:
         import jax
@@ -259,6 +272,7 @@ class Runner:
         state = dqn.shard_seeds(self._initial_state())
         self._step = self.start_step = int(state.step)
         if self._resume_from is not None:
+            lifecycle.truncate_metrics(self.run_dir, self._step)  # the chunks after it run again
             self._load_best()
         max_iterations = max_chunk_iterations(config)
         chunk = dqn.make_chunk_fn(self.env, config, max_iterations, state)
@@ -315,13 +329,15 @@ class Runner:
                 next_checkpoint = self._next_checkpoint(self._step)
 
         final = self._write_checkpoints(state, final=True)
+        # a stop asked for after the last chunk (a signal during the final writes) skips evaluation too
+        evaluate = not stopped and not self._stop.is_set() and config.eval_episodes > 0
         eval_returns: list[np.ndarray] = []
-        if not stopped and config.eval_episodes > 0:
+        if evaluate:
             self._emit(PhaseChanged("evaluating"))
             eval_returns = self._evaluate_final([dqn.seed_policy(state, s, config) for s in range(config.num_seeds)])
             self._emit(Evaluated(eval_returns))
         best_returns: list[np.ndarray] = []
-        if not stopped and config.eval_episodes > 0 and any(p is not None for p in self._best_policy):
+        if evaluate and any(p is not None for p in self._best_policy):
             best_returns = self._evaluate_final(self._best_policy)
             self._emit(Evaluated(best_returns, which="best", best_steps=list(self._best_step)))
         self._emit(PhaseChanged("stopped" if stopped else "finished"))
@@ -406,7 +422,7 @@ class Runner:
             kind=RESUME_KIND,
             manifest_extra={"env_id": self.env_id, "env_params": self.env_params, "config": config.to_dict(), "step": self._step},
         )
-        self._last_good = first
+        self._last_good, self._resume_step = first, self._step
         return first
 
     def _save_policy(self, policy: Any, s: int, name: str, extra: dict | None = None) -> Path:
@@ -477,25 +493,6 @@ class Runner:
             except (OSError, ValueError, KeyError, TypeError):
                 continue
             self._best_score[s], self._best_step[s], self._best_policy[s], self._best_path[s] = score, step, policy, path
-
-
-def check_policy_fits(policy: Any, env: Any, config: DQNConfig) -> None:
-    """Raise ValueError unless ``policy`` has the structure ``config`` builds for ``env``."""
-    import equinox as eqx
-    import jax
-
-    from lerax_tui.core.fingerprint import lerax_tui_fingerprint
-    from lerax_tui.core.policy import MLPQPolicy
-
-    skeleton = eqx.filter_eval_shape(
-        MLPQPolicy, env, epsilon=config.epsilon, width_size=config.width_size, depth=config.depth, key=jax.random.key(0)
-    )
-    if lerax_tui_fingerprint(eqx.tree_at(lambda p: p.epsilon, policy, config.epsilon)) != lerax_tui_fingerprint(skeleton):
-        raise ValueError(
-            f"init_policy does not fit: it is width_size={policy.q_network.width_size}, depth={policy.q_network.depth} "
-            f"for {policy.q_network.in_size} inputs and {policy.q_network.out_size} actions; the config builds "
-            f"width_size={config.width_size}, depth={config.depth} for {env.env_id}"
-        )
 
 
 def make_runner(env_id: str, env_params: dict, config: DQNConfig, runs_dir: Path, listener: Listener) -> Runner:

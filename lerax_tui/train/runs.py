@@ -5,10 +5,8 @@ Pure Python + NumPy (no JAX): the TUI lists and charts past runs without startin
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,20 +16,6 @@ METRICS_FILE = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
 RESUME_NAME = "resume"
 BEST_NAME = "best"
-
-
-def new_run_dir(runs_dir: str | Path, env_id: str, *, now: _dt.datetime | None = None) -> Path:
-    """Create ``runs_dir/<ENV_ID>-<YYYYmmdd-HHMMSS>-<6 hex>/`` (and ``checkpoints/``)."""
-    now = now or _dt.datetime.now()
-    for _ in range(16):
-        path = Path(runs_dir) / f"{env_id}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-        try:
-            path.mkdir(parents=True)
-        except FileExistsError:
-            continue
-        (path / CHECKPOINTS).mkdir()
-        return path
-    raise FileExistsError(f"could not create a fresh run folder under {runs_dir}")
 
 
 def checkpoint_name(step: int | None, *, seed: int, num_seeds: int) -> str:
