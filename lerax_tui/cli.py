@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             return train_cli.cmd_train(args)
         if args.command == "eval":
             return train_cli.cmd_eval(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # outside the commands' own signal handling (e.g. while importing)
+        print("\nlerax-tui: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_OK

@@ -9,12 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def signal_name(signum: int) -> str:
+    from lerax_tui.train.stops import signal_name as name
+
+    return name(signum)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -39,6 +44,7 @@ class Progress:
         self.last_print = 0.0
         self.last_return: float | None = None
         self.rate: float | None = None
+        self.closed = False
 
     def __call__(self, event: Any) -> None:
         from lerax_tui.train.events import ChunkMetrics, CheckpointWritten, Compiling, Evaluated, Failed, Finished
@@ -79,13 +85,18 @@ class Progress:
 
     def _line(self, text: str, *, force: bool = False, keep: bool = False) -> None:
         now = time.monotonic()
-        if self.tty:
-            self.stream.write("\r\033[K" + text + ("\n" if keep else ""))
-        elif force or now - self.last_print >= 2.0:
-            self.stream.write(text + "\n")
-        else:
+        if self.closed:
             return
-        self.stream.flush()
+        try:
+            if self.tty:
+                self.stream.write("\r\033[K" + text + ("\n" if keep else ""))
+            elif force or now - self.last_print >= 2.0:
+                self.stream.write(text + "\n")
+            else:
+                return
+            self.stream.flush()
+        except (OSError, ValueError):  # the terminal is gone (SIGHUP): training must go on to its stop
+            self.closed = True
         self.last_print = now
 
 
@@ -114,9 +125,11 @@ def _build_runner(args: argparse.Namespace, listener: Any):
         if saved.get("env_id") != args.env_id:
             raise ConfigError("ENV_ID", f"{args.env_id!r} differs from the run's {saved.get('env_id')!r}")
         return Runner.from_run_dir(run_dir, listener, total_timesteps=args.steps)
-    config = preset(args.env_id)
-    changes = dict(overrides)
+    config = preset(args.env_id).replace(**overrides)  # an invalid --set is refused on its own
+    changes = {}
     if args.steps is not None:
+        if "total_timesteps" in overrides and overrides["total_timesteps"] != args.steps:
+            raise ConfigError("--steps", f"{args.steps} contradicts --set total_timesteps={overrides['total_timesteps']}: give one of them")
         changes["total_timesteps"] = args.steps
     if args.seed is not None:
         changes["seed"] = args.seed
@@ -128,39 +141,46 @@ def _build_runner(args: argparse.Namespace, listener: Any):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train headless. Returns the exit status (0 ok, 1 training failed, 2 bad input)."""
+    """Train headless. Returns the exit status: 0 ok, 1 training failed or a damaged resume state,
+    2 bad input (or the run folder is being written by another process), 128 + N after signal N
+    (SIGINT 130, SIGTERM 143, SIGHUP 129) once the final and resume checkpoints are written."""
     from lerax_tui.core.env import EnvError
     from lerax_tui.train.config import ConfigError
+    from lerax_tui.train.lifecycle import ResumeStateError
+    from lerax_tui.train.runlock import RunLocked
+    from lerax_tui.train.stops import SignalStop, run_in_thread
 
     started = time.perf_counter()
     progress = Progress()
-    try:
-        runner = _build_runner(args, progress)
-    except (ConfigError, EnvError, ValueError, FileNotFoundError) as e:
-        return _fail(str(e))
+    built: dict[str, Any] = {}
 
-    outcome: dict[str, Any] = {}
+    def on_signal(signum: int) -> None:
+        if "runner" in built:
+            built["runner"].stop()
 
-    def work() -> None:
+    with SignalStop(on_signal, force_note=lambda: _on_disk(built.get("runner"))) as stops:
         try:
-            outcome["result"] = runner.run()
-        except BaseException as e:  # reported below, in the main thread
-            outcome["error"] = e
-
-    # Training runs in a thread so ctrl-c stops it cleanly at a chunk boundary (final files written).
-    thread = threading.Thread(target=work, name="lerax-tui-train", daemon=True)
-    thread.start()
-    try:
-        while thread.is_alive():
-            thread.join(0.2)
-    except KeyboardInterrupt:
-        print("\nstopping at the next chunk boundary (ctrl-c again to abort)", file=sys.stderr)
-        runner.stop()
-        thread.join()
-    if "error" in outcome:
-        e = outcome["error"]
-        return _fail(f"training failed: {type(e).__name__}: {e}", EXIT_FAILED)
-    result = outcome["result"]
+            runner = _build_runner(args, progress)
+        except ResumeStateError as e:
+            return _fail(str(e), EXIT_FAILED)
+        except ConfigError as e:
+            if args.resume is not None and e.field == "total_timesteps":  # the user typed --steps
+                return _fail(f"--steps{str(e)[len(e.field):]}")
+            return _fail(str(e))
+        except (EnvError, ValueError, FileNotFoundError, RunLocked) as e:
+            return _fail(str(e))
+        built["runner"] = runner
+        if args.resume is not None:
+            note = f": {runner.resume_note}" if runner.resume_note else ""
+            print(f"resuming {runner.run_dir} from step {runner.start_step:,} to {runner.config.total_timesteps:,}{note}", file=sys.stderr)
+        if stops.signum is not None:  # signalled while the runner was being built: nothing trained
+            runner.close()
+            _say(f"{signal_name(stops.signum)} before training started: {_on_disk(runner)}")
+            return stops.exit_code
+        try:
+            result = run_in_thread(runner.run, name="lerax-tui-train")
+        except Exception as e:  # the runner emitted Failed already; one line, no traceback
+            return _fail(f"training failed: {type(e).__name__}: {e}", EXIT_FAILED)
     if result.error:
         _fail(result.error, EXIT_FAILED)
     num_seeds = runner.config.num_seeds
@@ -188,6 +208,30 @@ def cmd_train(args: argparse.Namespace) -> int:
         "stopped_early": result.stopped_early,
         "error": result.error,
     }
+    if stops.signum is not None:
+        summary["signal"] = signal_name(stops.signum)
+    try:
+        _print_summary(args, summary, result, per_seed, best_per_seed)
+    except OSError:
+        pass  # the terminal went away (SIGHUP): the run folder is what matters
+    if result.error:
+        return EXIT_FAILED
+    if stops.signum is not None:
+        _say(f"stopped by {signal_name(stops.signum)} at step {result.env_steps:,}: {_on_disk(runner)}")
+        return stops.exit_code
+    return EXIT_OK
+
+
+def _say(message: str) -> None:
+    """One line on stderr (ignored when the terminal is gone)."""
+    try:
+        print(f"lerax-tui: {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _print_summary(args: argparse.Namespace, summary: dict, result: Any, per_seed: list, best_per_seed: list) -> None:
+    num_seeds = summary["num_seeds"]
     if args.json:
         print(json.dumps(summary))
     else:
@@ -200,7 +244,20 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"best policy  {summary['best_checkpoint']}")
         if best_per_seed:
             print("best eval    " + ", ".join(f"{m:.1f}" for m in best_per_seed) + "  (steps " + ", ".join(f"{s:,}" for s in result.best_steps) + ")")
-    return EXIT_FAILED if result.error else EXIT_OK
+
+
+def _on_disk(runner: Any) -> str:
+    """Where a stopped run's files are, and how to continue it (one sentence)."""
+    if runner is None:
+        return "no run folder was created"
+    from lerax_tui.train import runs
+
+    folder = runner.run_dir / runs.CHECKPOINTS
+    final = sorted(p.name for p in folder.glob("*final.eqx")) if folder.is_dir() else []
+    resume = folder / f"{runs.RESUME_NAME}.eqx"
+    parts = [f"final checkpoint{'s' if len(final) > 1 else ''} {', '.join(str(folder / n) for n in final)}" if final else "no final checkpoint yet"]
+    parts.append(f"resume state {resume}" if resume.is_file() else "no resume state yet (it restarts from step 0)")
+    return "; ".join(parts) + f"; continue with: lerax-tui train {runner.env_id} --resume {runner.run_dir}"
 
 
 def _eval_summary(returns: list) -> tuple[list[float], float | None]:
@@ -249,8 +306,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import numpy as np
 
     from lerax_tui.train.evaluation import evaluate
+    from lerax_tui.train.stops import SignalStop, run_in_thread
 
-    returns = evaluate(policy, env, episodes=args.episodes, key=jr.key(args.seed or 0))
+    # Evaluation writes nothing: a signal ends it at once (the jitted call runs in a thread so the
+    # signal is seen while it runs).
+    with SignalStop(what="evaluation", immediate=True):
+        returns = run_in_thread(lambda: evaluate(policy, env, episodes=args.episodes, key=jr.key(args.seed or 0)), name="lerax-tui-eval")
     summary = {
         "checkpoint": str(args.checkpoint),
         "env_id": report.env_id,
