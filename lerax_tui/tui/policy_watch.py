@@ -192,25 +192,30 @@ def stats_text(returns: np.ndarray, episodes: int) -> Text:
     )
 
 
-def resume_trainer_factory(run_dir: Path) -> Callable:
-    """A trainer factory that continues ``run_dir`` exactly (its saved config; only the length may
-    change)."""
+def fork_trainer_factory(state_path: Path, origin: dict) -> Callable:
+    """A trainer factory that continues the training state ``state_path`` (a run's ``resume.eqx``)
+    exactly, in a new run folder that records ``origin``; the source run is only read."""
 
     def factory(env_id: str, env_params: dict, config: Any, runs_dir: Path, listener: Callable) -> Any:
+        from lerax_tui.train.lifecycle import fork_point
         from lerax_tui.train.runner import Runner
 
-        return Runner.from_run_dir(run_dir, listener, total_timesteps=config.total_timesteps)
+        point = fork_point(Path(state_path), origin.get("step"))  # checks the bytes and the step
+        saved_params = (point.entry or {}).get("env_params")
+        params = saved_params if isinstance(saved_params, dict) else env_params
+        return Runner(env_id, params, config, runs_dir, listener, start_state=point, origin=origin)
 
     return factory
 
 
-def policy_trainer_factory(policy: Any) -> Callable:
+def policy_trainer_factory(policy: Any, origin: dict | None = None) -> Callable:
     """A trainer factory for a new run whose online and target networks start as ``policy``'s
-    (every seed); the replay buffer, optimiser and exploration schedule start fresh."""
+    (every seed); the replay buffer, optimiser and exploration schedule start fresh. The new run
+    folder records ``origin`` (the checkpoint's path, step and fingerprint)."""
 
     def factory(env_id: str, env_params: dict, config: Any, runs_dir: Path, listener: Callable) -> Any:
         from lerax_tui.train.runner import Runner
 
-        return Runner(env_id, env_params, config, runs_dir, listener, init_policy=policy)
+        return Runner(env_id, env_params, config, runs_dir, listener, init_policy=policy, origin=origin)
 
     return factory

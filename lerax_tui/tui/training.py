@@ -51,7 +51,10 @@ class TrainingSession:
     def run(self) -> Any:
         """Worker thread: build the trainer (may import JAX) and run it to the end."""
         self.trainer = self.factory(self.env_id, self.env_params, self.config, self.runs_dir, self.listener)
-        if self.stop_requested:  # stopped while the trainer was being built
+        if self.stop_requested:  # stopped while the trainer was being built: free its run folder
+            close = getattr(self.trainer, "close", None)
+            if callable(close):
+                close()
             return None
         return self.trainer.run()
 

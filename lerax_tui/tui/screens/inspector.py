@@ -22,16 +22,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from lerax_tui.core.checkpoint_index import CheckpointRow, format_return, resume_file_of, run_dir_of
+from lerax_tui.core.checkpoint_index import CheckpointRow, format_return, run_dir_of
 from lerax_tui.tui.policy_watch import (
     Episode,
     Evaluator,
     PolicyEpisode,
     histogram_text,
+    fork_trainer_factory,
     make_evaluator,
     policy_trainer_factory,
     q_bars_text,
-    resume_trainer_factory,
     stats_text,
 )
 
@@ -78,7 +78,8 @@ class InspectorScreen(Screen):
 **space** plays or pauses the episode, **n** or **→** steps once, **+**/**-** change the speed,
 **R** starts a new episode. **e** evaluates again (greedy; **[**/**]** fewer or more episodes),
 **c** continues training from this
-checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh replay buffer).
+checkpoint in a new run folder: exactly when its run holds a resume state for this very step, otherwise
+from its weights with a fresh replay buffer. The source run is never written to.
 **Escape** goes back to the browser.
 """
 
@@ -329,27 +330,31 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
             self.app.pop_screen()
 
     def continue_plan(self) -> dict[str, Any]:
-        """What "continue training" will do: env, the config for the form, and exact resume or not.
+        """What "continue training" will do: env, the config for the form, exact or not, and the
+        origin the new run folder records.
 
         A run stopped early continues to its own ``total_timesteps``; a finished one trains as many
-        steps again.
+        steps again. Exact continuation needs a resume state for this checkpoint's very step.
         """
+        from lerax_tui.train.lifecycle import resume_state_at
+
         m = getattr(self.report, "manifest", None) or {}
         config = dict(m.get("config") or {})
         hp = getattr(self.report, "hyperparameters", None) or {}
         config.update({k: v for k, v in hp.items() if k in ("width_size", "depth") and v is not None})
-        step = m.get("step") if isinstance(m.get("step"), int) else 0
+        step = m.get("step") if type(m.get("step")) is int else 0
         total = config.get("total_timesteps")
         if isinstance(total, int) and step >= total:
             config["total_timesteps"] = step + total
-        resume = resume_file_of(self.path)
+        resume = resume_state_at(self.path, m.get("step"))
         return {
             "env_id": self.env_id,
             "config": config,
             "env_params": {},
-            "run_dir": run_dir_of(self.path) if resume else None,
+            "run_dir": run_dir_of(self.path),
             "resume": resume,
             "step": step,
+            "origin": {"path": str(self.path), "step": step, "fingerprint": getattr(self.report, "fingerprint", None)},
         }
 
     def action_continue_training(self) -> None:
@@ -367,13 +372,15 @@ checkpoint (exactly when the run folder has `resume.eqx`, otherwise with a fresh
         except (ConfigError, KeyError, TypeError, ValueError) as e:
             self.notify(f"cannot continue: the checkpoint's configuration is not usable ({e})", severity="error")
             return
+        source = f" ({plan['run_dir'].name} is not changed)" if plan["run_dir"] is not None else ""
         if plan["resume"] is not None:
-            factory = resume_trainer_factory(plan["run_dir"])
-            message = f"resuming exactly from {plan['run_dir'].name}/checkpoints/resume.eqx (step {plan['step']:,} → {config.total_timesteps:,})"
+            factory = fork_trainer_factory(plan["resume"], plan["origin"])
+            message = f"continuing exactly from step {plan['step']:,} (its run's resume state) → {config.total_timesteps:,}, in a new run folder{source}"
             severity = "information"
         else:
-            factory = policy_trainer_factory(self.policy)
-            message = "no resume.eqx in the run folder: training starts from this policy's weights with a fresh replay buffer (a new run folder)"
+            factory = policy_trainer_factory(self.policy, plan["origin"])
+            message = (f"no resume state for step {plan['step']:,} in its run: training starts from this policy's weights "
+                       f"with a fresh replay buffer, in a new run folder{source}")
             severity = "warning"
         try:
             load(plan["env_id"], config)
