@@ -3,6 +3,7 @@ histogram, play/pause/step/speed keys, and continue training (exact resume vs fr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +57,15 @@ def fake_evaluator(episodes, seed, progress, cancelled):
     return out
 
 
-def make_run(root: Path, *, resume: bool) -> Path:
+def make_run(root: Path, *, resume: bool, resume_step: int = 50000) -> Path:
+    """A run folder whose final.eqx is at step 50,000 (see make_report); its resume state, if
+    any, is at ``resume_step`` (only its manifest matters to the plan)."""
     ckpt = root / "runs" / "CartPole-v1-20261124-120000-abc123" / "checkpoints"
     ckpt.mkdir(parents=True)
     (ckpt / "final.eqx").write_bytes(b"x")
     if resume:
         (ckpt / "resume.eqx").write_bytes(b"x")
+        (ckpt / "resume.json").write_text(json.dumps({"format": "lerax-tui-checkpoint", "kind": "dqn-train-state", "step": resume_step}))
     return ckpt / "final.eqx"
 
 
@@ -151,14 +155,28 @@ async def test_continue_training_resumes_exactly_when_resume_exists(tmp_path):
     path = make_run(tmp_path, resume=True)
     app = InspectorApp(path)
     async with app.run_test(size=(120, 36)) as pilot:
-        await ready(pilot)
+        screen = await ready(pilot)
         await pilot.press("c")
         (_, env_id, config), (_, start_env, start_config, factory) = app.calls
         assert env_id == start_env == "CartPole-v1" and config is start_config
         assert config.learning_rate == 0.001 and config.width_size == 64
         assert config.total_timesteps == 100000  # finished at 50,000: as many steps again
-        assert factory.__qualname__.startswith("resume_trainer_factory")
-        assert any("resuming exactly" in n.message and "step 50,000 → 100,000" in n.message for n in app._notifications)
+        assert factory.__qualname__.startswith("fork_trainer_factory")
+        assert any("continuing exactly from step 50,000" in n.message and "→ 100,000, in a new run folder" in n.message
+                   and "CartPole-v1-20261124-120000-abc123 is not changed" in n.message for n in app._notifications)
+        assert screen.continue_plan()["origin"] == {"path": str(path), "step": 50000, "fingerprint": None}
+
+
+async def test_continue_training_from_an_older_checkpoint_starts_from_its_weights(tmp_path):
+    """The run's resume state is at a later step than this checkpoint: never resume from it."""
+    path = make_run(tmp_path, resume=True, resume_step=714000)
+    app = InspectorApp(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("c")
+        assert app.calls[1][3].__qualname__.startswith("policy_trainer_factory")
+        assert any("no resume state for step 50,000" in n.message and "fresh replay buffer" in n.message
+                   and "new run folder" in n.message for n in app._notifications)
 
 
 async def test_continue_training_without_resume_says_fresh_buffer(tmp_path):
