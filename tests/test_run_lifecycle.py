@@ -188,6 +188,7 @@ def test_a_new_run_folder_appears_complete_and_half_built_ones_are_cleaned(tmp_p
     keep = tmp_path / f".Other.tmp-{host_tag()}-{_dead_pid()}-0123abcd"  # has something we never put there
     keep.mkdir()
     (keep / "notes.txt").write_text("mine")
+    assert runs.list_run_folders(tmp_path) == []  # the app never lists a half-built folder
     run_dir, lock = lifecycle.create_run_dir(tmp_path, "CartPole-v1", {"env_id": "CartPole-v1"})
     try:
         assert json.loads((run_dir / "config.json").read_text()) == {"env_id": "CartPole-v1"}

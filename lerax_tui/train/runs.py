@@ -93,6 +93,8 @@ def list_run_folders(runs_dir: Path) -> list[RunFolder]:
     except OSError:
         return found
     for child in children:
+        if child.name.startswith("."):  # a run folder being created (or one a kill left half-built)
+            continue
         metrics, config = child / METRICS_FILE, child / CONFIG_FILE
         if not child.is_dir() or not (metrics.exists() or config.exists()):
             continue
