@@ -74,7 +74,10 @@ async def test_rows_show_every_status(folder):
             assert got[stem] == label, stem
         assert "resume" not in got and not any(".tmp-" in n for n in got)
         details = str(screen.query_one("#browser-details-text").render())
-        assert "resume.eqx present" in details  # first row: final, in a run folder with resume.eqx
+        assert "resume.eqx at this step: continuing resumes exactly" in details  # first row: final, at the resume's step
+        select(screen, "step-000000100")
+        await pilot.pause(0.1)
+        assert "resume.eqx is at another step" in str(screen.query_one("#browser-details-text").render())
 
 
 async def test_keys_move_filter_and_load_an_ok_file(folder):

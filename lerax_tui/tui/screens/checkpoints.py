@@ -114,7 +114,7 @@ def details_text(row: CheckpointRow | None) -> Text:
     if report.fingerprint:
         fields.append(("fingerprint", f"{kind}{report.fingerprint}"))
     if row.run_dir is not None:
-        fields.append(("resume", "resume.eqx present: continue training resumes exactly" if row.has_resume else "no resume.eqx: continuing starts a fresh buffer"))
+        fields.append(("resume", _continue_text(row, m)))
     if m:
         fields.append(("created", m.get("created")))
         versions = m.get("versions") or {}
@@ -130,6 +130,17 @@ def details_text(row: CheckpointRow | None) -> Text:
         out.append(f"{name:<14}", style="bold")
         out.append(f"{value}\n")
     return out
+
+
+def _continue_text(row: CheckpointRow, manifest: dict | None) -> str:
+    """What "continue training" (inspector, c) will do from this checkpoint."""
+    from lerax_tui.train.lifecycle import resume_state_at
+
+    if not row.has_resume:
+        return "no resume.eqx: continuing starts from these weights with a fresh buffer (a new run folder)"
+    if resume_state_at(row.path, (manifest or {}).get("step")) is not None:
+        return "resume.eqx at this step: continuing resumes exactly (in a new run folder)"
+    return "the run's resume.eqx is at another step: continuing starts from these weights with a fresh buffer"
 
 
 class CheckpointTable(DataTable):
