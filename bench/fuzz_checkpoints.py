@@ -42,6 +42,7 @@ def main() -> int:
     originals = {
         "ours": (ours.read_bytes(), manifest_path(ours).read_text()),
         "lerax": ((fixtures / "cartpole_trained.eqx").read_bytes(), None),
+        "lerax-0.0.5": ((REPO / "tests/fixtures/lerax-0.0.5/cartpole_05.eqx").read_bytes(), None),
     }
     rng = random.Random(args.seed)
     counts = collections.Counter()
@@ -87,7 +88,7 @@ def main() -> int:
         per_mutation[name][key] += 1
     shutil.rmtree(work, ignore_errors=True)
 
-    print(f"mutations: {args.n} (seed {args.seed}) on a lerax-tui file with manifest and a real lerax file")
+    print(f"mutations: {args.n} (seed {args.seed}) on a lerax-tui file with manifest and real lerax files (main, 0.0.5)")
     for key in ("crashed", "loaded-silently", "refused-right-status", "refused-wrong-status", "undetectable", "unchanged-ok", "unchanged-refused"):
         print(f"  {key:22s} {counts[key]}")
     print("statuses: " + ", ".join(f"{k} {v}" for k, v in by_status.most_common()))

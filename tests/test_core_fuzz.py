@@ -18,7 +18,7 @@ from lerax_tui.core.mutations import MUTATIONS
 
 
 @pytest.fixture(scope="module")
-def originals(tmp_path_factory, lerax_dir):
+def originals(tmp_path_factory, lerax_dir, lerax05_dir):
     import jax
 
     from lerax_tui.core import MLPQPolicy, make_env
@@ -31,11 +31,12 @@ def originals(tmp_path_factory, lerax_dir):
     return {
         "ours": (ours.read_bytes(), manifest_path(ours).read_text()),
         "lerax": ((folder / "lerax.eqx").read_bytes(), None),
+        "lerax-0.0.5": ((lerax05_dir / "cartpole_05.eqx").read_bytes(), None),
     }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(which=st.sampled_from(["ours", "lerax"]), name=st.sampled_from(sorted(MUTATIONS)), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.sampled_from(["ours", "lerax", "lerax-0.0.5"]), name=st.sampled_from(sorted(MUTATIONS)), seed=st.integers(0, 2**32 - 1))
 def test_mutations_are_refused_with_a_fitting_status(originals, tmp_path, which, name, seed):
     data, manifest = originals[which]
     new_data, new_manifest, allowed = MUTATIONS[name](data, manifest, random.Random(seed))

@@ -57,7 +57,7 @@ class Report:
     def summary(self) -> str:
         name = Path(self.path).name
         if self.ok:
-            return f"{name}: ok ({self.fingerprint_kind} fingerprint)"
+            return f"{name}: ok ({describe_kind(self.fingerprint_kind)})"
         return f"{name}: {self.status}" + (": " + "; ".join(self.problems) if self.problems else "")
 
     def to_json(self) -> dict[str, Any]:
@@ -73,6 +73,13 @@ class Report:
             "inferred": self.inferred,
             "file_bytes": self.file_bytes,
         }
+
+
+def describe_kind(kind: str | None) -> str:
+    """``lerax-tui fingerprint``, ``lerax fingerprint``, or ``lerax 0.0.5 layout, no fingerprint``."""
+    if kind == "lerax-0.0.5":
+        return "lerax 0.0.5 layout, no fingerprint"
+    return f"{kind} fingerprint"
 
 
 # --- skeletons -----------------------------------------------------------------------------------
@@ -218,6 +225,10 @@ def verify(
     report.file_bytes = len(data)
     if not data:
         return report.fail("not-a-checkpoint", "empty file (0 bytes)")
+    from lerax_tui.core import lerax05
+
+    if lerax05.is_unfingerprinted(data):  # lerax 0.0.5 writes no fingerprint: records from byte 0
+        return lerax05.verify_v005(path, data, report, env_id=env_id, overrides=overrides)
     if len(data) < FINGERPRINT_BYTES:
         return report.fail("truncated", f"{len(data)} bytes: shorter than the {FINGERPRINT_BYTES}-byte fingerprint")
     stored = data[:FINGERPRINT_BYTES]
@@ -383,5 +394,9 @@ def load_checkpoint(path: str | Path, *, env_id: str | None = None, overrides: d
         raise CheckpointError(report)
     env_params = report.manifest.get("env_params") if report.manifest and report.env_id == report.manifest.get("env_id") else None
     skeleton = build_skeleton(report.env_id, report.hyperparameters or {}, env_params)
+    if report.fingerprint_kind == "lerax-0.0.5":
+        from lerax_tui.core import lerax05
+
+        return lerax05.decode(data, skeleton, lerax05.lead_of(data)), report
     policy = eqx.tree_deserialise_leaves(io.BytesIO(data[FINGERPRINT_BYTES:]), skeleton)
     return policy, report
