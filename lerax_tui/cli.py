@@ -54,6 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
     insp.add_argument("--env", default=None, dest="inspect_env", metavar="ENV_ID", help="environment you mean to build for")
     insp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameters you mean to build with")
     insp.add_argument("--json", action="store_true")
+
+    exp = sub.add_parser("export", help="write a checkpoint in lerax's layout (main or 0.0.5) or ours, verified")
+    exp.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
+    exp.add_argument("--format", required=True, choices=("lerax", "lerax-0.0.5", "lerax-tui"), dest="export_format")
+    exp.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="file to write (.eqx appended when missing)")
+    exp.add_argument("--env", default=None, dest="inspect_env", metavar="ENV_ID", help="environment the source was built for")
+    exp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameters the source was built with")
+    exp.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    exp.add_argument("--json", action="store_true")
     return parser
 
 
@@ -77,20 +86,28 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_inspect(args: argparse.Namespace) -> int:
+def _source_arguments(args: argparse.Namespace) -> dict | str:
+    """``--set`` parsed and ``--env`` checked (inspect and export), or the error line."""
     from lerax_tui.train.config import ConfigError, parse_overrides
 
     try:
         overrides = parse_overrides(args.set)
     except ConfigError as e:
-        return _fail(str(e))
+        return str(e)
     if args.inspect_env is not None:
         from lerax_tui.core.env import EnvError, make_env
 
         try:
             make_env(args.inspect_env)
         except EnvError as e:
-            return _fail(str(e))
+            return str(e)
+    return overrides
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    overrides = _source_arguments(args)
+    if isinstance(overrides, str):
+        return _fail(overrides)
     from lerax_tui.core.verification import verify
 
     report = verify(args.checkpoint, env_id=args.inspect_env, overrides=overrides)
@@ -101,8 +118,32 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_CHECKPOINT
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write CHECKPOINT in another layout, verified. 0 written, 1 source or read-back problem, 2 usage."""
+    overrides = _source_arguments(args)
+    if isinstance(overrides, str):
+        return _fail(overrides)
+    from lerax_tui.core.checkpoint import CheckpointError
+    from lerax_tui.core.export import ExportError, ExportVerificationError, describe, export_checkpoint
+
+    try:
+        result = export_checkpoint(
+            args.checkpoint, args.output, args.export_format, env_id=args.inspect_env, overrides=overrides, force=args.force
+        )
+    except ExportError as e:
+        return _fail(str(e))
+    except CheckpointError as e:
+        return _fail(f"cannot export: {e}", EXIT_CHECKPOINT)
+    except ExportVerificationError as e:
+        return _fail(f"export failed, nothing written: {e}", EXIT_CHECKPOINT)
+    print(json.dumps(result.to_json()) if args.json else describe(result))
+    return EXIT_OK
+
+
 def _format_report(report) -> str:
-    lines = [f"{report.path}: {report.status}" + (f" ({report.fingerprint_kind} fingerprint)" if report.fingerprint_kind else "")]
+    from lerax_tui.core.verification import describe_kind
+
+    lines = [f"{report.path}: {report.status}" + (f" ({describe_kind(report.fingerprint_kind)})" if report.fingerprint_kind else "")]
     if report.fingerprint:
         lines.append(f"  fingerprint  {report.fingerprint}")
     if report.env_id:
@@ -134,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_envs(args)
         if args.command == "inspect":
             return cmd_inspect(args)
+        if args.command == "export":
+            return cmd_export(args)
         from lerax_tui.train import cli as train_cli
 
         if args.command == "train":
