@@ -23,6 +23,7 @@ RUN_NAME = "CartPole-v1-20261124-120000-abc123"
 # file stem in files/ -> (status from verify, browser label)
 EXPECTED = {
     "cartpole_trained": ("ok", "ok (lerax file)"),
+    "cartpole_05": ("ok", "ok (lerax 0.0.5 file)"),
     "truncated": ("truncated", "truncated"),
     "flipped": ("corrupt", "corrupt"),
     "garbage": ("corrupt", "corrupt"),
@@ -36,7 +37,7 @@ EXPECTED = {
 
 def build_browser_folder(root: Path, policy, env, *, lerax_dir: Path | None = None) -> dict[str, Path]:
     """Write ``root/runs/<run>/checkpoints/{step-000000100,final,resume}`` and ``root/files/`` with
-    every kind of bad file. Returns named paths."""
+    every kind of bad file (and, given ``lerax_dir``, lerax's files: main and 0.0.5). Returns named paths."""
     import numpy as np
 
     run = root / "runs" / RUN_NAME / "checkpoints"
@@ -63,6 +64,9 @@ def build_browser_folder(root: Path, policy, env, *, lerax_dir: Path | None = No
     if lerax_dir is not None:
         shutil.copy(lerax_dir / "cartpole_trained.eqx", files / "cartpole_trained.eqx")
         out["cartpole_trained"] = files / "cartpole_trained.eqx"
+        # and the released lerax's file (its fixtures sit beside lerax main's)
+        shutil.copy(lerax_dir.parent / "lerax-0.0.5" / "cartpole_05.eqx", files / "cartpole_05.eqx")
+        out["cartpole_05"] = files / "cartpole_05.eqx"
     out["truncated"] = variant("truncated", data[: len(data) - 100])
     flipped = bytearray(data)
     flipped[-5] ^= 0xFF

@@ -38,6 +38,11 @@ REPORTS = {
         hyperparameters={"epsilon": 0.1, "width_size": 64, "depth": 2},
         problems=["no manifest: array bytes cannot be checked against a digest (structure and sizes verified)"],
     ),
+    "cartpole_05": dict(
+        status="ok", fingerprint_kind="lerax-0.0.5", env_id="CartPole-v1", inferred=True,
+        hyperparameters={"width_size": 64, "depth": 2, "epsilon": 0.10000000149011612},
+        problems=["no fingerprint (lerax 0.0.5 layout): structure checked record by record; array bytes cannot be checked against a digest"],
+    ),
     "truncated": dict(status="truncated", manifest=_manifest(50000, 487.3), problems=["truncated: 19532 payload bytes, manifest says 19632"]),
     "lying": dict(
         status="corrupt", manifest=_manifest(50000, 487.3, width=128),
@@ -45,12 +50,13 @@ REPORTS = {
     ),
     "empty": dict(status="not-a-checkpoint", problems=["empty file (0 bytes)"]),
 }
-SIZES = {"final": 19664, "step-000025000": 19664, "cartpole_trained": 19664, "truncated": 19564, "lying": 19664, "empty": 0}
+SIZES = {"final": 19664, "step-000025000": 19664, "cartpole_trained": 19664, "cartpole_05": 19892, "truncated": 19564, "lying": 19664, "empty": 0}
 
 
 def fake_verify(path, *, env_id=None, overrides=None):
     kw = dict(REPORTS[Path(path).stem])
-    return Report(path=str(path), fingerprint=FP, file_bytes=SIZES[Path(path).stem], **kw)
+    fingerprint = None if kw.get("fingerprint_kind") == "lerax-0.0.5" else FP
+    return Report(path=str(path), fingerprint=fingerprint, file_bytes=SIZES[Path(path).stem], **kw)
 
 
 def make_folder(root: Path) -> None:
@@ -60,7 +66,7 @@ def make_folder(root: Path) -> None:
     files.mkdir()
     for stem in ("final", "step-000025000", "resume"):
         (run / f"{stem}.eqx").write_bytes(b"\0" * SIZES.get(stem, 10))
-    for stem in ("cartpole_trained", "truncated", "lying", "empty"):
+    for stem in ("cartpole_05", "cartpole_trained", "truncated", "lying", "empty"):
         (files / f"{stem}.eqx").write_bytes(b"\0" * SIZES[stem])
     for i, p in enumerate(sorted(root.rglob("*.eqx"))):
         os.utime(p, (NOW - 3600 * (i + 1), NOW - 3600 * (i + 1)))
@@ -87,6 +93,6 @@ def test_browser_snapshot(snap_compare, tmp_path, monkeypatch):
 
     async def run_before(pilot) -> None:
         await _verified(pilot)
-        await pilot.press("j", "j", "j", "j")  # the lying manifest: its explanation in the details pane
+        await pilot.press("j", "j", "j", "j", "j")  # the lying manifest: its explanation in the details pane
 
     assert snap_compare(SnapApp(), terminal_size=(140, 34), run_before=run_before)

@@ -14,6 +14,7 @@ from textual.app import App
 
 from lerax_tui.core.checkpoint import manifest_path
 from lerax_tui.tui.screens.checkpoints import CheckpointBrowserScreen
+from lerax_tui.tui.screens.checkpoint_export import ExportDialog
 from lerax_tui.tui.screens.dialogs import ConfirmDialog, PolicyParametersDialog
 
 from test_browser_files import EXPECTED, build_browser_folder
@@ -294,7 +295,7 @@ async def test_the_palette_reaches_every_browser_action(folder):
         screen = app.screen
         await settle(pilot, screen)
         commands = {c.title: c.help for c in app.get_system_commands(screen)}
-        for title in ("Back", "Filter", "Rescan", "Delete", "Add folder"):
+        for title in ("Back", "Filter", "Rescan", "Delete", "Add folder", "Export"):
             assert title in commands, title
         assert commands["Rescan"] == "r on this screen"
         await pilot.press("ctrl+p")
@@ -318,3 +319,53 @@ def test_details_of_a_best_checkpoint_show_its_greedy_evaluation(tmp_path, small
     assert line.endswith("487.5 (mean of 2 episodes at step 30,000: this seed's best)") and "recent return 310.0" in text
     final = save_checkpoint(small_policy, tmp_path / "final", env=cartpole, step=50_000, recent_return=500.0)
     assert "greedy eval" not in details_text(CheckpointRow(path=final, run="r", report=verify(final))).plain
+
+
+async def test_export_key_writes_a_verified_file_and_lists_it(folder):
+    """x on lerax's file: choose lerax 0.0.5 with the keys, Enter; the file is written, verified, listed
+    and selected. A second export to a name that exists is refused in the dialog."""
+    from lerax_tui.core import verify
+
+    app = BrowserApp(folder / "runs", folder / "files")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        select(screen, "cartpole_trained")
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        dialog = app.screen
+        assert "CartPole-v1 (inferred from its records), width_size=64, depth=2" in str(dialog.query_one("#dialog-message").render())
+        assert dialog.query_one("#export-path").value == str(folder / "files/cartpole_trained-lerax.eqx")
+        await pilot.press("down", "space")  # the second layout: lerax 0.0.5
+        assert dialog.format == "lerax-0.0.5"
+        assert dialog.query_one("#export-path").value == str(folder / "files/cartpole_trained-lerax-0.0.5.eqx")
+        await pilot.press("tab", "enter")
+        out = folder / "files/cartpole_trained-lerax-0.0.5.eqx"
+        await until(pilot, lambda: any("exported as lerax-0.0.5 (verified)" == n.title for n in app._notifications))
+        report = verify(out)
+        assert report.ok and report.fingerprint_kind == "lerax-0.0.5" and report.env_id == "CartPole-v1"
+        await settle(pilot, screen)
+        assert labels(screen)["cartpole_trained-lerax-0.0.5"] == "ok (lerax 0.0.5 file)"
+        assert screen.current_row().path == out  # the new file is selected
+        # Again from the new file, to a name that exists: refused, nothing replaced.
+        before = out.read_bytes()
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        app.screen.query_one("#export-path").value = "cartpole_trained"  # relative: the checkpoint's folder
+        await pilot.press("tab", "enter")
+        assert "cartpole_trained.eqx exists" in str(app.screen.query_one("#dialog-error").render())
+        await pilot.press("escape")
+        assert app.screen is screen and out.read_bytes() == before
+        assert not app.opened
+
+
+async def test_export_of_a_damaged_file_is_refused_with_the_reason(folder):
+    app = BrowserApp(folder / "runs", folder / "files")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await settle(pilot, screen)
+        select(screen, "truncated")
+        await pilot.press("x")
+        await pilot.pause(0.2)
+        assert app.screen is screen
+        assert any("truncated: 1612 payload bytes" in n.message and "not exported" in n.message for n in app._notifications)

@@ -45,6 +45,8 @@ def status_label(report: Any | None) -> str:
     if report.status == "ok":
         if report.fingerprint_kind == "lerax":
             return "ok (lerax file)"
+        if report.fingerprint_kind == "lerax-0.0.5":
+            return "ok (lerax 0.0.5 file)"
         if report.manifest is None:
             return "no manifest"
         return "ok (lerax-tui fingerprint)"

@@ -24,17 +24,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from lerax_tui.core.checkpoint_index import CheckpointIndex, CheckpointRow, format_return, format_size
+from lerax_tui.core.checkpoint_index import CheckpointIndex, CheckpointRow
+from lerax_tui.tui.screens.checkpoint_details import details_text, status_text
+from lerax_tui.tui.screens.checkpoint_export import BrowserExport
 from lerax_tui.tui.screens.dialogs import ConfirmDialog, FolderDialog, PolicyParametersDialog
 
 # Widths fit a 120-column terminal; the run column drops the env prefix (the env has its own column).
 COLUMNS = (("name", 16), ("run", 22), ("env", 13), ("step", 8), ("return", 6), ("size", 8), ("age", 4), ("status", 26))
-STATUS_STYLE = {
-    "ok": "green",
-    "pending": "dim",
-    "fingerprint-mismatch": "yellow",
-    "unknown-structure": "yellow",
-}
 DRAIN_INTERVAL_S = 1 / 3  # verified rows reach the table at 3 Hz: each batch re-renders the table once
 VERIFIED_COLUMNS = {"env", "step", "return", "status"}  # what verification can change in a row
 FILTER_DEBOUNCE_S = 0.15
@@ -51,106 +47,14 @@ def _default_loader(path: Path, *, env_id: str | None = None, overrides: dict | 
     return load_checkpoint(path, env_id=env_id, overrides=overrides)
 
 
-def status_text(row: CheckpointRow) -> Text:
-    style = STATUS_STYLE.get(row.status, "red")
-    if row.status == "ok" and row.label == "no manifest":
-        style = "cyan"
-    return Text(row.label, style=style)
-
-
-def details_text(row: CheckpointRow | None) -> Text:
-    """The details pane: status and why, then the manifest's fields."""
-    out = Text()
-    if row is None:
-        return Text("No checkpoint here. Press a to add a folder, r to rescan.", style="dim")
-    out.append(f"{row.path}\n", style="bold")
-    out.append("status  ")
-    out.append_text(status_text(row))
-    out.append("\n")
-    report = row.report
-    if report is None and row.listing_problem is None:
-        out.append("verifying…\n", style="dim")
-        return out
-    problems = row.problems
-    if problems:
-        heading = {
-            "fingerprint-mismatch": "differences (file vs what would be built)",
-            "corrupt": "why it cannot be loaded",
-            "truncated": "why it cannot be loaded",
-        }.get(row.status, "notes" if row.status == "ok" else "why it cannot be loaded")
-        out.append(f"\n{heading}\n", style="bold")
-        for p in problems:
-            out.append(f"  • {p}\n", style="yellow" if row.status in ("ok", "fingerprint-mismatch") else "red")
-    if row.requested:
-        env, hp = row.requested
-        out.append(f"\nverified against  env {env}" + "".join(f", {k}={v}" for k, v in hp.items()) + "\n", style="dim")
-    if report is None:
-        return out
-    m = report.manifest
-    out.append("\n")
-    fields: list[tuple[str, Any]] = []
-    size = format_size(report.file_bytes if report.file_bytes is not None else row.size)
-    kind = f"{report.fingerprint_kind} " if report.fingerprint_kind else ""
-    if m:
-        hp = m.get("hyperparameters") or {}
-        step = f"{m['step']:,}" if isinstance(m.get("step"), int) else m.get("step")
-        fields += [
-            ("env", m.get("env_id")),
-            ("policy", f"{m.get('class', '?')} " + ", ".join(f"{k}={v}" for k, v in hp.items())),
-            ("step", f"{step} · recent return {format_return(m.get('recent_return'))} · {size}"),
-        ]
-        if isinstance(m.get("eval_return"), (int, float)):
-            episodes = len(m.get("eval_returns") or [])
-            fields.append(("greedy eval", f"{format_return(m['eval_return'])} (mean of {episodes} episodes at step {step}: this seed's best)"))
-        if m.get("seed") is not None:
-            fields.append(("seed", m.get("seed")))
-    else:
-        fields.append(("manifest", "none: env and hyperparameters are asked for on Enter"))
-        if report.env_id:
-            fields.append(("env", f"{report.env_id}" + (" (inferred from the record shapes)" if report.inferred else "")))
-        if report.hyperparameters:
-            fields.append(("policy", ", ".join(f"{k}={v}" for k, v in report.hyperparameters.items())))
-        fields.append(("size", size))
-    if report.fingerprint:
-        fields.append(("fingerprint", f"{kind}{report.fingerprint}"))
-    if row.run_dir is not None:
-        fields.append(("resume", _continue_text(row, m)))
-    if m:
-        fields.append(("created", m.get("created")))
-        versions = m.get("versions") or {}
-        if versions:
-            fields.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
-        cfg = m.get("config") or {}
-        keys = ("learning_rate", "batch_size", "buffer_size", "gamma", "total_timesteps", "num_envs")
-        if any(k in cfg for k in keys):
-            fields.append(("training", ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg)))
-    for name, value in fields:
-        if value is None or value == "":
-            continue
-        out.append(f"{name:<14}", style="bold")
-        out.append(f"{value}\n")
-    return out
-
-
-def _continue_text(row: CheckpointRow, manifest: dict | None) -> str:
-    """What "continue training" (inspector, c) will do from this checkpoint."""
-    from lerax_tui.train.lifecycle import resume_state_at
-
-    if not row.has_resume:
-        return "no resume.eqx: continuing starts from these weights with a fresh buffer (a new run folder)"
-    if resume_state_at(row.path, (manifest or {}).get("step")) is not None:
-        return "resume.eqx at this step: continuing resumes exactly (in a new run folder)"
-    return "the run's resume.eqx is at another step: continuing starts from these weights with a fresh buffer"
-
-
 class CheckpointTable(DataTable):
     """The browser's table; Enter (select) is shown in the footer as "Load"."""
 
     BINDINGS = [Binding("enter", "select_cursor", "Load", id="browser.load")]
 
 
-class CheckpointBrowserScreen(Screen):
-    """Browse, verify, load and delete checkpoints.
+class CheckpointBrowserScreen(BrowserExport, Screen):
+    """Browse, verify, load, export and delete checkpoints.
 
     Args:
         runs_dir: The folder of run folders.
@@ -170,6 +74,7 @@ class CheckpointBrowserScreen(Screen):
         Binding("r", "rescan", "Rescan", id="browser.rescan"),
         Binding("d", "delete", "Delete", id="browser.delete"),
         Binding("a", "add_folder", "Add folder", id="browser.add_folder"),
+        Binding("x", "export", "Export", id="browser.export"),
     ]
     HELP = """\
 ## Checkpoint browser
@@ -179,7 +84,9 @@ before anything loads: the status column says whether it can be loaded, the pane
 (field by field for a structure that differs). **↑↓** or **j**/**k** move, **/** filters,
 **Enter** loads an ok file into the inspector (a file without a manifest, such as one lerax wrote,
 first asks for its env and hyperparameters and is verified against them), **r** rescans, **d**
-deletes the file and its manifest after asking, **Escape** goes back.
+deletes the file and its manifest after asking, **x** exports an ok file in another layout (lerax
+main, lerax 0.0.5 or ours: read back and verified before it lands, never over an existing file),
+**Escape** goes back.
 """
 
     def __init__(
@@ -237,6 +144,14 @@ deletes the file and its manifest after asking, **Escape** goes back.
     @property
     def table(self) -> DataTable:
         return self.query_one(DataTable)
+
+    def select_path(self, path: Path) -> None:
+        """Put the cursor on ``path``'s row when it is shown (e.g. a file just exported)."""
+        key = str(path)
+        if key in self._shown_set:
+            index = self._shown.index(key)
+            if index < self.table.row_count:
+                self.table.move_cursor(row=index)
 
     def current_row(self) -> CheckpointRow | None:
         table = self.table
