@@ -73,7 +73,7 @@ def test_round_trips_through_lerax_layouts_are_lossless(tmp_path, cartpole):
     assert json.loads(manifest_path(back).read_text())["exported_from"]["layout"] == "lerax"
 
     v005 = export_checkpoint(ours, tmp_path / "v005.eqx", "lerax-0.0.5")
-    assert v005.notes[0] == "epsilon 0.05 is stored as float32 in this layout: 0.05000000074505806"
+    assert v005.notes == ["epsilon 0.05 is stored as float32 in this layout: 0.05000000074505806"]
     back = export_checkpoint(v005.path, tmp_path / "back-v005.eqx", "lerax-tui").path
     copy, report = load_checkpoint(back)
     assert report.ok and weights(copy) == weights(original) and copy.epsilon == float(np.float32(0.05))
@@ -86,6 +86,8 @@ def test_the_constructor_is_what_lerax_needs(fixtures, tmp_path):
     source, _ = fixtures["cartpole_05.eqx"]
     result = export_checkpoint(source, tmp_path / "run.v2", "lerax")
     assert result.path == tmp_path / "run.v2.eqx" and result.suffix_appended and not (tmp_path / "run.eqx").exists()
+    assert result.notes == ["the source has no manifest: read as CartPole-v1, inferred from its records",
+                            ".eqx appended to run.v2: pass the path written to deserialize"]
     c = result.constructor
     assert (c["env_id"], c["epsilon"], c["width_size"], c["depth"]) == ("CartPole-v1", float(np.float32(0.1)), 64, 2)
     assert c["call"] == f"policy = MLPQPolicy.deserialize({str(result.path)!r}, env, epsilon=0.1, width_size=64, depth=2, key=jax.random.key(0))"

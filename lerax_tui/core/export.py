@@ -303,6 +303,9 @@ def export_checkpoint(
         raise ExportError(f"{target}: cannot be written ({e.strerror or e})") from None
     written = target.read_bytes()
     notes = []
+    if report.inferred:
+        fits = [p for p in report.problems if p.startswith("the structure fits")]
+        notes.append(f"the source has no manifest: read as {report.env_id}, inferred from its records" + (f" ({fits[0]})" if fits else ""))
     if fmt == "lerax-0.0.5" and float(policy.epsilon) != hp["epsilon"]:
         notes.append(f"epsilon {float(policy.epsilon)!r} is stored as float32 in this layout: {hp['epsilon']!r}")
     if appended:
