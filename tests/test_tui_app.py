@@ -358,3 +358,16 @@ async def test_theme_change_redraws_the_chart(tmp_path):
         before = chart._text
         app.theme = "textual-light"
         await until(pilot, lambda: chart._text is not before)
+
+
+async def test_events_arriving_while_the_app_closes_are_ignored(tmp_path):
+    """The 4 Hz drain can fire after the main screen's widgets are gone (quitting mid-run): it must
+    not raise (a race that failed test runs under load)."""
+    app, factory = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: factory.made)
+        await until(pilot, lambda: app.session.trainer is not None)
+        await app.main_screen.query_one(ReturnChart).remove()
+        app.drain_events()  # raised NoMatches before
+        app.stop_training()

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Sequence
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -233,11 +234,14 @@ class LeraxApp(App[None], inherit_bindings=False):
         """Timer (4 Hz): move whatever the trainer reported onto the screen, in one batch."""
         if self.session is None:
             return
+        try:
+            chart = self.main_screen.query_one(ReturnChart)
+            metrics = self.main_screen.query_one(MetricsView)
+        except NoMatches:  # the app is closing and its widgets are gone; the run folder has the events
+            return
         events = self.session.drain()
         if not events:
             return
-        chart = self.main_screen.query_one(ReturnChart)
-        metrics = self.main_screen.query_one(MetricsView)
         status = self.status
         with self.batch_update():
             for event in events:
