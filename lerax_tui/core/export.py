@@ -5,8 +5,8 @@
 * ``lerax-0.0.5``: the released lerax's layout (no fingerprint; see :mod:`lerax_tui.core.lerax05`).
 * ``lerax-tui``: ours, with its manifest.
 
-The output never lands half-done or unchecked: a lerax file is written to a hidden temporary name
-in the output folder, read back from disk, verified and compared weight by weight with the source,
+The output never lands half-done or unchecked: a lerax file is written to a temporary name in the
+output folder (``core.atomic.temp_path``), read back from disk, verified and compared weight by weight with the source,
 and only then renamed into place. A lerax-tui checkpoint is written with its manifest by
 ``save_checkpoint`` and then read back the same way. An existing output is never replaced unless
 asked (``force``); the ``.eqx`` suffix is appended when missing, never substituted.
@@ -17,16 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lerax_tui.core.atomic import fsync_dir, temp_path
 from lerax_tui.core.checkpoint import (
     MANIFEST_FORMAT,
-    CheckpointError,
     eqx_path,
     manifest_path,
     policy_bytes,
@@ -198,13 +197,18 @@ def _same_weights(source: Any, copy: Any, fmt: str) -> str | None:
 
 
 def _read_back(path: Path, fmt: str, env_id: str, hyperparameters: dict, policy: Any) -> None:
-    from lerax_tui.core.verification import load_checkpoint
+    """Read ``path`` from disk as any reader would (verify, then decode) and compare with ``policy``."""
+    from lerax_tui.core.verification import decode_policy, verify
 
     overrides = {k: hyperparameters[k] for k in ("width_size", "depth")}
     try:
-        copy, report = load_checkpoint(path, env_id=env_id, overrides=overrides)
-    except CheckpointError as e:
-        raise ExportVerificationError(f"the written file does not read back: {e}") from None
+        data = path.read_bytes()
+    except OSError as e:
+        raise ExportVerificationError(f"the written file cannot be read back ({e.strerror or e})") from None
+    report = verify(path, env_id=env_id, overrides=overrides, data=data)
+    if not report.ok:
+        raise ExportVerificationError(f"the written file does not read back: {report.summary()}")
+    copy = decode_policy(data, report)
     if report.fingerprint_kind != fmt:
         raise ExportVerificationError(f"the written file reads back as {report.fingerprint_kind}, not {fmt}")
     difference = _same_weights(policy, copy, fmt)
@@ -212,24 +216,12 @@ def _read_back(path: Path, fmt: str, env_id: str, hyperparameters: dict, policy:
         raise ExportVerificationError(f"the written file does not hold the source's policy: {difference}")
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_lerax(data: bytes, target: Path, fmt: str, env_id: str, hp: dict, policy: Any, stale: Path | None) -> None:
-    """Stage under a hidden name, verify from disk, then rename into place."""
-    stage = target.with_name(f".{target.stem}.export-{os.getpid()}-{secrets.token_hex(4)}.eqx")
+    """Stage under a temporary name (one a killed export leaves is cleaned up like any other),
+    verify it from disk, then rename it into place."""
+    stage = temp_path(target)
     try:
-        with open(stage, "wb") as f:
+        with open(stage, "xb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -239,7 +231,7 @@ def _write_lerax(data: bytes, target: Path, fmt: str, env_id: str, hp: dict, pol
         os.replace(stage, target)
     finally:
         stage.unlink(missing_ok=True)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def export_checkpoint(

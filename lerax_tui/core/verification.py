@@ -382,8 +382,6 @@ def load_checkpoint(path: str | Path, *, env_id: str | None = None, overrides: d
     Raises:
         CheckpointError: for any status but ok; ``err.report`` explains.
     """
-    import equinox as eqx
-
     path = eqx_path(path)
     try:
         data = path.read_bytes()
@@ -392,11 +390,17 @@ def load_checkpoint(path: str | Path, *, env_id: str | None = None, overrides: d
     report = verify(path, env_id=env_id, overrides=overrides, data=data)
     if not report.ok:
         raise CheckpointError(report)
+    return decode_policy(data, report), report
+
+
+def decode_policy(data: bytes, report: Report) -> Any:
+    """The policy in ``data``, which :func:`verify` has passed (``report.ok``), in any layout."""
+    import equinox as eqx
+
     env_params = report.manifest.get("env_params") if report.manifest and report.env_id == report.manifest.get("env_id") else None
     skeleton = build_skeleton(report.env_id, report.hyperparameters or {}, env_params)
     if report.fingerprint_kind == "lerax-0.0.5":
         from lerax_tui.core import lerax05
 
-        return lerax05.decode(data, skeleton, lerax05.lead_of(data)), report
-    policy = eqx.tree_deserialise_leaves(io.BytesIO(data[FINGERPRINT_BYTES:]), skeleton)
-    return policy, report
+        return lerax05.decode(data, skeleton, lerax05.lead_of(data))
+    return eqx.tree_deserialise_leaves(io.BytesIO(data[FINGERPRINT_BYTES:]), skeleton)
