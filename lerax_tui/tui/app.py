@@ -207,7 +207,10 @@ class LeraxApp(App[None], inherit_bindings=False):
         """The one place worker outcomes (success, failure, cancellation) reach the user."""
         worker = event.worker
         if worker.group == "catalogue":
-            picker = self.main_screen.query_one(EnvPicker)
+            try:
+                picker = self.main_screen.query_one(EnvPicker)
+            except NoMatches:  # the app is closing: nothing to show it on
+                return
             if event.state == WorkerState.SUCCESS:
                 self._catalogue = worker.result
                 picker.set_catalogue(worker.result)
@@ -228,7 +231,10 @@ class LeraxApp(App[None], inherit_bindings=False):
             stopped = self.session is not None and self.session.stop_requested
             self._show_status(self.status.with_(phase="stopped" if stopped else "finished"))
         self.session = None
-        self.form.disabled = False
+        try:
+            self.form.disabled = False
+        except NoMatches:  # the app is closing and the form is gone
+            pass
 
     def drain_events(self) -> None:
         """Timer (4 Hz): move whatever the trainer reported onto the screen, in one batch."""
@@ -258,7 +264,10 @@ class LeraxApp(App[None], inherit_bindings=False):
 
     def _show_status(self, status: RunStatus) -> None:
         self.status = status
-        self.main_screen.query_one(StatusBar).show(status)
+        try:
+            self.main_screen.query_one(StatusBar).show(status)
+        except NoMatches:  # the app is closing (a run ending during teardown): the state is kept
+            pass
 
     # --- stopping, quitting, signals ----------------------------------------------------------------
 
