@@ -185,14 +185,14 @@ def test_delete_removes_file_and_manifest(tmp_path, browser_folder):
 
 def test_unreadable_file_is_a_row_not_an_error(tmp_path, browser_folder, monkeypatch):
     target = browser_folder["final"]
-    real = Path.read_bytes
+    real = os.open
 
-    def read_bytes(self):
-        if self == target:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def fake_open(path, *args, **kwargs):  # chmod 000 does not stop root, so refuse the open itself
+        if Path(path) == target:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", fake_open)
     index = CheckpointIndex(tmp_path / "runs")
     row = next(r for r in index.scan().rows if r.name == "final")
     index.verify_row(row)

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from lerax_tui.core.atomic import atomic_write_bytes, atomic_write_json  # noqa: F401  (re-exported)
-from lerax_tui.core.pairs import consistent_entry, integrity_problems, write_pair  # noqa: F401  (re-exported)
+from lerax_tui.core.pairs import (  # noqa: F401  (re-exported)
+    consistent_entry,
+    digest_problems,
+    fitting_entries,
+    integrity_problems,
+    own_entry,
+    pick_by_digest,
+    size_problems,
+    write_pair,
+)
 from lerax_tui.core.fingerprint import (
     FINGERPRINT_BYTES,
     describe_structure,
@@ -201,29 +210,48 @@ def save_pytree(tree: Any, path: str | Path, *, kind: str, manifest_extra: dict 
 def load_pytree(path: str | Path, skeleton: Any, *, kind: str) -> Any:
     """Load a pytree written by :func:`save_pytree` into ``skeleton``'s structure.
 
+    Nothing past the headers is read until the file's size is the one its manifest and the
+    skeleton's records declare, so a huge or lying file costs no memory.
+
     Raises:
         ValueError: If the manifest is missing or of another kind, the bytes fail the integrity
             check, or the fingerprint does not match ``skeleton``.
     """
     import equinox as eqx
 
+    from lerax_tui.core.safe_io import FileView, describe_os_error, load_json, open_regular, sha256_from
+
     path = eqx_path(path)
-    data = path.read_bytes()
     try:
-        manifest = json.loads(manifest_path(path).read_text())
-    except (OSError, ValueError) as e:
+        manifest = load_json(manifest_path(path))
+    except OSError as e:
+        raise ValueError(f"{path.name}: its manifest cannot be read ({describe_os_error(manifest_path(path).name, e)})") from None
+    except ValueError as e:
         raise ValueError(f"{path.name}: its manifest cannot be read ({e})") from None
     if not isinstance(manifest, dict):
         raise ValueError(f"{path.name}: its manifest is not a JSON object")
-    manifest, _ = consistent_entry(data, manifest)
-    if manifest.get("kind") != kind:
-        raise ValueError(f"{path.name}: manifest kind {manifest.get('kind')!r}, expected {kind!r}")
-    problems = integrity_problems(data, manifest)
+    try:
+        f = open_regular(path)
+    except OSError as e:
+        raise ValueError(describe_os_error(path.name, e)) from None
+    with f:
+        view = FileView(f)
+        # A write stopped between the manifest and the .eqx: the "previous" entry may describe the
+        # file (lerax_tui.core.pairs). Sizes and structure first; the digest picks the entry last.
+        fitting = fitting_entries(view, manifest)
+        if not fitting:
+            raise ValueError(f"{path.name}: " + "; ".join(size_problems(view, own_entry(manifest))))
+        if fitting[0][0].get("kind") != kind:
+            raise ValueError(f"{path.name}: manifest kind {fitting[0][0].get('kind')!r}, expected {kind!r}")
+        if view[:FINGERPRINT_BYTES] != lerax_tui_fingerprint(skeleton):
+            raise ValueError(f"{path.name}: structural fingerprint mismatch (the state was saved with another configuration)")
+        check_records(view, skeleton, name=path.name)  # the size is the skeleton's before a payload byte is read
+        data = view.read_all()
+    entry, _ = pick_by_digest(fitting, sha256_from(data, FINGERPRINT_BYTES), own_entry(manifest))
+    problems = [] if entry is not None else digest_problems(data, own_entry(manifest))
     if problems:
         raise ValueError(f"{path.name}: " + "; ".join(problems))
-    if data[:FINGERPRINT_BYTES] != lerax_tui_fingerprint(skeleton):
-        raise ValueError(f"{path.name}: structural fingerprint mismatch (the state was saved with another configuration)")
-    return eqx.tree_deserialise_leaves(io.BytesIO(data[FINGERPRINT_BYTES:]), skeleton)
+    return eqx.tree_deserialise_leaves(io.BytesIO(memoryview(data)[FINGERPRINT_BYTES:]), skeleton)
 
 
 # --- reading policies ----------------------------------------------------------------------------
@@ -232,24 +260,31 @@ def load_pytree(path: str | Path, skeleton: Any, *, kind: str) -> Any:
 def read_policy(cls: Any, path: str | Path, *args: Any, **kwargs: Any) -> Any:
     """The seed's ``deserialize``: rebuild the skeleton from constructor arguments, verify, load.
 
+    Only the fingerprint and the record headers are read before the file's size is known to be the
+    skeleton's; then the payload.
+
     Raises:
         ValueError: Fingerprint mismatch (lerax's message), or a damaged file.
         FileNotFoundError: If the file does not exist.
     """
     import equinox as eqx
 
+    from lerax_tui.core.safe_io import FileView, open_regular
+
     path = eqx_path(path)
     skeleton = eqx.filter_eval_shape(cls, *args, **kwargs)
-    data = path.read_bytes()
-    if len(data) < FINGERPRINT_BYTES:
-        raise ValueError(f"{path} is truncated: {len(data)} bytes, shorter than the {FINGERPRINT_BYTES}-byte fingerprint")
-    if match_fingerprint(data[:FINGERPRINT_BYTES], skeleton) is None:
-        raise ValueError(
-            f"Structural fingerprint mismatch loading {path}: the constructor arguments produce a "
-            "different skeleton than the one that was serialized."
-        )
-    check_records(data, skeleton, name=str(path))
-    return eqx.tree_deserialise_leaves(io.BytesIO(data[FINGERPRINT_BYTES:]), skeleton)
+    with open_regular(path) as f:
+        data = FileView(f)
+        if len(data) < FINGERPRINT_BYTES:
+            raise ValueError(f"{path} is truncated: {len(data)} bytes, shorter than the {FINGERPRINT_BYTES}-byte fingerprint")
+        if match_fingerprint(data[:FINGERPRINT_BYTES], skeleton) is None:
+            raise ValueError(
+                f"Structural fingerprint mismatch loading {path}: the constructor arguments produce a "
+                "different skeleton than the one that was serialized."
+            )
+        check_records(data, skeleton, name=str(path))
+        payload = data[FINGERPRINT_BYTES:]
+    return eqx.tree_deserialise_leaves(io.BytesIO(payload), skeleton)
 
 
 def check_records(data: bytes, skeleton: Any, *, name: str) -> None:

@@ -25,6 +25,8 @@ import numpy as np
 
 FINGERPRINT_BYTES = 32
 _MAGIC = b"\x93NUMPY"
+# NumPy refuses .npy headers over 10,000 bytes (``max_header_size``): a header never needs more.
+_HEADER_WINDOW = 12 + 10_000
 STRUCTURE_VERSION = "lerax-tui-structure/1"
 
 
@@ -199,14 +201,16 @@ def scan_records(data: bytes, start: int = FINGERPRINT_BYTES, limit: int | None 
 
     records: list[Record] = []
     pos = start
-    while pos < len(data) and (limit is None or len(records) < limit):
-        buf = io.BytesIO(data)
-        buf.seek(pos)
-        head = data[pos : pos + len(_MAGIC)]
+    size = len(data)
+    while pos < size and (limit is None or len(records) < limit):
+        # Only a header's worth is sliced out: ``data`` may be a FileView over a huge file.
+        window = data[pos : pos + _HEADER_WINDOW]
+        buf = io.BytesIO(window)
+        head = window[: len(_MAGIC)]
         if not _MAGIC.startswith(head):  # a short head that begins like a record is a truncation
             raise RecordError(f"record {len(records)} at byte {pos}: not a NumPy record (bad magic)", offset=pos)
-        if len(data) - pos < 10:
-            raise RecordError(f"record {len(records)} at byte {pos}: only {len(data) - pos} bytes left", truncated=True, offset=pos)
+        if size - pos < 10:
+            raise RecordError(f"record {len(records)} at byte {pos}: only {size - pos} bytes left", truncated=True, offset=pos)
         try:
             version = npy.read_magic(buf)
         except ValueError:
@@ -221,17 +225,17 @@ def scan_records(data: bytes, start: int = FINGERPRINT_BYTES, limit: int | None 
         except RecordError:
             raise
         except Exception as e:  # header shorter than announced, or not a valid literal
-            truncated = buf.tell() >= len(data)
+            truncated = buf.tell() >= len(window) and pos + len(window) >= size
             raise RecordError(f"record {len(records)} at byte {pos}: unreadable header ({e})", truncated=truncated, offset=pos) from None
         if dtype.hasobject:
             raise RecordError(f"record {len(records)} at byte {pos}: object dtype refused (would need pickle)", offset=pos)
         if fortran:
             raise RecordError(f"record {len(records)} at byte {pos}: Fortran-order record (never written by us or lerax)", offset=pos)
-        data_offset = buf.tell()
+        data_offset = pos + buf.tell()
         end = data_offset + math.prod(shape) * dtype.itemsize
-        if end > len(data):
+        if end > size:
             raise RecordError(
-                f"record {len(records)} at byte {pos}: needs {end - data_offset} data bytes, only {len(data) - data_offset} left",
+                f"record {len(records)} at byte {pos}: needs {end - data_offset} data bytes, only {size - data_offset} left",
                 truncated=True,
                 offset=pos,
             )

@@ -20,7 +20,6 @@ manifest-less files, and refuses anything else with the reason.
 from __future__ import annotations
 
 import io
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,7 @@ def is_unfingerprinted(data: bytes) -> bool:
 
     A sha256 digest starts with these 6 bytes once in 2**48 files.
     """
-    return data.startswith(NPY_MAGIC)
+    return data[: len(NPY_MAGIC)] == NPY_MAGIC  # bytes or a safe_io.FileView (reads 6 bytes)
 
 
 @dataclass(frozen=True)
@@ -169,11 +168,11 @@ def fits(records: list[Record], layout: Layout, skeleton: Any) -> str | None:
 
 def _our_manifest_beside(path: Path) -> Path | None:
     """``NAME.json`` when it is a lerax-tui manifest (a user's own JSON beside the file is not ours)."""
+    from lerax_tui.core.safe_io import load_json
+
     mpath = manifest_path(path)
     try:
-        if not mpath.is_file() or mpath.stat().st_size > _MANIFEST_PEEK_BYTES:
-            return None
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        manifest = load_json(mpath, max_bytes=_MANIFEST_PEEK_BYTES)  # bounded: a FIFO or deep JSON is not ours
     except (OSError, ValueError):
         return None
     return mpath if isinstance(manifest, dict) and manifest.get("format") == MANIFEST_FORMAT else None
@@ -198,6 +197,12 @@ def verify_v005(path: Path, data: bytes, report: Any, *, env_id: str | None, ove
         layout = read_layout(data, records)
     except LayoutProblem as e:
         return report.fail(e.status, str(e))
+    from lerax_tui.core.schema import policy_hyperparameter_problem
+
+    for name in ("width_size", "depth"):  # headers declaring a network wider than we build: never read
+        problem = getattr(layout, name) is not None and policy_hyperparameter_problem(name, getattr(layout, name))
+        if problem:
+            return report.fail("unknown-structure", f"the record headers declare {problem}: not a policy this app builds")
     inferred = layout.inferred()
     requested_hp = {"width_size": layout.width_size, "depth": layout.depth}
     requested_hp.update({k: v for k, v in (overrides or {}).items() if k in POLICY_KEYS and k != "epsilon"})

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from lerax_tui.core.atomic import atomic_write_bytes, atomic_write_json
 from lerax_tui.core.fingerprint import FINGERPRINT_BYTES
+from lerax_tui.core.safe_io import sha256_from
 
 PREVIOUS = "previous"
 # A manifest read back by the writer (to carry it as "previous") is small; anything larger is not ours.
@@ -35,20 +36,56 @@ _HASH_BLOCK = 1 << 20
 _written: dict[str, tuple[tuple[int, int, int], dict]] = {}
 
 
-def integrity_problems(data: bytes, manifest: dict) -> list[str]:
-    """Size and sha256 checks of ``data`` against a manifest entry; empty when intact."""
-    payload = data[FINGERPRINT_BYTES:]
+def integrity_problems(data: Any, manifest: dict) -> list[str]:
+    """Size and sha256 checks of ``data`` (bytes, or a ``safe_io.FileView``) against a manifest
+    entry; empty when intact. The sizes are compared first: nothing is hashed when they differ."""
+    return size_problems(data, manifest) or digest_problems(data, manifest)
+
+
+def size_problems(data: Any, manifest: dict) -> list[str]:
+    """The checks that read no payload byte: the size and the fingerprint against the entry."""
+    payload_size = len(data) - FINGERPRINT_BYTES
     want = manifest.get("payload_bytes")
     problems = []
-    if isinstance(want, int) and len(payload) < want:
-        problems.append(f"truncated: {len(payload)} payload bytes, manifest says {want}")
-    elif isinstance(want, int) and len(payload) > want:
-        problems.append(f"trailing garbage: {len(payload) - want} bytes after the {want} the manifest records")
-    elif manifest.get("payload_sha256") != hashlib.sha256(payload).hexdigest():
-        problems.append("payload sha256 differs from the manifest: bytes changed since the file was written")
+    if isinstance(want, int) and payload_size < want:
+        problems.append(f"truncated: {payload_size} payload bytes, manifest says {want}")
+    elif isinstance(want, int) and payload_size > want:
+        problems.append(f"trailing garbage: {payload_size - want} bytes after the {want} the manifest records")
     if manifest.get("fingerprint") != data[:FINGERPRINT_BYTES].hex():
         problems.append("the fingerprint in the file differs from the one in its manifest")
     return problems
+
+
+def digest_problems(data: Any, manifest: dict) -> list[str]:
+    """The payload's sha256 against the entry's (streamed in 1 MiB pieces from a ``FileView``)."""
+    if manifest.get("payload_sha256") != sha256_from(data, FINGERPRINT_BYTES):
+        return ["payload sha256 differs from the manifest: bytes changed since the file was written"]
+    return []
+
+
+def fitting_entries(data: Any, manifest: dict) -> list[tuple[dict, bool]]:
+    """The entries (own first, then ``"previous"``) whose size and fingerprint fit ``data``, each
+    with whether it is the previous one. Reads no payload byte: a reader checks the structure
+    against these sizes before anything is hashed, then picks with :func:`pick_by_digest`."""
+    out = []
+    for entry, is_previous in ((own_entry(manifest), False), (manifest.get(PREVIOUS), True)):
+        if isinstance(entry, dict) and not size_problems(data, entry):
+            out.append((own_entry(entry), is_previous))
+    return out
+
+
+def pick_by_digest(fitting: list[tuple[dict, bool]], digest: str, current: dict) -> tuple[dict | None, str | None]:
+    """The fitting entry whose payload sha256 is ``digest`` (None when none is), and a note when it
+    is the previous one."""
+    for entry, is_previous in fitting:
+        if entry.get("payload_sha256") == digest:
+            if not is_previous:
+                return entry, None
+            return entry, (
+                f"the manifest names a newer write{_at(current)} that did not complete (stopped between its two "
+                f"files); the checkpoint on disk is the previous one{_at(entry)}, which its manifest also records"
+            )
+    return None, None
 
 
 def own_entry(manifest: dict) -> dict:
@@ -56,9 +93,9 @@ def own_entry(manifest: dict) -> dict:
     return {k: v for k, v in manifest.items() if k != PREVIOUS}
 
 
-def consistent_entry(data: bytes, manifest: dict) -> tuple[dict, str | None]:
-    """The manifest entry that describes ``data`` (the ``.eqx`` bytes), and a note when it is not
-    the newest one.
+def consistent_entry(data: Any, manifest: dict) -> tuple[dict, str | None]:
+    """The manifest entry that describes ``data`` (the ``.eqx`` bytes, or a ``FileView``), and a
+    note when it is not the newest one. Hashes at most once, and only when a size fits.
 
     Returns:
         ``(entry, note)``: the manifest's own entry when it matches (or when nothing matches: the
@@ -66,15 +103,11 @@ def consistent_entry(data: bytes, manifest: dict) -> tuple[dict, str | None]:
         matches, with a note saying the newer write did not complete.
     """
     current = own_entry(manifest)
-    if not integrity_problems(data, current):
+    fitting = fitting_entries(data, manifest)
+    if not fitting:
         return current, None
-    previous = manifest.get(PREVIOUS)
-    if isinstance(previous, dict) and not integrity_problems(data, previous):
-        return dict(previous), (
-            f"the manifest names a newer write{_at(current)} that did not complete (stopped between its two "
-            f"files); the checkpoint on disk is the previous one{_at(previous)}, which its manifest also records"
-        )
-    return current, None
+    entry, note = pick_by_digest(fitting, sha256_from(data, FINGERPRINT_BYTES), current)
+    return (entry, note) if entry is not None else (current, None)
 
 
 def _at(entry: dict) -> str:
@@ -206,6 +239,10 @@ def verified_entry(eqx: Path) -> tuple[dict, str | None]:
     manifest = _read_own_manifest(eqx.with_suffix(".json"))
     if manifest is None:
         raise ValueError(f"{eqx.name}: its manifest {eqx.with_suffix('.json').name} is missing or unreadable")
+    key = _stat_key(eqx)
+    sizes = [e.get("payload_bytes") for e in (own_entry(manifest), manifest.get(PREVIOUS)) if isinstance(e, dict)]
+    if key is not None and key[1] - FINGERPRINT_BYTES not in sizes:  # sizes first: a huge file is never hashed
+        raise ValueError(f"{eqx.name}: its size ({key[1]:,} bytes) is none its manifest records (damaged)")
     digest = file_digest(eqx)
     if digest is None:
         raise ValueError(f"{eqx.name}: cannot be read, or shorter than its {FINGERPRINT_BYTES}-byte fingerprint")

@@ -11,21 +11,25 @@ import functools
 import io
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lerax_tui.core.checkpoint import (
-    MANIFEST_FORMAT,
     POLICY_DEFAULTS,
     POLICY_KEYS,
     CheckpointError,
-    consistent_entry,
+    digest_problems,
     eqx_path,
-    integrity_problems,
-    manifest_path,
+    fitting_entries,
+    own_entry,
+    pick_by_digest,
+    size_problems,
 )
 from lerax_tui.core.fingerprint import FINGERPRINT_BYTES, Record, RecordError, expected_leaves, match_fingerprint, scan_records
+from lerax_tui.core.safe_io import FileView, NotRegularFile, describe_os_error, open_regular, sha256_from
+from lerax_tui.core.schema import policy_hyperparameter_problem, read_manifest
 
 STATUSES = ("ok", "fingerprint-mismatch", "corrupt", "truncated", "not-a-checkpoint", "missing", "unknown-structure")
 
@@ -213,15 +217,24 @@ def verify(
     report = Report(path=str(path))
     if data is None:
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return report.fail("missing", f"{path} does not exist")
-        except IsADirectoryError:
-            return report.fail("not-a-checkpoint", f"{path} is a folder")
-        except PermissionError:
-            return report.fail("missing", f"{path} cannot be read: permission denied")
+            f = open_regular(path)  # a FIFO, device or folder is refused before it is opened
         except OSError as e:
-            return report.fail("missing", f"{path} cannot be read: {e.strerror or e}")
+            return unreadable(report, path, e)
+        with f:
+            return _verify(path, report, FileView(f), env_id, overrides)
+    return _verify(path, report, data, env_id, overrides)
+
+
+def unreadable(report: Report, path: Path, error: OSError) -> Report:
+    """The report for a path that cannot be opened as a regular file."""
+    if isinstance(error, NotRegularFile):
+        return report.fail("not-a-checkpoint", describe_os_error(path, error))
+    return report.fail("missing", describe_os_error(path, error))
+
+
+def _verify(path: Path, report: Report, data: Any, env_id: str | None, overrides: dict | None) -> Report:
+    """:func:`verify` on ``data``: ``bytes``, or a :class:`FileView` read only where looked at. The
+    payload is hashed last, once its size is the one its records and the structure declare."""
     report.file_bytes = len(data)
     if not data:
         return report.fail("not-a-checkpoint", "empty file (0 bytes)")
@@ -238,13 +251,13 @@ def verify(
     if report.status != "ok":
         return report
     if manifest is not None:
-        # A write stopped between the manifest and the .eqx: the manifest's "previous" entry
-        # describes the file on disk (lerax_tui.core.pairs).
-        manifest, note = consistent_entry(data, manifest)
-        report.manifest = manifest
-        if note:
-            report.problems.append(note)
-        problems = integrity_problems(data, manifest)
+        # A write stopped between the manifest and the .eqx: its "previous" entry may describe the
+        # file on disk (lerax_tui.core.pairs). Entries are matched by size and fingerprint now, by
+        # digest last, once the structure has bounded what hashing the payload costs.
+        current = own_entry(manifest)
+        fitting = fitting_entries(data, manifest)
+        problems = [] if fitting else size_problems(data, current)
+        manifest = report.manifest = fitting[0][0] if fitting else current
         if problems:
             return report.fail("truncated" if problems[0].startswith("truncated") else "corrupt", *problems)
 
@@ -260,6 +273,11 @@ def verify(
     if not records:
         return report.fail("truncated", "the fingerprint is there but no leaf records follow it")
     inferred = infer_from_records(records)
+    if inferred is not None and manifest is None:
+        for name in ("width_size", "depth"):
+            problem = inferred[name] is not None and policy_hyperparameter_problem(name, inferred[name])
+            if problem:  # e.g. headers declaring a 10**6-wide layer: never built, never read
+                return report.fail("unknown-structure", f"the record headers declare {problem}: not a policy this app builds")
 
     # What the file is (manifest first, else read off the headers) and what the caller wants.
     if manifest is not None:
@@ -341,30 +359,22 @@ def verify(
             return report.fail("corrupt", f"record {leaf} is {rec.shape} {rec.dtype}, the structure needs {shape} {dtype}")
     if manifest is None:
         report.problems.append("no manifest: array bytes cannot be checked against a digest (structure and sizes verified)")
+    else:
+        entry, note = pick_by_digest(fitting, sha256_from(data, FINGERPRINT_BYTES), current)
+        if entry is None:
+            return report.fail("corrupt", *digest_problems(data, current))
+        report.manifest = entry
+        if note:
+            report.problems.append(note)
     return report
 
 
 def _read_manifest(path: Path, report: Report) -> dict | None:
-    mpath = manifest_path(path)
-    try:
-        text = mpath.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as e:
-        report.fail("corrupt", f"manifest {mpath.name} cannot be read: {e}")
-        return None
-    try:
-        manifest = json.loads(text)
-    except ValueError as e:
-        report.fail("corrupt", f"manifest {mpath.name} is not valid JSON ({e}); the checkpoint cannot be trusted")
-        return None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        report.fail("corrupt", f"{mpath.name} is not a lerax-tui manifest (no format {MANIFEST_FORMAT!r})")
-        return None
-    if manifest.get("kind", "policy") != "policy":
-        report.fail("unknown-structure", f"{path.name} holds a {manifest.get('kind')!r}, not a policy")
-        return manifest
-    report.manifest = manifest
+    manifest, status, problems = read_manifest(path)
+    if status is not None:
+        report.fail(status, *problems)
+    elif manifest is not None:
+        report.manifest = manifest
     return manifest
 
 
@@ -382,14 +392,19 @@ def load_checkpoint(path: str | Path, *, env_id: str | None = None, overrides: d
     Raises:
         CheckpointError: for any status but ok; ``err.report`` explains.
     """
-    path = eqx_path(path)
+    path = checkpoint_arg(path)
     try:
-        data = path.read_bytes()
-    except OSError:
-        data = None
-    report = verify(path, env_id=env_id, overrides=overrides, data=data)
-    if not report.ok:
-        raise CheckpointError(report)
+        f = open_regular(path)
+    except OSError as e:
+        raise CheckpointError(unreadable(Report(path=str(path)), path, e)) from None
+    with f:
+        view = FileView(f)
+        report = verify(path, env_id=env_id, overrides=overrides, data=view)
+        if not report.ok:
+            raise CheckpointError(report)
+        data = view.read_all()  # its size is now the one the verified structure declares
+    if report.manifest is not None and digest_problems(data, report.manifest):
+        raise CheckpointError(report.fail("corrupt", "the file changed while it was being loaded"))
     return decode_policy(data, report), report
 
 
@@ -403,4 +418,14 @@ def decode_policy(data: bytes, report: Report) -> Any:
         from lerax_tui.core import lerax05
 
         return lerax05.decode(data, skeleton, lerax05.lead_of(data))
-    return eqx.tree_deserialise_leaves(io.BytesIO(data[FINGERPRINT_BYTES:]), skeleton)
+    return eqx.tree_deserialise_leaves(io.BytesIO(memoryview(data)[FINGERPRINT_BYTES:]), skeleton)
+
+
+def checkpoint_arg(path: str | Path) -> Path:
+    """The file a command-line CHECKPOINT names: the path itself when something is there (a folder
+    is then reported as a folder), else the path with ``.eqx`` appended when that exists."""
+    path = Path(path)
+    if os.path.lexists(path) or path.suffix == ".eqx":
+        return path
+    with_suffix = eqx_path(path)
+    return with_suffix if os.path.lexists(with_suffix) else path
