@@ -75,8 +75,8 @@ class GymnaxEnv(eqx.Module):
         **env_params: Overrides of the env's default ``EnvParams`` fields.
 
     Raises:
-        EnvError: Unknown id, an id that needs a download, an unknown parameter, or spaces we cannot
-            represent.
+        EnvError: Unknown id, an id that needs a download, an unknown parameter, a parameter of the
+            wrong type or out of range (``core.env_params``), or spaces we cannot represent.
     """
 
     name: str = eqx.field(static=True)
@@ -89,6 +89,8 @@ class GymnaxEnv(eqx.Module):
     def __init__(self, env_id: str, **env_params: Any):
         import gymnax
 
+        if not isinstance(env_id, str):
+            raise EnvError(f"an environment id is a string, not {type(env_id).__name__} {str(env_id)[:40]}")
         if env_id not in gymnax.registered_envs:
             close = [e for e in gymnax.registered_envs if env_id.lower().split("-")[0] in e.lower()]
             hint = f" (did you mean {', '.join(close)}?)" if close else " (see `lerax-tui envs`)"
@@ -97,11 +99,12 @@ class GymnaxEnv(eqx.Module):
             raise EnvError(f"{env_id} cannot be built offline: {NEEDS_DOWNLOAD[env_id]}")
         env, params = gymnax.make(env_id)
         if env_params:
-            known = set(getattr(params, "__dataclass_fields__", {}))
-            unknown = sorted(set(env_params) - known)
-            if unknown:
-                raise EnvError(f"{env_id} has no parameter {unknown[0]!r} (known: {', '.join(sorted(known))})")
-            params = params.replace(**env_params)
+            from lerax_tui.core.env_params import EnvParamError, check_env_params
+
+            try:  # values come from files and users: typed and range-checked against the defaults
+                params = params.replace(**check_env_params(env_id, params, env_params))
+            except EnvParamError as e:
+                raise EnvError(str(e)) from None
         self.name = f"GymnaxToLeraxEnv({env_id})"
         self.env_id = env_id
         self.env = env
