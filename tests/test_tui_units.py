@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from lerax_tui.train.events import ChunkMetrics, Compiling, Evaluated, Finished, PhaseChanged
+from lerax_tui.train.records import parse_metrics_line, parse_metrics_record
 from lerax_tui.tui.history import ReturnHistory, ScalarSeries
 from lerax_tui.tui.keymap import default_keymap_path, load_keymap
 from lerax_tui.train.runs import list_run_folders
@@ -62,7 +63,7 @@ def test_summary_skips_empty_buckets_and_handles_no_data():
 
 def test_records_without_episode_steps_fall_back_to_the_chunk_step():
     history = ReturnHistory()
-    history.add_record({"step": 50, "episode_returns": [[1.0, 2.0]]})
+    history.add_record(parse_metrics_record({"step": 50, "episode_returns": [[1.0, 2.0]]}))
     assert history.max_step == 50 and history.episodes == 2
 
 
@@ -181,5 +182,5 @@ def test_history_keeps_periodic_evaluations_from_events_and_metrics_lines():
 
     past = ReturnHistory()
     for line in (json.dumps(chunk(100, [[1.0]]).to_json()), json.dumps(evaluated.to_json())):
-        past.add_record(json.loads(line))
+        past.add_record(parse_metrics_line(line))
     assert past.evaluations[0].tolist() == [200] and past.evaluations[1].tolist() == [22.5]

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lerax_tui.core.safe_io import MAX_METRICS_LINE, iter_lines, load_json, open_regular
+from lerax_tui.train.records import MetricsRecord, RunConfig, parse_metrics_line, parse_run_config
+
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
@@ -39,36 +42,51 @@ def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Every chunk record of a run, in order. A torn or unreadable line (a crash mid-write) is
-    skipped; a missing file gives an empty list."""
-    path = Path(run_dir) / METRICS_FILE
+def read_metrics(run_dir: str | Path, *, max_line: int = MAX_METRICS_LINE, stats: dict | None = None) -> list[MetricsRecord]:
+    """Every chunk record of a run, in order, typed (:class:`~lerax_tui.train.records.MetricsRecord`).
+
+    A torn line (a crash mid-write), a line that is not JSON or has fields of the wrong types, and a
+    line over ``max_line`` (:data:`~lerax_tui.core.safe_io.MAX_METRICS_LINE`; never held whole) are skipped and
+    counted in ``stats`` (``bad_lines``, ``long_lines``). A missing or non-regular file (a FIFO, a
+    folder) gives an empty list.
+    """
+    stats = {} if stats is None else stats
+    out: list[MetricsRecord] = []
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        f = open_regular(Path(run_dir) / METRICS_FILE)
     except OSError:
-        return []
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            out.append(record)
+        return out
+    with f:
+        for line in iter_lines(f, max_line=max_line, stats=stats):
+            if not line.strip():
+                continue
+            record = parse_metrics_line(line)
+            if record is None:
+                stats["bad_lines"] = stats.get("bad_lines", 0) + 1
+            else:
+                out.append(record)
     return out
 
 
+def read_run_config(run_dir: str | Path) -> RunConfig:
+    """The run's ``config.json``, size- and depth-capped and checked (:class:`RunConfig`).
+
+    Raises:
+        OSError: no config.json, or it is not a regular file, or over the size cap.
+        ValueError: not UTF-8 JSON, nested too deep, or of the wrong shape (names the field).
+    """
+    return parse_run_config(load_json(Path(run_dir) / CONFIG_FILE))
+
+
 def read_config(run_dir: str | Path) -> dict[str, Any]:
-    """The run's ``config.json``.
+    """The run's ``config.json`` as a dict, checked like :func:`read_run_config`.
 
     Raises:
         FileNotFoundError: If the folder has no config.json.
-        ValueError: If it is not valid JSON.
+        OSError: If it is not a regular file or too large.
+        ValueError: If it is not valid JSON or not of a run's shape.
     """
-    return json.loads((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
+    return read_run_config(run_dir).raw
 
 
 @dataclass(frozen=True)
@@ -110,11 +128,8 @@ def list_run_folders(runs_dir: Path) -> list[RunFolder]:
 
 def _env_id_of(folder: Path) -> str:
     try:
-        data = read_config(folder)
-        env_id = data.get("env_id") or data.get("env", {}).get("env_id")
-        if isinstance(env_id, str):
-            return env_id
-    except (OSError, ValueError, AttributeError):
+        return read_run_config(folder).env_id
+    except (OSError, ValueError):
         pass
     # Folder names are <ENV_ID>-<YYYYmmdd>-<HHMMSS>-<hex>.
     parts = folder.name.rsplit("-", 3)

@@ -6,9 +6,11 @@ No Textual here: the chart widget, the past-runs tailer and the benchmark share 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 import numpy as np
+
+from lerax_tui.train.records import MetricsRecord
 
 SMOOTH_WINDOW = 20
 """The smoothed return of an episode is the mean of it and the previous ``SMOOTH_WINDOW - 1``."""
@@ -115,15 +117,13 @@ class ReturnHistory:
             seed_steps = steps[seed] if steps is not None and seed < len(steps) else None
             self._extend_with_fallback(seed, seed_steps, returns, chunk.step)
 
-    def add_record(self, record: Mapping[str, Any]) -> None:
-        """Append one ``metrics.jsonl`` object (tolerates missing ``episode_steps``)."""
-        if isinstance(record.get("eval_returns"), list):
-            self.add_evaluation(record.get("step", 0), record["eval_returns"])
-        returns = record.get("episode_returns") or []
-        steps = record.get("episode_steps")
-        for seed, seed_returns in enumerate(returns):
-            seed_steps = steps[seed] if isinstance(steps, list) and seed < len(steps) else None
-            self._extend_with_fallback(seed, seed_steps, seed_returns, record.get("step", 0))
+    def add_record(self, record: MetricsRecord) -> None:
+        """Append one checked ``metrics.jsonl`` line (``train.records.parse_metrics_line``); a seed
+        without per-episode steps has its episodes placed at the chunk's step."""
+        if record.eval_returns is not None:
+            self.add_evaluation(record.step, record.eval_returns)
+        for seed, seed_returns in enumerate(record.episode_returns):
+            self._extend_with_fallback(seed, record.episode_steps[seed], seed_returns, record.step)
 
     def _extend_with_fallback(self, seed: int, steps: Any, returns: Any, chunk_step: Any) -> None:
         returns = np.asarray(returns if returns is not None else [], dtype=np.float64).ravel()

@@ -10,10 +10,11 @@ works too), overridden by ``$LERAX_TUI_KEYMAP``. Either a flat table or a ``[key
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from pathlib import Path
+
+from lerax_tui.core.safe_io import loads_json, read_text
 
 ENV_VAR = "LERAX_TUI_KEYMAP"
 
@@ -34,11 +35,15 @@ def load_keymap(path: Path | None, known_ids: set[str]) -> tuple[dict[str, str],
     """
     if path is None or not path.exists():
         return {}, []
-    try:
-        text = path.read_text()
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    try:  # bounded: a FIFO, a device or a huge or deeply nested file is refused, not read
+        text = read_text(path)
+        data = loads_json(text) if path.suffix == ".json" else tomllib.loads(text)
+    except RecursionError:
+        return {}, [f"{path}: cannot read keymap (nested too deeply); using default keys"]
     except (OSError, ValueError) as error:
         return {}, [f"{path}: cannot read keymap ({error}); using default keys"]
+    if not isinstance(data, dict):
+        return {}, [f"{path}: a keymap is a table of binding id = key, not {type(data).__name__}; using default keys"]
     if isinstance(data.get("keymap"), dict):
         data = data["keymap"]
     keymap: dict[str, str] = {}

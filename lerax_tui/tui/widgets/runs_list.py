@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import SelectionList, Static
 
 from lerax_tui.tui.history import ReturnHistory
-from lerax_tui.train.runs import RunFolder, list_run_folders
+from lerax_tui.train.runs import RunFolder, list_run_folders, read_run_config
 from lerax_tui.tui.runs_tail import MetricsTail
 
 POLL_S = 1.0
@@ -116,12 +116,13 @@ _NOT_COMPARED = {"seed", "eval_episodes", "eval_interval", "checkpoint_interval"
 
 
 def _config_of(run_dir: Path) -> dict:
+    """The run's hyperparameters and env (bounded, checked read); empty when config.json is
+    missing or unusable, so one bad file never stops the list."""
     try:
-        data = json.loads((run_dir / "config.json").read_text())
-        config = data.get("config", {}) if isinstance(data, dict) else {}
-        return {**config, "env": data.get("env_id")} if isinstance(config, dict) else {}
+        run = read_run_config(run_dir)
     except (OSError, ValueError):
         return {}
+    return {**run.config, "env": run.env_id, "num_seeds": run.num_seeds}
 
 
 def config_differences(run_dirs: list[Path], limit: int = 2) -> dict[Path, str]:
@@ -134,7 +135,7 @@ def config_differences(run_dirs: list[Path], limit: int = 2) -> dict[Path, str]:
     differing.sort(key=lambda k: k == "total_timesteps")  # run length last: the x axis shows it anyway
     short = {"learning_rate": "lr", "width_size": "width", "total_timesteps": "steps", "num_seeds": "seeds"}
     return {
-        path: ", ".join(f"{short.get(k, k)} {c.get(k)}" for k in differing[:limit])
+        path: ", ".join(f"{short.get(k, k)} {str(c.get(k))[:24]}" for k in differing[:limit])  # a file may hold anything
         for path, c in configs.items()
     }
 
