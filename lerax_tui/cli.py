@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,15 +20,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"lerax-tui: error: {message}\n")
 
 
+def _path(text: str) -> Path:
+    """A path argument: an empty string is refused (``Path("")`` would silently mean ``.``)."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty path (use . for the current folder)")
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="lerax-tui",
         description="Train and inspect DQN agents on gymnax environments, in the terminal.",
         epilog="With no command, opens the app. Keys inside the app: F1 help, ctrl+p command palette.",
     )
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders live (default ./runs)")
+    parser.add_argument("--runs-dir", type=_path, default=Path("runs"), help="where run folders live (default ./runs)")
     parser.add_argument("--env", default="CartPole-v1", help="environment selected when the app opens")
-    parser.add_argument("--checkpoints", type=Path, default=None, metavar="DIR", help="open straight into the checkpoint browser on DIR")
+    parser.add_argument("--checkpoints", type=_path, default=None, metavar="DIR", help="open straight into the checkpoint browser on DIR")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     envs = sub.add_parser("envs", help="list every gymnax environment and whether it is supported")
@@ -39,18 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--seeds", type=int, default=None, help="number of seeds trained side by side")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any hyperparameter by its config name")
-    train.add_argument("--runs-dir", type=Path, default=None, dest="sub_runs_dir")
-    train.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue a run from its resume.eqx")
+    train.add_argument("--runs-dir", type=_path, default=None, dest="sub_runs_dir")
+    train.add_argument("--resume", type=_path, default=None, metavar="RUN_DIR", help="continue a run from its resume.eqx")
     train.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
 
     ev = sub.add_parser("eval", help="greedy evaluation of a checkpoint")
-    ev.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
+    ev.add_argument("checkpoint", type=_path, metavar="CHECKPOINT")
     ev.add_argument("--episodes", type=int, default=10)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", action="store_true")
 
     insp = sub.add_parser("inspect", help="verify a checkpoint file without loading it")
-    insp.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
+    insp.add_argument("checkpoint", type=_path, metavar="CHECKPOINT")
     insp.add_argument("--env", default=None, dest="inspect_env", metavar="ENV_ID", help="environment you mean to build for")
     insp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameters you mean to build with")
     insp.add_argument("--json", action="store_true")
@@ -95,34 +103,46 @@ def _source_arguments(args: argparse.Namespace) -> dict | str:
     except ConfigError as e:
         return str(e)
     if args.inspect_env is not None:
-        from lerax_tui.core.env import EnvError, make_env
+        from lerax_tui.train.runner import check_env
 
         try:
-            make_env(args.inspect_env)
-        except EnvError as e:
+            check_env(args.inspect_env, None)  # known, buildable offline, Discrete actions
+        except ValueError as e:  # EnvError too
             return str(e)
     return overrides
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from lerax_tui.cli_input import file_problem
+
     overrides = _source_arguments(args)
     if isinstance(overrides, str):
         return _fail(overrides)
-    from lerax_tui.core.verification import verify
+    from lerax_tui.core.verification import checkpoint_arg, verify
 
-    report = verify(args.checkpoint, env_id=args.inspect_env, overrides=overrides)
+    path = checkpoint_arg(args.checkpoint)
+    problem = file_problem(path)
+    report = verify(path, env_id=args.inspect_env, overrides=overrides)
     if args.json:
         print(json.dumps(report.to_json()))
     else:
         print(_format_report(report))
+    if problem is not None:  # nothing to check: the argument does not name a readable file
+        return _fail(problem)
     return EXIT_OK if report.ok else EXIT_CHECKPOINT
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write CHECKPOINT in another layout, verified. 0 written, 1 source or read-back problem, 2 usage."""
+    from lerax_tui.cli_input import file_problem
+    from lerax_tui.core.verification import checkpoint_arg
+
     overrides = _source_arguments(args)
     if isinstance(overrides, str):
         return _fail(overrides)
+    problem = file_problem(checkpoint_arg(args.checkpoint))  # no readable source file: bad input
+    if problem is not None:
+        return _fail(problem)
     from lerax_tui.core.checkpoint import CheckpointError
     from lerax_tui.core.export import ExportError, ExportVerificationError, describe, export_checkpoint
 
@@ -159,6 +179,15 @@ def _format_report(report) -> str:
 
 
 def _open_app(args: argparse.Namespace) -> int:
+    from lerax_tui.cli_input import checkpoints_dir_problem, runs_dir_problem
+
+    problem = runs_dir_problem(args.runs_dir, writing=False)
+    if problem is None and args.checkpoints is not None:
+        problem = checkpoints_dir_problem(args.checkpoints)
+    if problem is None and args.env != "CartPole-v1":
+        problem = _unknown_env(args.env)
+    if problem is not None:
+        return _fail(problem)
     from lerax_tui.tui.app import make_app
 
     app = make_app(runs_dir=args.runs_dir, env_id=args.env, checkpoints_dir=args.checkpoints)
@@ -166,30 +195,51 @@ def _open_app(args: argparse.Namespace) -> int:
     return int(app.return_code or 0)
 
 
+def _unknown_env(env_id: str) -> str | None:
+    """``--env`` must name a gymnax environment (an unsupported one still opens, with its reason)."""
+    import gymnax
+
+    if env_id in gymnax.registered_envs:
+        return None
+    return f"--env: unknown environment {env_id[:60]!r} (see `lerax-tui envs`)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command is None:
-            return _open_app(args)
-        if args.command == "envs":
-            return cmd_envs(args)
-        if args.command == "inspect":
-            return cmd_inspect(args)
-        if args.command == "export":
-            return cmd_export(args)
-        from lerax_tui.train import cli as train_cli
-
-        if args.command == "train":
-            if args.sub_runs_dir is not None:
-                args.runs_dir = args.sub_runs_dir
-            return train_cli.cmd_train(args)
-        if args.command == "eval":
-            return train_cli.cmd_eval(args)
+        return _dispatch(args)
     except KeyboardInterrupt:  # outside the commands' own signal handling (e.g. while importing)
         print("\nlerax-tui: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as e:  # last resort: every known bad input has its own message before this
+        if os.environ.get("LERAX_TUI_DEBUG"):
+            raise
+        from lerax_tui.core.safe_io import describe_os_error
+
+        if isinstance(e, OSError) and e.filename:
+            return _fail(describe_os_error(e.filename, e))
+        return _fail(f"unexpected {type(e).__name__}: {' '.join(str(e).split())[:300]} (LERAX_TUI_DEBUG=1 shows where)", EXIT_CHECKPOINT)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command is None:
+        return _open_app(args)
+    if args.command == "envs":
+        return cmd_envs(args)
+    if args.command == "inspect":
+        return cmd_inspect(args)
+    if args.command == "export":
+        return cmd_export(args)
+    from lerax_tui.train import cli as train_cli
+
+    if args.command == "train":
+        if args.sub_runs_dir is not None:
+            args.runs_dir = args.sub_runs_dir
+        return train_cli.cmd_train(args)
+    if args.command == "eval":
+        return train_cli.cmd_eval(args)
     return _fail(f"unknown command {args.command!r}")
 
 

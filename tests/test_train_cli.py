@@ -78,6 +78,7 @@ def test_resume_of_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert "not a run folder" in capsys.readouterr().err
 
 
-def test_eval_of_a_missing_checkpoint_is_exit_1(tmp_path, capsys):
-    assert main(["eval", str(tmp_path / "nothing.eqx")]) == 1
+def test_eval_of_a_missing_checkpoint_is_bad_input_exit_2(tmp_path, capsys):
+    # A path that names no file is bad input (2); 1 is for a file that exists and is not a good checkpoint.
+    assert main(["eval", str(tmp_path / "nothing.eqx")]) == 2
     assert capsys.readouterr().err.count("\n") == 1

@@ -108,10 +108,18 @@ def _fmt_loss(loss: Any) -> str:
 
 
 def _build_runner(args: argparse.Namespace, listener: Any):
+    """Check every argument (numbers, --set, --runs-dir, the resumed folder's config.json) before
+    JAX is imported, then build the runner (which builds the env and, for a new run, the folder).
+
+    Raises:
+        ConfigError, ValueError: bad input (EnvError and RunFileError are ValueErrors).
+        OSError: a path that cannot be used, the message saying why.
+    """
+    from lerax_tui.cli_input import runs_dir_problem
     from lerax_tui.train.config import ConfigError, parse_overrides, preset
     from lerax_tui.train.runner import Runner
 
-    overrides = parse_overrides(getattr(args, "set", None) or [])
+    overrides = parse_overrides(getattr(args, "set", None) or [])  # --steps/--seed/--seeds: DQNConfig's ranges
     if args.resume is not None:
         if overrides or args.seed is not None or args.seeds is not None:
             raise ConfigError("--resume", "a resumed run keeps its configuration: only --steps may be given with it")
@@ -119,11 +127,19 @@ def _build_runner(args: argparse.Namespace, listener: Any):
 
         run_dir = Path(args.resume)
         try:
-            saved = runs.read_config(run_dir)
-        except (OSError, ValueError):
-            raise FileNotFoundError(f"{run_dir} is not a run folder (no readable config.json)") from None
-        if saved.get("env_id") != args.env_id:
-            raise ConfigError("ENV_ID", f"{args.env_id!r} differs from the run's {saved.get('env_id')!r}")
+            saved = runs.read_run_config(run_dir)
+        except FileNotFoundError:
+            raise ValueError(f"--resume {run_dir} is not a run folder (no config.json in it)") from None
+        except NotADirectoryError:
+            raise ValueError(f"--resume {run_dir} is not a folder: pass a run folder") from None
+        except OSError as e:
+            from lerax_tui.core.safe_io import describe_os_error
+
+            raise ValueError(f"--resume: {describe_os_error(run_dir / runs.CONFIG_FILE, e)}") from None
+        except ValueError as e:
+            raise ValueError(f"--resume {run_dir}: {e}") from None
+        if saved.env_id != args.env_id:
+            raise ConfigError("ENV_ID", f"{args.env_id!r} differs from the run's {saved.env_id!r}")
         return Runner.from_run_dir(run_dir, listener, total_timesteps=args.steps)
     config = preset(args.env_id).replace(**overrides)  # an invalid --set is refused on its own
     changes = {}
@@ -137,14 +153,19 @@ def _build_runner(args: argparse.Namespace, listener: Any):
         changes["num_seeds"] = args.seeds
     config = config.replace(**changes)
     runs_dir = Path(getattr(args, "runs_dir", None) or "runs")
-    return Runner(args.env_id, {}, config, runs_dir, listener)
+    problem = runs_dir_problem(runs_dir, writing=True)
+    if problem:
+        raise ValueError(problem)
+    try:
+        return Runner(args.env_id, {}, config, runs_dir, listener)
+    except OSError as e:  # the run folder itself could not be made (read-only or full file system...)
+        raise ValueError(f"--runs-dir {runs_dir}: cannot create a run folder there ({e.strerror or e})") from None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train headless. Returns the exit status: 0 ok, 1 training failed or a damaged resume state,
     2 bad input (or the run folder is being written by another process), 128 + N after signal N
     (SIGINT 130, SIGTERM 143, SIGHUP 129) once the final and resume checkpoints are written."""
-    from lerax_tui.core.env import EnvError
     from lerax_tui.train.config import ConfigError
     from lerax_tui.train.lifecycle import ResumeStateError
     from lerax_tui.train.runlock import RunLocked
@@ -167,8 +188,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             if args.resume is not None and e.field == "total_timesteps":  # the user typed --steps
                 return _fail(f"--steps{str(e)[len(e.field):]}")
             return _fail(str(e))
-        except (EnvError, ValueError, FileNotFoundError, RunLocked) as e:
-            return _fail(str(e))
+        except (ValueError, RunLocked) as e:  # EnvError, RunFileError too: bad input, nothing written
+            return _fail(" ".join(str(e).split()))
+        except OSError as e:  # e.g. FileNotFoundError("RUN has no checkpoints/resume.eqx ...")
+            from lerax_tui.core.safe_io import describe_os_error
+
+            return _fail(describe_os_error(e.filename, e) if e.filename else " ".join(str(e).split()))
         built["runner"] = runner
         if args.resume is not None:
             note = f": {runner.resume_note}" if runner.resume_note else ""
@@ -287,21 +312,30 @@ def _env_overrides(env_id: str, saved: dict | None) -> dict:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Greedy evaluation of a checkpoint. Returns 0, 1 (checkpoint problem) or 2 (bad input)."""
-    if args.episodes is None or args.episodes < 1:
-        return _fail(f"--episodes: {args.episodes} must be at least 1")
+    from lerax_tui.cli_input import MAX_EVAL_EPISODES, SEED_MAX, file_problem, int_problem
+
+    problem = int_problem("--episodes", args.episodes, 1, MAX_EVAL_EPISODES) or int_problem("--seed", args.seed, 0, SEED_MAX)
+    if problem:
+        return _fail(problem)
+    from lerax_tui.core.verification import checkpoint_arg
+
+    path = checkpoint_arg(args.checkpoint)
+    problem = file_problem(path)
+    if problem:
+        return _fail(problem)
     from lerax_tui.core.checkpoint import CheckpointError
     from lerax_tui.core.env import EnvError, make_env
     from lerax_tui.core.verification import load_checkpoint
 
     try:
-        policy, report = load_checkpoint(args.checkpoint)
+        policy, report = load_checkpoint(path)
     except CheckpointError as e:
         return _fail(str(e), EXIT_FAILED)
     manifest = report.manifest or {}
     try:
         env = make_env(report.env_id, **_env_overrides(report.env_id, manifest.get("env_params") if manifest.get("env_id") == report.env_id else None))
-    except EnvError as e:
-        return _fail(str(e))
+    except EnvError as e:  # the manifest was checked by verify: reaching this is the file's problem
+        return _fail(f"{path}: its environment cannot be built: {e}", EXIT_FAILED)
     import jax.random as jr
     import numpy as np
 

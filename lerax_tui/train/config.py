@@ -156,6 +156,10 @@ def coerce(name: str, value: Any) -> Any:
                     raise ValueError
                 return int(text)
             if isinstance(text, str):
+                try:  # exact for any length of digits; 1e5 and 50_000 go through float below
+                    return int(text)
+                except ValueError:
+                    pass
                 number = float(text.replace("_", ""))  # accept 1e5 and 50_000
                 if not math.isfinite(number) or not number.is_integer():
                     raise ValueError
@@ -178,26 +182,7 @@ def validate(config: DQNConfig) -> None:
         ConfigError: the first problem, naming the field, the value and the allowed range.
     """
     for f in fields(config):
-        value = getattr(config, f.name)
-        m = f.metadata
-        if m["choices"]:
-            if value not in m["choices"]:
-                raise ConfigError(f.name, f"{value!r} is not one of {describe_range(f.name)}")
-            continue
-        if f.type in ("bool", bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f.name, f"{value!r} is not true or false")
-            continue
-        if f.type in ("int", int) and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(f.name, f"{value!r} is not a whole number (allowed {describe_range(f.name)})")
-        if f.type in ("float", float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ConfigError(f.name, f"{value!r} is not a number (allowed {describe_range(f.name)})")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f.name, f"{value!r} is not finite (allowed {describe_range(f.name)})")
-        lo, hi = m["lo"], m["hi"]
-        too_low = value <= lo if m["lo_open"] else value < lo
-        if too_low or value > hi:
-            raise ConfigError(f.name, f"{value!r} is out of range (allowed {describe_range(f.name)})")
+        check_value(f, getattr(config, f.name))
     if config.batch_size > config.buffer_size:
         raise ConfigError(
             "batch_size", f"{config.batch_size} is larger than buffer_size {config.buffer_size}"
@@ -208,11 +193,40 @@ def validate(config: DQNConfig) -> None:
         )
 
 
-def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """Parse ``["learning_rate=3e-4", "width_size=128"]`` into typed values.
+def check_value(f: dataclasses.Field, value: Any) -> None:
+    """One field's type and range (no cross-field rule).
 
     Raises:
-        ConfigError: for a pair without ``=``, an unknown name or an unreadable value.
+        ConfigError: naming the field, the value (shortened) and the allowed range.
+    """
+    m = f.metadata
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:36] + "..."
+    if m["choices"]:
+        if value not in m["choices"]:
+            raise ConfigError(f.name, f"{shown} is not one of {describe_range(f.name)}")
+        return
+    if f.type in ("bool", bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f.name, f"{shown} is not true or false")
+        return
+    if f.type in ("int", int) and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f.name, f"{shown} is not a whole number (allowed {describe_range(f.name)})")
+    if f.type in ("float", float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ConfigError(f.name, f"{shown} is not a number (allowed {describe_range(f.name)})")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f.name, f"{shown} is not finite (allowed {describe_range(f.name)})")
+    lo, hi = m["lo"], m["hi"]
+    too_low = value <= lo if m["lo_open"] else value < lo
+    if too_low or value > hi:
+        raise ConfigError(f.name, f"{shown} is out of range (allowed {describe_range(f.name)})")
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Parse ``["learning_rate=3e-4", "width_size=128"]`` into typed values, each in its range.
+
+    Raises:
+        ConfigError: for a pair without ``=``, an unknown name, an unreadable value or one out of
+            its range.
     """
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -220,7 +234,10 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
             raise ConfigError(pair, "expected KEY=VALUE (e.g. --set learning_rate=3e-4)")
         key, _, raw = pair.partition("=")
         key = key.strip()
+        if not key:
+            raise ConfigError(pair, "expected KEY=VALUE with a hyperparameter name before = (e.g. --set learning_rate=3e-4)")
         out[key] = coerce(key, raw)
+        check_value(field_info(key), out[key])  # ranges now: inspect uses a value without building a config
     return out
 
 

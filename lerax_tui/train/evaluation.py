@@ -13,6 +13,8 @@ from jaxtyping import Array, Key
 
 # Bound for environments that declare no episode limit, so evaluation always ends.
 DEFAULT_STEP_LIMIT = 10_000
+# Episodes evaluated side by side at most; more run in batches of this many.
+EPISODE_BATCH = 1024
 
 
 @eqx.filter_jit
@@ -47,8 +49,8 @@ def evaluate(policy: Any, env: Any, *, episodes: int, key: Key[Array, ""], greed
     with ``greedy=False`` episodes acting epsilon-greedily with the policy's own epsilon (a policy
     with epsilon 1 gives the uniform-random baseline).
 
-    Episodes run side by side (vmapped) and each stops at termination, truncation, or the
-    environment's ``max_episode_steps`` (10,000 when it declares none).
+    Episodes run side by side (vmapped, at most ``EPISODE_BATCH`` at a time) and each stops at
+    termination, truncation, or the environment's ``max_episode_steps`` (10,000 when it declares none).
 
     Args:
         policy: A Q policy (``__call__(None, obs) -> (None, action)``).
@@ -61,5 +63,18 @@ def evaluate(policy: Any, env: Any, *, episodes: int, key: Key[Array, ""], greed
     """
     if episodes <= 0:
         return np.zeros((0,), np.float32)
-    limit = env.max_episode_steps or DEFAULT_STEP_LIMIT
-    return np.asarray(_episode_returns(policy, env, jr.split(key, episodes), int(limit), bool(greedy)))
+    limit = int(env.max_episode_steps or DEFAULT_STEP_LIMIT)
+    keys = jr.split(key, episodes)
+    if episodes <= EPISODE_BATCH:
+        return np.asarray(_episode_returns(policy, env, keys, limit, bool(greedy)))
+    # In batches, so memory stays that of EPISODE_BATCH episodes however many are asked for. Each
+    # episode keeps its own key (same returns as one big batch); the last batch is padded with
+    # repeated keys so one compiled shape serves every batch.
+    out = np.empty(episodes, np.float32)
+    for start in range(0, episodes, EPISODE_BATCH):
+        batch = keys[start : start + EPISODE_BATCH]
+        n = batch.shape[0]
+        if n < EPISODE_BATCH:
+            batch = jnp.concatenate([batch, keys[: EPISODE_BATCH - n]])
+        out[start : start + n] = np.asarray(_episode_returns(policy, env, batch, limit, bool(greedy)))[:n]
+    return out
