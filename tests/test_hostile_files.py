@@ -276,6 +276,21 @@ def test_env_params_are_checked_against_the_envs_own_defaults():
     assert make_env("Asterix-MinAtar", ramping=False).params.ramping is False
 
 
+def test_every_envs_own_parameters_pass_the_checks():
+    """Manifests and config.json record every parameter: the defaults must never be refused."""
+    from lerax_tui.core.env import catalogue, make_env
+    from lerax_tui.core.env_params import check_env_params
+
+    checked = 0
+    for info in catalogue():
+        if info.observation_shape is None:  # cannot be built offline
+            continue
+        env = make_env(info.env_id)
+        check_env_params(info.env_id, env.params, env.param_dict())
+        checked += 1
+    assert checked >= 20
+
+
 def test_policy_limits_match_the_configs_ranges():
     from dataclasses import fields
 
