@@ -193,5 +193,5 @@ def test_inspect_json_shape_and_exit_codes(saved_checkpoint, tmp_path):
     assert bad.returncode == 1 and json.loads(bad.stdout)["problems"] == ["width_size: file 8, requested 16"]
     usage = run(str(saved_checkpoint), "--set", "widthsize=16")
     assert usage.returncode == 2 and usage.stderr.count("\n") == 1 and "Traceback" not in usage.stderr
-    missing = run(str(tmp_path / "nope.eqx"))
-    assert missing.returncode == 1 and json.loads(missing.stdout)["status"] == "missing"
+    missing = run(str(tmp_path / "nope.eqx"))  # no file named: bad input (2), the report still printed
+    assert missing.returncode == 2 and json.loads(missing.stdout)["status"] == "missing" and missing.stderr.count("\n") == 1
