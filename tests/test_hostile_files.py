@@ -494,3 +494,14 @@ def test_a_hostile_keymap_file_falls_back_to_the_default_keys(tmp_path):
     for name in [*cases, "fifo.toml"]:
         keymap, problems = finishes(lambda: load_keymap(tmp_path / name, {"app.quit"}))
         assert keymap == {} and "using default keys" in problems[0], (name, problems)
+
+
+def test_resume_helpers_never_open_a_fifo(tmp_path):
+    """--resume cuts metrics.jsonl and reads resume.json: a FIFO in either place must not block."""
+    from lerax_tui.train.lifecycle import metrics_prefix_bytes, resume_state_at
+
+    os.mkfifo(tmp_path / "metrics.jsonl")
+    assert finishes(lambda: metrics_prefix_bytes(tmp_path / "metrics.jsonl", 100)) == 0
+    (tmp_path / "resume.eqx").write_bytes(b"x")
+    os.mkfifo(tmp_path / "resume.json")
+    assert finishes(lambda: resume_state_at(tmp_path / "final.eqx", 100)) is None

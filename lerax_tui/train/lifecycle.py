@@ -27,11 +27,10 @@ from typing import Any
 from lerax_tui.core.atomic import atomic_write_json, clean_stale_temps, fsync_dir, is_stale_temp, is_temp_name, temp_path
 from lerax_tui.core.checkpoint import MANIFEST_FORMAT
 from lerax_tui.core.pairs import PREVIOUS, verified_entry
+from lerax_tui.core.safe_io import MAX_METRICS_LINE, load_json, open_regular  # lines over the cap are not records
 from lerax_tui.train import runs
 from lerax_tui.train.runlock import LOCK_FILE, RunLock
 
-# metrics.jsonl lines longer than this are not records (they are skipped, as readers skip them).
-MAX_METRICS_LINE = 16 << 20
 _BLOCK = 1 << 20
 _STAGING_CONTENTS = {runs.CONFIG_FILE, LOCK_FILE, runs.CHECKPOINTS}
 
@@ -166,10 +165,8 @@ def clean_owned(run_dir: Path) -> list[Path]:
 
 def _is_our_manifest(path: Path) -> bool:
     try:
-        if not path.is_file() or path.stat().st_size > MAX_METRICS_LINE:
-            return False
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
+        data = load_json(path)  # bounded: size, depth, regular files only
+    except (OSError, ValueError):
         return False
     return isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT
 
@@ -184,7 +181,7 @@ def metrics_prefix_bytes(path: Path, step: int) -> int:
     line = bytearray()
     too_long = False
     try:
-        f = open(path, "rb")
+        f = open_regular(path)  # a FIFO or a folder in its place is never opened
     except OSError:
         return 0
     with f:
@@ -347,10 +344,10 @@ def resume_state_at(checkpoint: Path, step: Any) -> Path | None:
         return None
     path = Path(checkpoint).with_name(f"{runs.RESUME_NAME}.eqx")
     try:
-        if not path.is_file() or path.with_suffix(".json").stat().st_size > MAX_METRICS_LINE:
+        if not path.is_file():
             return None
-        manifest = json.loads(path.with_suffix(".json").read_bytes())
-    except (OSError, ValueError, RecursionError):
+        manifest = load_json(path.with_suffix(".json"))  # bounded: a FIFO manifest never blocks
+    except (OSError, ValueError):
         return None
     if not isinstance(manifest, dict):
         return None
