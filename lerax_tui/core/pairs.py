@@ -242,7 +242,7 @@ def verified_entry(eqx: Path) -> tuple[dict, str | None]:
     key = _stat_key(eqx)
     sizes = [e.get("payload_bytes") for e in (own_entry(manifest), manifest.get(PREVIOUS)) if isinstance(e, dict)]
     if key is not None and key[1] - FINGERPRINT_BYTES not in sizes:  # sizes first: a huge file is never hashed
-        raise ValueError(f"{eqx.name}: its size ({key[1]:,} bytes) matches neither its manifest nor the previous write it records (damaged)")
+        raise ValueError(f"{eqx.name}: its bytes match neither its manifest nor the previous write it records ({key[1]:,} bytes, a size neither records: damaged)")
     digest = file_digest(eqx)
     if digest is None:
         raise ValueError(f"{eqx.name}: cannot be read, or shorter than its {FINGERPRINT_BYTES}-byte fingerprint")
