@@ -90,9 +90,16 @@ class MetricsRecord:
     eval_returns: tuple[np.ndarray, ...] | None
     raw: dict
 
+    # Read-only dict access to the raw object, for scripts that treat lines as dicts
+    # (``record["step"]``, ``"eval_returns" in record``); the typed fields above are checked.
     def __getitem__(self, key: str) -> Any:
-        """``record["step"]`` reads the raw object (kept for scripts that treat lines as dicts)."""
         return self.raw[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.raw
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.raw.get(key, default)
 
 
 def parse_metrics_line(line: bytes | str) -> MetricsRecord | None:
