@@ -15,7 +15,6 @@ asked (``force``); the ``.eqx`` suffix is appended when missing, never substitut
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,8 +164,10 @@ def _check_target(target: Path, source: Path, fmt: str, force: bool) -> Path | N
     # A lerax file has no manifest; one left beside it would describe the old file.
     if not force:
         raise ExportError(f"{mpath} exists beside {target.name}: it would describe the wrong file; choose another name for -o, or pass --force to delete it")
-    try:
-        ours = json.loads(mpath.read_text(encoding="utf-8")).get("format") == MANIFEST_FORMAT
+    from lerax_tui.core.safe_io import load_json
+
+    try:  # bounded: a FIFO, a device or a huge or deep file there is simply not ours
+        ours = load_json(mpath).get("format") == MANIFEST_FORMAT
     except (OSError, ValueError, AttributeError):
         ours = False
     if not ours:
