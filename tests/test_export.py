@@ -136,10 +136,13 @@ def test_usage_problems_exit_2_and_write_nothing(fixtures, tmp_path, capsys):
 def test_source_problems_exit_1(tmp_path, capsys, lerax05_dir):
     bad = tmp_path / "bad.eqx"
     bad.write_bytes((lerax05_dir / "cartpole_05.eqx").read_bytes()[:-5])
-    for source in (bad, tmp_path / "absent.eqx"):
-        assert main(["export", str(source), "--format", "lerax", "-o", str(tmp_path / "out")]) == 1
-        err = capsys.readouterr().err
-        assert err.startswith("lerax-tui: error: cannot export:") and err.count("\n") == 1
+    assert main(["export", str(bad), "--format", "lerax", "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lerax-tui: error: cannot export:") and err.count("\n") == 1
+    # a source path that names no file is bad input (2), as for eval and inspect
+    assert main(["export", str(tmp_path / "absent.eqx"), "--format", "lerax", "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "absent.eqx does not exist" in err and err.count("\n") == 1
     assert main(["export", str(lerax05_dir / "cartpole_05.eqx"), "--format", "lerax", "-o", str(tmp_path / "o"), "--set", "width_size=32"]) == 1
     assert "width_size: file 64, requested 32" in capsys.readouterr().err
     assert not (tmp_path / "out.eqx").exists() and not (tmp_path / "o.eqx").exists()

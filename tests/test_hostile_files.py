@@ -239,6 +239,25 @@ def test_headers_declaring_a_network_wider_than_the_app_builds_are_refused(tmp_p
     assert peak < 5 * MB
 
 
+def test_lerax05_headers_declaring_a_huge_network_are_refused(tmp_path):
+    """The same for the lerax 0.0.5 layout (no fingerprint): n and the Box shape, bounds, epsilon,
+    then a 10**6-wide layer over a sparse file."""
+    width = 10**6
+    path = tmp_path / "wide05.eqx"
+    with open(path, "wb") as f:
+        for value in (np.int32(2), np.int32(4)):
+            np.save(f, value)
+        for value in (np.full(4, -1, np.float32), np.ones(4, np.float32), np.float32(0.1)):
+            np.save(f, value)
+        for shape in ((width, 4), (width,), (2, width), (2,)):
+            np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": shape})
+            f.seek(int(np.prod(shape)) * 4, os.SEEK_CUR)
+        f.truncate(f.tell())
+    report, peak = peak_alloc(lambda: verify(path))
+    assert report.status == "unknown-structure" and "width_size 1000000 is out of range" in report.problems[0]
+    assert peak < 5 * MB
+
+
 def test_load_pytree_checks_sizes_before_reading(tmp_path, small_policy):
     saved = save_pytree(small_policy, tmp_path / "state", kind="test-state")
     size = saved.stat().st_size
