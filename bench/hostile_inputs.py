@@ -335,6 +335,15 @@ def cli_cases(w: Path, ws: dict) -> list[tuple[str, list[str], int]]:
     for pair in ["depth=-1", "depth=17", "width_size=0", "width_size=100000", "width_size=1e400", "epsilon=2",
                  "epsilon=nan", "foo=1", "depth", "=2"]:
         add(f"inspect --set {pair}", ["inspect", ok, "--set", pair])
+    # export (issue 12's command): the same rules for its source, and its output must be writable
+    add("export without --format", ["export", ok, "-o", str(w / "out")])
+    add("export --format bogus", ["export", ok, "--format", "bogus", "-o", str(w / "out")])
+    add("export a missing source", ["export", str(w / "nope.eqx"), "--format", "lerax", "-o", str(w / "out")])
+    add("export a FIFO", ["export", str(w / "fifo.eqx"), "--format", "lerax", "-o", str(w / "out")])
+    add("export --set depth=-1", ["export", ok, "--format", "lerax", "-o", str(w / "out"), "--set", "depth=-1"])
+    add("export -o under a file", ["export", ok, "--format", "lerax", "-o", str(w / "a-file" / "out")])
+    add("export -o the source itself", ["export", ok, "--format", "lerax-tui", "-o", ok])
+    add("export an empty file", ["export", str(w / "empty.eqx"), "--format", "lerax", "-o", str(w / "out")], 1)
     add("inspect --env other (mismatch)", ["inspect", ok, "--env", "Acrobot-v1"], 1)
     add("inspect --set width_size=32 (mismatch)", ["inspect", ok, "--set", "width_size=32"], 1)
     return cases

@@ -2,7 +2,7 @@
 
 0 ok, 1 a checkpoint problem (a file that exists and cannot be trusted), 2 bad usage or bad input
 (including a path that names no readable file). Calls ``main`` in-process, so the classes of input
-are covered without a subprocess each; ``bench/hostile_inputs.py`` runs 169 of them as real processes.
+are covered without a subprocess each; ``bench/hostile_inputs.py`` runs 171 of them as real processes.
 """
 
 from __future__ import annotations
