@@ -64,9 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     insp.add_argument("--json", action="store_true")
 
     exp = sub.add_parser("export", help="write a checkpoint in lerax's layout (main or 0.0.5) or ours, verified")
-    exp.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
+    exp.add_argument("checkpoint", type=_path, metavar="CHECKPOINT")
     exp.add_argument("--format", required=True, choices=("lerax", "lerax-0.0.5", "lerax-tui"), dest="export_format")
-    exp.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="file to write (.eqx appended when missing)")
+    exp.add_argument("-o", "--output", required=True, type=_path, metavar="OUT", help="file to write (.eqx appended when missing)")
     exp.add_argument("--env", default=None, dest="inspect_env", metavar="ENV_ID", help="environment the source was built for")
     exp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameters the source was built with")
     exp.add_argument("--force", action="store_true", help="replace OUT if it exists")

@@ -2,7 +2,7 @@
 
 0 ok, 1 a checkpoint problem (a file that exists and cannot be trusted), 2 bad usage or bad input
 (including a path that names no readable file). Calls ``main`` in-process, so the classes of input
-are covered without a subprocess each; ``bench/hostile_inputs.py`` runs 171 of them as real processes.
+are covered without a subprocess each; ``bench/hostile_inputs.py`` runs 179 of them as real processes.
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def test_a_run_folder_that_cannot_be_created_is_exit_2(capsys):
         (["train", "CartPole-v1", "--set", "seed=99999999999999999999999"], "seed: 99999999999999999999999 is out of range"),
         (["train", "CartPole-v1", "--set", "width_size=1e400"], "width_size"),
         (["eval", ""], "empty path"),
+        (["export", "", "--format", "lerax", "-o", "out"], "empty path"),
+        (["export", "{ok}", "--format", "lerax", "-o", ""], "empty path"),
     ],
 )
 def test_numbers_and_names_out_of_range_are_exit_2(saved_checkpoint, capsys, argv, message):
