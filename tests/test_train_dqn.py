@@ -162,7 +162,7 @@ def test_a_buffer_that_does_not_fit_in_memory_is_a_config_error(env):
 def test_batched_q_values_equal_the_policy_call(env, depth):
     policy = MLPQPolicy(env, width_size=16, depth=depth, key=jax.random.key(7))
     obs = jax.random.normal(jax.random.key(8), (33, 4))
-    np.testing.assert_allclose(np.asarray(dqn._q_batch(policy, obs)), _q(policy, obs), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(dqn.q_batch(policy, obs)), _q(policy, obs), rtol=1e-5, atol=1e-6)
 
 
 def test_loss_gradient_ignores_the_targets(env):
@@ -176,7 +176,7 @@ def test_loss_gradient_ignores_the_targets(env):
     grads = eqx.filter_grad(dqn.td_loss)(online.q_network, online, target, batch, config)
 
     def fixed(q_network):
-        q = dqn._q_batch(eqx.tree_at(lambda p: p.q_network, online, q_network), batch.observation)
+        q = dqn.q_batch(eqx.tree_at(lambda p: p.q_network, online, q_network), batch.observation)
         return jnp.mean(jnp.square(q[jnp.arange(3), batch.action] - y))
 
     expected = eqx.filter_grad(fixed)(online.q_network)

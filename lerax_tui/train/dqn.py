@@ -12,20 +12,28 @@ A chunk runs ``n_active`` iterations (a traced count, at most the static ``max_i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, final
+from typing import Any, final
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-import optax
 from jaxtyping import Array, Bool, Float, Int, PyTree
 
 from lerax_tui.core.env import GymnaxEnv, GymnaxEnvState
 from lerax_tui.core.policy import MLPQPolicy
-from lerax_tui.train.buffer import ReplayBuffer, Transitions, buffer_add, buffer_init, buffer_sample, buffer_sample_nstep
+from lerax_tui.train.buffer import ReplayBuffer, Transitions, buffer_add, buffer_init
 from lerax_tui.train.config import ConfigError, DQNConfig
+from lerax_tui.train.learner import (  # noqa: F401 (q_batch, td_loss, td_targets: re-exported)
+    lr_scale_at,
+    make_optimizer,
+    q_batch,
+    td_loss,
+    td_targets,
+    update_seed,
+    update_target,
+)
 
 
 @final
@@ -80,21 +88,6 @@ class ChunkOutput(eqx.Module):
     epsilon: Float[Array, ""]
     step: Int[Array, ""]
     finite: Bool[Array, " seeds"]
-
-
-def make_optimizer(config: DQNConfig) -> optax.GradientTransformation:
-    """Adam after a global-norm clip (``max_grad_norm`` 0: no clip). The state has the same structure
-    either way, so a run's resume file does not depend on it."""
-    clip = optax.clip_by_global_norm(config.max_grad_norm) if config.max_grad_norm > 0 else optax.identity()
-    return optax.chain(clip, optax.adam(config.learning_rate))
-
-
-def lr_scale_at(config: DQNConfig, step: Int[Array, ""]) -> Float[Array, ""]:
-    """The factor on Adam's step at env step ``step``: 1, or ``1 - step / total_timesteps`` for the
-    linear schedule (applied to the updates, so the optimizer state keeps one structure)."""
-    if config.lr_schedule == "constant":
-        return jnp.ones((), jnp.float32)
-    return jnp.clip(1.0 - jnp.asarray(step, jnp.float32) / config.total_timesteps, 0.0, 1.0)
 
 
 def epsilon_at(config: DQNConfig, step: Int[Array, ""]) -> Float[Array, ""]:
@@ -228,108 +221,6 @@ def state_skeleton(env: GymnaxEnv, config: DQNConfig) -> DQNState:
     )
 
 
-def _batched_mlp(net: eqx.nn.MLP, x: Float[Array, "batch features"]) -> Float[Array, "batch out"]:
-    """``vmap(net)(x)`` as plain ``x @ W.T + b`` matmuls over the batch.
-
-    Under ``vmap`` each ``Linear`` becomes a batched matrix-vector product whose backward pass XLA
-    lowers less efficiently on CPU; this form is ~25% faster per update at rejax's CartPole config
-    (``bench/throughput.py``). Only for the plain MLP that ``MLPQPolicy`` builds (elementwise
-    activations without parameters, no scan); anything else goes through ``vmap``.
-    """
-    plain = not getattr(net, "scan", False) and not jax.tree.leaves(eqx.filter((net.activation, net.final_activation), eqx.is_array))
-    if not plain or net.in_size == "scalar" or net.out_size == "scalar":
-        return jax.vmap(net)(x)
-    for i, layer in enumerate(net.layers):
-        x = x @ layer.weight.T
-        if layer.bias is not None:
-            x = x + layer.bias
-        x = net.activation(x) if i < len(net.layers) - 1 else net.final_activation(x)
-    return x
-
-
-def _q_batch(policy: MLPQPolicy, observations: Array) -> Float[Array, "batch actions"]:
-    """``policy.q_values`` of every observation in the batch (same values, batched matmuls)."""
-    flat = jax.vmap(policy.observation_space.flatten_sample)(observations)
-    return _batched_mlp(policy.q_network, flat)
-
-
-def td_targets(
-    online: MLPQPolicy, target: MLPQPolicy, batch: Transitions, config: DQNConfig, discount: Float[Array, " batch"] | None = None
-) -> Float[Array, " batch"]:
-    """The TD targets ``r + gamma * (1 - terminated) * V(next)`` (no gradient flows through them).
-
-    Termination cuts bootstrapping; truncation keeps it (``next_observation`` is the pre-reset one).
-    With ``double_dqn`` the online net picks the next action and the target net values it.
-    ``discount`` replaces ``gamma * (1 - terminated)`` for n-step batches
-    (see :func:`~lerax_tui.train.buffer.buffer_sample_nstep`).
-    """
-    online, target = jax.tree.map(lambda x: jax.lax.stop_gradient(x) if eqx.is_array(x) else x, (online, target))
-    next_target = _q_batch(target, batch.next_observation)
-    if config.double_dqn:
-        next_action = jnp.argmax(_q_batch(online, batch.next_observation), axis=1)
-        next_value = jnp.take_along_axis(next_target, next_action[:, None], axis=1)[:, 0]
-    else:
-        next_value = jnp.max(next_target, axis=1)
-    if discount is not None:
-        return batch.reward + discount * next_value
-    not_terminated = 1.0 - batch.terminated.astype(jnp.float32)
-    return batch.reward + config.gamma * not_terminated * next_value
-
-
-def td_loss(
-    q_network: eqx.nn.MLP,
-    online: MLPQPolicy,
-    target: MLPQPolicy,
-    batch: Transitions,
-    config: DQNConfig,
-    discount: Float[Array, " batch"] | None = None,
-) -> Float[Array, ""]:
-    """The TD loss of ``q_network`` (in place of ``online``'s) on ``batch``, against
-    :func:`td_targets` of ``online`` and ``target``.
-
-    The targets come from separate forward passes without gradient, so the backward pass covers
-    only the ``batch`` rows of ``Q(observation)`` (a forward pass over observations and next
-    observations concatenated would take its backward pass over both).
-    """
-    y = td_targets(online, target, batch, config, discount)
-    policy = eqx.tree_at(lambda p: p.q_network, online, q_network)
-    q = _q_batch(policy, batch.observation)
-    q_taken = jnp.take_along_axis(q, batch.action[:, None].astype(jnp.int32), axis=1)[:, 0]
-    if config.loss == "huber":
-        return jnp.mean(optax.huber_loss(q_taken, y, delta=1.0))
-    return jnp.mean(jnp.square(q_taken - y))
-
-
-def update_seed(seed: SeedState, config: DQNConfig, lr_scale: Float[Array, ""] | None = None) -> tuple[SeedState, Float[Array, ""]]:
-    """One gradient step of one seed on a uniform batch from its buffer (Adam's step times
-    ``lr_scale``, see :func:`lr_scale_at`)."""
-    key, sample_key = jr.split(jr.wrap_key_data(seed.key))
-    if config.n_step == 1:
-        batch, discount = buffer_sample(seed.buffer, config.batch_size, key=sample_key), None
-    else:
-        batch, discount = buffer_sample_nstep(
-            seed.buffer, config.batch_size, n=config.n_step, stride=config.num_envs, gamma=config.gamma, key=sample_key
-        )
-    loss, grads = eqx.filter_value_and_grad(td_loss)(seed.online.q_network, seed.online, seed.target, batch, config, discount)
-    params = eqx.filter(seed.online.q_network, eqx.is_array)
-    updates, opt_state = make_optimizer(config).update(grads, seed.opt_state, params)
-    if lr_scale is not None:
-        updates = jax.tree.map(lambda u: u * lr_scale, updates)
-    q_network = eqx.apply_updates(seed.online.q_network, updates)
-    online = eqx.tree_at(lambda p: p.q_network, seed.online, q_network)
-    return eqx.tree_at(lambda s: (s.online, s.opt_state, s.key), seed, (online, opt_state, jr.key_data(key))), loss
-
-
-def update_target(online: MLPQPolicy, target: MLPQPolicy, tau: float) -> MLPQPolicy:
-    """``tau`` of the online network mixed into the target (1.0: a hard copy)."""
-    if tau >= 1.0:
-        return eqx.tree_at(lambda p: p.q_network, target, online.q_network)
-    mixed = jax.tree.map(
-        lambda o, t: tau * o + (1.0 - tau) * t if eqx.is_inexact_array(o) else o, online.q_network, target.q_network
-    )
-    return eqx.tree_at(lambda p: p.q_network, target, mixed)
-
-
 def act_seed(seed: SeedState, env: GymnaxEnv, epsilon: Float[Array, ""], num_envs: int):
     """One vector step of one seed: act epsilon-greedily, step, store, auto-reset.
 
@@ -378,84 +269,89 @@ def _arrays(tree: Any) -> Any:
     return eqx.filter(tree, eqx.is_array)
 
 
-def _over_seeds(fn: Callable, num_seeds: int) -> Callable:
-    """``vmap`` over the seed axis; with one seed, squeeze it instead (XLA's batched matmuls with a
-    batch of one are ~35% slower on CPU than plain ones)."""
-    if num_seeds > 1:
-        return jax.vmap(fn)
-
-    def single(*args):
-        out = fn(*jax.tree.map(lambda x: x[0], args))
-        return jax.tree.map(lambda x: x[None], out)
-
-    return single
-
-
-def iterate(arrays: DQNState, static: DQNState, env: GymnaxEnv, config: DQNConfig):
-    """One iteration for all seeds, on the array part of the state (``static`` holds the rest:
+def iterate(seeds: SeedState, step: Int[Array, ""], static: SeedState, env: GymnaxEnv, config: DQNConfig, *, many: bool):
+    """One iteration of every seed, on the array part of the seed states (``static`` holds the rest:
     the MLP's activation functions are leaves that ``vmap``/``fori_loop`` cannot carry).
 
+    With ``many`` the seed states carry a leading seed axis and everything is vmapped over it;
+    without, they are one seed's, unbatched (see :func:`run_chunk`).
+
     Returns:
-        ``(arrays, per-env episode arrays, loss_sum, updates)``.
+        ``(seeds, step, per-env episode arrays, loss_sum, updates)``.
     """
+    over = jax.vmap if many else (lambda fn: fn)
     num_envs = config.num_envs
-    before = arrays.step
-    after = before + num_envs
-    epsilon = epsilon_at(config, before)
-    lr_scale = lr_scale_at(config, before) if config.lr_schedule != "constant" else None
+    after = step + num_envs
+    epsilon = epsilon_at(config, step)
+    lr_scale = lr_scale_at(config, step) if config.lr_schedule != "constant" else None
 
     def act(seed_arrays):
-        seed, episodes = act_seed(eqx.combine(seed_arrays, static.seeds), env, epsilon, num_envs)
+        seed, episodes = act_seed(eqx.combine(seed_arrays, static), env, epsilon, num_envs)
         return _arrays(seed), episodes
 
-    num_seeds = arrays.seeds.episode_return.shape[0]
-    seeds, episodes = _over_seeds(act, num_seeds)(arrays.seeds)
+    seeds, episodes = over(act)(seeds)
 
-    rounds = after // config.train_frequency - before // config.train_frequency
+    rounds = after // config.train_frequency - step // config.train_frequency
     n_updates = jnp.where(after >= config.learning_starts, rounds * config.gradient_steps, 0)
 
-    def update(seed_arrays):
-        seed, loss = update_seed(eqx.combine(seed_arrays, static.seeds), config, lr_scale)
-        return _arrays(seed), loss
+    # The gradient steps carry only what they change; the buffer and the target are constants of
+    # the loop, read in place (a carried buffer is copied whole every iteration).
+    def learn(learner, buffer, target):
+        online, opt_state, key = learner
+        online, opt_state, key, loss = update_seed(
+            eqx.combine(online, static.online), opt_state, key, eqx.combine(target, static.target), buffer, config, lr_scale
+        )
+        return (_arrays(online), opt_state, key), loss
 
     def one_update(_, carry):
-        seeds, loss_sum = carry
-        seeds, loss = _over_seeds(update, num_seeds)(seeds)
-        return seeds, loss_sum + loss
+        learner, loss_sum = carry
+        learner, loss = over(learn)(learner, seeds.buffer, seeds.target)
+        return learner, loss_sum + loss
 
-    seeds, loss_sum = jax.lax.fori_loop(0, n_updates, one_update, (seeds, jnp.zeros((num_seeds,), jnp.float32)))
+    loss_shape = seeds.episode_return.shape[:-1]
+    learner = (seeds.online, seeds.opt_state, seeds.key)
+    (online, opt_state, key), loss_sum = jax.lax.fori_loop(0, n_updates, one_update, (learner, jnp.zeros(loss_shape, jnp.float32)))
 
     def mix(online, target):
-        return _arrays(update_target(eqx.combine(online, static.seeds.online), eqx.combine(target, static.seeds.target), config.tau))
+        return _arrays(update_target(eqx.combine(online, static.online), eqx.combine(target, static.target), config.tau))
 
-    do_target = after // config.target_update_interval > before // config.target_update_interval
-    target = jax.lax.cond(do_target, lambda: _over_seeds(mix, num_seeds)(seeds.online, seeds.target), lambda: seeds.target)
-    seeds = eqx.tree_at(lambda s: s.target, seeds, target, is_leaf=lambda x: x is None)
-    return DQNState(seeds=seeds, step=after), episodes, loss_sum, n_updates
+    do_target = after // config.target_update_interval > step // config.target_update_interval
+    target = jax.lax.cond(do_target, lambda: over(mix)(online, seeds.target), lambda: seeds.target)
+    seeds = eqx.tree_at(lambda s: (s.online, s.opt_state, s.key, s.target), seeds, (online, opt_state, key, target), is_leaf=lambda x: x is None)
+    return seeds, after, episodes, loss_sum, n_updates
 
 
 def run_chunk(arrays: DQNState, n_active: Int[Array, ""], *, static: DQNState, env: GymnaxEnv, config: DQNConfig, max_iterations: int) -> tuple[DQNState, ChunkOutput]:
     """Advance ``n_active <= max_iterations`` iterations of the state ``combine(arrays, static)``
-    (unjitted; see :func:`make_chunk_fn`). Returns the new array part and the chunk's report."""
+    (unjitted; see :func:`make_chunk_fn`). Returns the new array part and the chunk's report.
+
+    With one seed the seed axis is dropped for the whole chunk (XLA's batched matmuls with a batch
+    of one are ~35% slower on CPU than plain ones) and put back at the end, outside the loop.
+    """
     num_seeds = arrays.seeds.episode_return.shape[0]
+    many = num_seeds > 1
     shape = (max_iterations, num_seeds, config.num_envs)
     n_active = jnp.minimum(jnp.asarray(n_active, jnp.int32), max_iterations)
+    seeds = arrays.seeds if many else jax.tree.map(lambda x: x[0], arrays.seeds)
+    per_seed = (lambda x: x) if many else (lambda x: x[None])
 
     def body(i, carry):
-        arrays, ret, length, done, ep_step, loss_sum, updates = carry
-        arrays, (r, l, d), loss, n = iterate(arrays, static, env, config)
+        seeds, step, ret, length, done, ep_step, loss_sum, updates = carry
+        seeds, step, (r, l, d), loss, n = iterate(seeds, step, static.seeds, env, config, many=many)
         return (
-            arrays,
-            ret.at[i].set(r),
-            length.at[i].set(l),
-            done.at[i].set(d),
-            ep_step.at[i].set(arrays.step),
-            loss_sum + loss,
+            seeds,
+            step,
+            ret.at[i].set(per_seed(r)),
+            length.at[i].set(per_seed(l)),
+            done.at[i].set(per_seed(d)),
+            ep_step.at[i].set(step),
+            loss_sum + per_seed(loss),
             updates + n,
         )
 
     init = (
-        arrays,
+        seeds,
+        arrays.step,
         jnp.zeros(shape, jnp.float32),
         jnp.zeros(shape, jnp.int32),
         jnp.zeros(shape, bool),
@@ -463,7 +359,8 @@ def run_chunk(arrays: DQNState, n_active: Int[Array, ""], *, static: DQNState, e
         jnp.zeros((num_seeds,), jnp.float32),
         jnp.zeros((), jnp.int32),
     )
-    arrays, ret, length, done, ep_step, loss_sum, updates = jax.lax.fori_loop(0, n_active, body, init)
+    seeds, step, ret, length, done, ep_step, loss_sum, updates = jax.lax.fori_loop(0, n_active, body, init)
+    arrays = DQNState(seeds=jax.tree.map(per_seed, seeds), step=step)
     finite = jax.vmap(lambda q: _params_finite(q))(arrays.seeds.online.q_network)
     out = ChunkOutput(
         episode_return=ret,
@@ -472,8 +369,8 @@ def run_chunk(arrays: DQNState, n_active: Int[Array, ""], *, static: DQNState, e
         episode_step=ep_step,
         loss_sum=loss_sum,
         updates=updates,
-        epsilon=epsilon_at(config, arrays.step),
-        step=arrays.step,
+        epsilon=epsilon_at(config, step),
+        step=step,
         finite=finite & jnp.isfinite(loss_sum),
     )
     return arrays, out
@@ -498,9 +395,12 @@ class ChunkFn:
         self._jitted = jax.jit(chunk, donate_argnums=0)
         self._compiled = None
 
-    def compile(self, state: DQNState) -> None:
+    def compile(self, state: DQNState) -> jax.stages.Compiled:
+        """Compile for ``state``'s shapes and shardings; returns the executable (its ``as_text()``
+        and ``memory_analysis()`` are what ``tests/test_train_hlo.py`` checks)."""
         arrays, _ = eqx.partition(state, eqx.is_array)
         self._compiled = self._jitted.lower(arrays, jnp.asarray(self.max_iterations, jnp.int32)).compile()
+        return self._compiled
 
     def __call__(self, state: DQNState, n_active: int) -> tuple[DQNState, ChunkOutput]:
         arrays, _ = eqx.partition(state, eqx.is_array)
