@@ -6,7 +6,9 @@ per iteration) and the counter is shared by the seeds, so the decisions "train n
 target now" are unbatched: under ``vmap`` they stay real branches instead of both-sides selects.
 
 A chunk runs ``n_active`` iterations (a traced count, at most the static ``max_iterations``) in a
-``lax.fori_loop``, so the host can change the chunk length every call without recompiling.
+``lax.fori_loop``, so the host can change the chunk length every call without recompiling. The
+replay buffer is written in place once per iteration and only read by the gradient steps, so an
+iteration costs the same at any ``buffer_size`` (``tests/test_train_hlo.py``, ``bench/scaling.py``).
 """
 
 from __future__ import annotations
@@ -25,15 +27,8 @@ from lerax_tui.core.env import GymnaxEnv, GymnaxEnvState
 from lerax_tui.core.policy import MLPQPolicy
 from lerax_tui.train.buffer import ReplayBuffer, Transitions, buffer_add, buffer_init
 from lerax_tui.train.config import ConfigError, DQNConfig
-from lerax_tui.train.learner import (  # noqa: F401 (q_batch, td_loss, td_targets: re-exported)
-    lr_scale_at,
-    make_optimizer,
-    q_batch,
-    td_loss,
-    td_targets,
-    update_seed,
-    update_target,
-)
+from lerax_tui.train.learner import lr_scale_at, make_optimizer, update_seed, update_target
+from lerax_tui.train.learner import q_batch, td_loss, td_targets  # noqa: F401 (re-exported)
 
 
 @final
@@ -310,7 +305,11 @@ def iterate(seeds: SeedState, step: Int[Array, ""], static: SeedState, env: Gymn
 
     loss_shape = seeds.episode_return.shape[:-1]
     learner = (seeds.online, seeds.opt_state, seeds.key)
-    (online, opt_state, key), loss_sum = jax.lax.fori_loop(0, n_updates, one_update, (learner, jnp.zeros(loss_shape, jnp.float32)))
+    carry = (learner, jnp.zeros(loss_shape, jnp.float32))
+    if -(-num_envs // config.train_frequency) * config.gradient_steps == 1:  # never more than one: a branch, not a loop
+        (online, opt_state, key), loss_sum = jax.lax.cond(n_updates > 0, lambda: one_update(0, carry), lambda: carry)
+    else:
+        (online, opt_state, key), loss_sum = jax.lax.fori_loop(0, n_updates, one_update, carry)
 
     def mix(online, target):
         return _arrays(update_target(eqx.combine(online, static.online), eqx.combine(target, static.target), config.tau))
@@ -349,16 +348,8 @@ def run_chunk(arrays: DQNState, n_active: Int[Array, ""], *, static: DQNState, e
             updates + n,
         )
 
-    init = (
-        seeds,
-        arrays.step,
-        jnp.zeros(shape, jnp.float32),
-        jnp.zeros(shape, jnp.int32),
-        jnp.zeros(shape, bool),
-        jnp.zeros((max_iterations,), jnp.int32),
-        jnp.zeros((num_seeds,), jnp.float32),
-        jnp.zeros((), jnp.int32),
-    )
+    reports = (jnp.zeros(shape, jnp.float32), jnp.zeros(shape, jnp.int32), jnp.zeros(shape, bool), jnp.zeros((max_iterations,), jnp.int32))
+    init = (seeds, arrays.step, *reports, jnp.zeros((num_seeds,), jnp.float32), jnp.zeros((), jnp.int32))
     seeds, step, ret, length, done, ep_step, loss_sum, updates = jax.lax.fori_loop(0, n_active, body, init)
     arrays = DQNState(seeds=jax.tree.map(per_seed, seeds), step=step)
     finite = jax.vmap(lambda q: _params_finite(q))(arrays.seeds.online.q_network)
