@@ -117,10 +117,9 @@ async def app_sps_and_latency(config, runs_dir: Path, presses: int) -> tuple[flo
 
 async def chart_redraw_ms(episodes: int, seeds: int) -> float:
     from lerax_tui.tui.app import make_app
-    from lerax_tui.tui.fake import FAKE_CATALOGUE
     from lerax_tui.tui.widgets.return_chart import ReturnChart
 
-    app = make_app(runs_dir=Path(tempfile.mkdtemp()), catalogue=FAKE_CATALOGUE)
+    app = make_app(runs_dir=Path(tempfile.mkdtemp()), catalogue=())  # the picker plays no part in a redraw
     async with app.run_test(size=SIZE) as pilot:
         chart = app.query_one(ReturnChart)
         per_seed = episodes // seeds

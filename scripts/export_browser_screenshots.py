@@ -1,9 +1,10 @@
 """Drive the real app into the checkpoint browser and the inspector, and save both as SVG.
 
-    python scripts/export_browser_screenshots.py
+    python -m scripts.export_browser_screenshots     # from the repository root
 
-Builds a folder like a user's: a run with its checkpoints and resume state, lerax's trained CartPole
-file (no manifest) and damaged copies (tests/test_browser_files.py builds the same set). Then, with
+Builds a folder like a user's with the tests' own builder (``tests/support/browser_folder.py``, reached
+as ``tests.support`` from the repository root): a run with its checkpoints and resume state, lerax's
+trained CartPole file (no manifest) and damaged copies. Then, with
 keys only: highlight the manifest that lies about the architecture (screenshots/browser.svg); Enter
 on lerax's file, accept the inferred parameters, and watch 40 steps of an episode after the greedy
 evaluation (screenshots/inspector.svg). Uses JAX (the evaluation and the episode step compile).
@@ -20,7 +21,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (120, 36)
-sys.path.insert(0, str(REPO / "tests"))
 
 
 async def wait_for(pilot, condition, timeout: float, what: str) -> None:
@@ -46,7 +46,7 @@ async def main(root: Path) -> None:
     from lerax_tui.tui.screens.checkpoints import CheckpointBrowserScreen
     from lerax_tui.tui.screens.dialogs import PolicyParametersDialog
     from lerax_tui.tui.screens.inspector import InspectorScreen
-    from test_browser_files import build_browser_folder
+    from tests.support.browser_folder import build_browser_folder
 
     env = make_env("CartPole-v1")
     lerax_dir = REPO / "tests/fixtures/lerax"

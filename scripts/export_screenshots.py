@@ -1,7 +1,9 @@
 """Drive the real app and save the README screenshots as SVG.
 
-    python scripts/export_screenshots.py            # real DQN training on CartPole-v1 (JAX, ~1 min on 2 cores)
-    python scripts/export_screenshots.py --fake     # the deterministic fake trainer (no JAX)
+    python -m scripts.export_screenshots            # real DQN training on CartPole-v1 (JAX, ~1 min on 2 cores)
+    python -m scripts.export_screenshots --fake     # the tests' deterministic fake trainer (no JAX)
+
+Run it from the repository root: ``--fake`` takes the fake trainer from ``tests/support/fake.py``.
 
 Writes screenshots/main-training.svg (a run in progress), screenshots/past-runs.svg (three finished
 runs overlaid) and screenshots/help.svg (F1 on the chart).
@@ -54,16 +56,13 @@ async def main(out: Path, runs_dir: Path, fake: bool) -> None:
     from lerax_tui.tui.app import make_app
 
     factory = None
-    if fake:
-        from lerax_tui.tui.fake import FakeFactory
-
-        factory = FakeFactory(options={"chunk_delay": 0.05})
-    timeout = 600
     catalogue = None
     if fake:
-        from lerax_tui.tui.fake import FAKE_CATALOGUE
+        from tests.support.fake import FAKE_CATALOGUE, FakeFactory
 
+        factory = FakeFactory(options={"chunk_delay": 0.05})
         catalogue = FAKE_CATALOGUE
+    timeout = 600
 
     # 1. A run in progress: 3 seeds, captured about two thirds of the way through.
     app = make_app(runs_dir=runs_dir, env_id="CartPole-v1", trainer_factory=factory, catalogue=catalogue)

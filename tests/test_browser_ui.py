@@ -10,14 +10,13 @@ import os
 from pathlib import Path
 
 import pytest
+from support.browser_folder import EXPECTED, build_browser_folder
 from textual.app import App
 
 from lerax_tui.core.checkpoint import manifest_path
-from lerax_tui.tui.screens.checkpoints import CheckpointBrowserScreen
 from lerax_tui.tui.screens.checkpoint_export import ExportDialog
+from lerax_tui.tui.screens.checkpoints import CheckpointBrowserScreen
 from lerax_tui.tui.screens.dialogs import ConfirmDialog, PolicyParametersDialog
-
-from test_browser_files import EXPECTED, build_browser_folder
 
 
 class BrowserApp(App):
@@ -231,9 +230,10 @@ async def test_parameters_dialog_checks_its_values():
 async def test_in_the_main_app_ctrl_o_then_load_prefills_from_the_form(folder):
     """The browser inside the real app (fake trainer and catalogue): ctrl+o opens it, and the
     parameters dialog falls back to the app's form for what the file cannot say."""
+    from support.fake import FAKE_CATALOGUE, FakeFactory
+
     import lerax_tui.tui.app as app_module
     from lerax_tui.tui.app import make_app
-    from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
 
     assert app_module.CheckpointBrowserScreen is CheckpointBrowserScreen
     app = make_app(runs_dir=folder / "runs", env_id="CartPole-v1", trainer_factory=FakeFactory(), catalogue=FAKE_CATALOGUE,
@@ -279,10 +279,10 @@ async def test_a_thousand_files_fill_in_chunks_and_keys_work_meanwhile(tmp_path)
 
 async def test_the_palette_reaches_every_browser_action(folder):
     """ctrl+p on the browser lists its keyed actions (with their keys) and runs them."""
+    from support.fake import FAKE_CATALOGUE, FakeFactory
     from textual.widgets import Input
 
     from lerax_tui.tui.app import make_app
-    from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
 
     app = make_app(runs_dir=folder / "runs", env_id="CartPole-v1", trainer_factory=FakeFactory(), catalogue=FAKE_CATALOGUE,
                    keymap_path=folder / "no-keymap.toml")

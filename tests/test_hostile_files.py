@@ -449,7 +449,7 @@ async def test_the_app_starts_ticks_and_quits_on_hostile_run_folders_and_checkpo
     import asyncio
 
     from lerax_tui.tui.app import make_app
-    from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
+    from support.fake import FAKE_CATALOGUE, FakeFactory
     from lerax_tui.tui.screens.checkpoints import CheckpointBrowserScreen
     from lerax_tui.tui.widgets.runs_list import RunsList
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_inspector_ui import InspectorApp, make_run, ready
+from support.inspector import InspectorApp, make_run, ready
 
 
 def test_inspector_snapshot(snap_compare, tmp_path):

@@ -10,10 +10,10 @@ import signal
 from pathlib import Path
 
 import pytest
+from support.fake import FAKE_CATALOGUE, FakeFactory
 
 from lerax_tui.train.config import preset
 from lerax_tui.tui.app import LeraxApp, make_app
-from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
 from lerax_tui.tui.screens.help import HelpScreen
 from lerax_tui.tui.widgets.config_form import ConfigForm
 from lerax_tui.tui.widgets.return_chart import ReturnChart

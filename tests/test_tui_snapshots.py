@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.fake import FAKE_CATALOGUE, FakeFactory
 
 from lerax_tui.train.config import DQNConfig
 from lerax_tui.tui.app import make_app
-from lerax_tui.tui.fake import FAKE_CATALOGUE, FakeFactory
 
 
 @pytest.fixture

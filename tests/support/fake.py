@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from lerax_tui.train.events import (
-    ChunkMetrics,
     CheckpointWritten,
+    ChunkMetrics,
     Compiling,
     Evaluated,
     Finished,
