@@ -5,8 +5,9 @@ No Textual here: the chart widget, the past-runs tailer and the benchmark share 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

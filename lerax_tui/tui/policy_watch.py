@@ -9,8 +9,9 @@ imports it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from rich.text import Text
@@ -174,7 +175,7 @@ def histogram_text(returns: np.ndarray, *, width: int, bins: int = 8) -> Text:
     counts, edges = np.histogram(returns, bins=bins, range=(lo, hi))
     bar = max(4, width - 20)
     top = max(1, int(counts.max()))
-    for c, a in zip(counts, edges[:-1]):
+    for c, a in zip(counts, edges[:-1], strict=True):
         out.append(f"{a:>9.1f} ", style="dim")
         out.append("█" * int(round(c / top * bar)) or ("▏" if c else ""), style="cyan")
         out.append(f" {c}\n")

@@ -116,7 +116,7 @@ class FakeTrainer:
                 metrics.flush()
                 self.listener(chunk)
                 if evaluation is not None:
-                    best = [max(b, float(r.mean())) for b, r in zip(best, evaluation)] if best else [float(r.mean()) for r in evaluation]
+                    best = [max(b, float(r.mean())) for b, r in zip(best, evaluation, strict=True)] if best else [float(r.mean()) for r in evaluation]
                     self.listener(Evaluated(evaluation, which="periodic", step=step, best=best))
                 if self._checkpoint_requested.is_set():
                     self._checkpoint_requested.clear()

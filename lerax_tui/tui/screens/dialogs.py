@@ -3,8 +3,9 @@ a file without a manifest, type a folder to add."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -5,6 +5,7 @@ own and only change with the keymap, so a plain line rebuilt on demand is enough
 from __future__ import annotations
 
 from rich.markup import escape
+from textual.binding import Binding
 from textual.widgets import Static
 
 
@@ -18,7 +19,7 @@ class KeyHints(Static):
         keymap = getattr(app, "user_keymap", {})
         parts = []
         for binding in app.BINDINGS:
-            if not getattr(binding, "show", False) or not binding.description:
+            if not isinstance(binding, Binding) or not binding.show or not binding.description:
                 continue
             key = keymap.get(binding.id, binding.key) if binding.id else binding.key
             first = key.split(",")[0].strip()

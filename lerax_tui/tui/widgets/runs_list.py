@@ -16,8 +16,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import SelectionList, Static
 
-from lerax_tui.tui.history import ReturnHistory
 from lerax_tui.train.runs import RunFolder, list_run_folders, read_run_config
+from lerax_tui.tui.history import ReturnHistory
 from lerax_tui.tui.runs_tail import MetricsTail
 
 POLL_S = 1.0
