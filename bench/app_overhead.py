@@ -71,11 +71,12 @@ async def app_sps_and_latency(config, runs_dir: Path, presses: int) -> tuple[flo
 
         while not app.main_screen.query_one(EnvPicker).entries:
             await pilot.pause(0.1)
+        screen = app.main_screen
         for name, value in config.to_dict().items():
-            app.form.rows[name].set_value(value)
-        app.form.validate()
+            screen.form.rows[name].set_value(value)
+        screen.form.validate()
         await pilot.press("f5")
-        while app.status.phase in ("idle", "compiling") and app.session is not None:
+        while screen.run.phase in ("idle", "compiling") and screen.session is not None:
             await pilot.pause(0.05)
         option_list = app.query_one("#env-list")
         option_list.focus()
@@ -94,7 +95,7 @@ async def app_sps_and_latency(config, runs_dir: Path, presses: int) -> tuple[flo
 
         app._display = spy
         key = "down"
-        while app.session is not None and len(latencies) < presses:
+        while screen.session is not None and len(latencies) < presses:
             before = option_list.highlighted
             if before in (0, option_list.option_count - 1):
                 key = "down" if before == 0 else "up"
@@ -110,7 +111,7 @@ async def app_sps_and_latency(config, runs_dir: Path, presses: int) -> tuple[flo
                 latencies.append(2.0)
             await asyncio.sleep(0.2)  # a person presses keys a few times a second, not continuously
         app._display = display
-        while app.session is not None:
+        while screen.session is not None:
             await pilot.pause(0.1)
     return wall_sps(chunks, config.num_seeds), latencies, time.perf_counter() - start
 
@@ -125,7 +126,7 @@ async def chart_redraw_ms(episodes: int, seeds: int) -> float:
         per_seed = episodes // seeds
         steps = np.sort(np.random.default_rng(0).integers(1, 10_000_000, per_seed))
         for seed in range(seeds):
-            chart.live.extend(seed, steps, 20 + 480 * (1 - np.exp(-steps / 3e6)) + np.random.default_rng(seed).normal(0, 30, per_seed))
+            chart.run.history.extend(seed, steps, 20 + 480 * (1 - np.exp(-steps / 3e6)) + np.random.default_rng(seed).normal(0, 30, per_seed))
         await pilot.pause()
         times = [chart.redraw_now() for _ in range(20)]  # bucketing + plotext build + conversion
         return 1000 * statistics.median(times)

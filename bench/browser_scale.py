@@ -53,10 +53,11 @@ def build(root: Path, n: int, per_run: int = 50) -> int:
 
 
 def bench_index(runs: Path) -> dict:
-    from lerax_tui.core import checkpoint_index
+    from lerax_tui.core import report_cache
     from lerax_tui.core.checkpoint_index import CheckpointIndex
+    from lerax_tui.tui.checkpoint_text import row_label
 
-    checkpoint_index._SHARED_CACHE.clear()  # the UI run filled it
+    report_cache.SHARED.clear()  # the UI run filled it
     index = CheckpointIndex(runs)
     t0 = time.perf_counter()
     rows = index.scan().rows
@@ -75,7 +76,7 @@ def bench_index(runs: Path) -> dict:
     warm_s = time.perf_counter() - t0
     statuses = {}
     for r in rows:
-        statuses[r.label] = statuses.get(r.label, 0) + 1
+        statuses[row_label(r)] = statuses.get(row_label(r), 0) + 1
     return {
         "files": len(rows),
         "scan_ms": scan_s * 1000,
@@ -88,9 +89,9 @@ def bench_index(runs: Path) -> dict:
 
 
 async def bench_ui(runs: Path) -> dict:
-    from lerax_tui.core import checkpoint_index
+    from lerax_tui.core import report_cache
 
-    checkpoint_index._SHARED_CACHE.clear()  # the index benchmark above filled it
+    report_cache.SHARED.clear()  # the index benchmark above filled it
     from textual import events
     from textual.app import App
 
@@ -106,7 +107,7 @@ async def bench_ui(runs: Path) -> dict:
     t_start = time.perf_counter()
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen
-        while not isinstance(screen, CheckpointBrowserScreen) or not screen._shown:
+        while not isinstance(screen, CheckpointBrowserScreen) or not screen.table.shown:
             await pilot.pause(0.01)
             screen = app.screen
         first_rows_s = time.perf_counter() - t_start

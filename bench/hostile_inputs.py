@@ -60,7 +60,7 @@ async def main(runs, ckpts):
             while not isinstance(app.screen, CheckpointBrowserScreen) and time.monotonic() < deadline:
                 await pilot.pause(0.05)
             screen = app.screen
-            while time.monotonic() < deadline and (screen.verify_seconds is None or screen._done):
+            while time.monotonic() < deadline and not screen.verified:
                 await pilot.pause(0.1)
             if screen.verify_seconds is None:
                 print("browser rows still verifying", file=sys.stderr)

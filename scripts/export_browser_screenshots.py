@@ -57,9 +57,9 @@ async def main(root: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         browser = CheckpointBrowserScreen(Path("runs"), Path("files"))
         app.push_screen(browser)
-        await wait_for(pilot, lambda: browser.verify_seconds is not None and not browser._done, 120, "verification")
+        await wait_for(pilot, lambda: browser.verified, 120, "verification")
         await pilot.pause(0.5)
-        names = [browser.rows[k].name for k in browser._shown]
+        names = [row.name for row in browser.table.shown]
         await pilot.press(*["j"] * names.index("lying-manifest"))
         await pilot.pause(0.3)
         save(app, "browser.svg")

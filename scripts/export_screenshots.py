@@ -26,7 +26,7 @@ async def wait_for(pilot, condition, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up after {timeout:.0f} s (status: {pilot.app.status})")
+            raise TimeoutError(f"gave up after {timeout:.0f} s (phase: {pilot.app.main_screen.run.phase})")
         await pilot.pause(0.1)
 
 
@@ -43,13 +43,13 @@ async def ready(pilot) -> None:
 
 
 async def train(pilot, timeout: float, **fields) -> None:
-    app = pilot.app
+    screen = pilot.app.main_screen
     for name, value in fields.items():
-        app.form.rows[name].editor.value = str(value)
+        screen.form.rows[name].editor.value = str(value)
     await pilot.pause()
     await pilot.press("f5")
-    await wait_for(pilot, lambda: app.session is None and app.status.phase in ("finished", "stopped", "failed"), timeout)
-    assert app.status.phase != "failed", app.status.message
+    await wait_for(pilot, lambda: screen.session is None and screen.run.ended, timeout)
+    assert screen.run.phase != "failed", screen.run.message
 
 
 async def main(out: Path, runs_dir: Path, fake: bool) -> None:
@@ -69,15 +69,16 @@ async def main(out: Path, runs_dir: Path, fake: bool) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await train(pilot, timeout, total_timesteps=20_000)  # warm the JIT cache: the next run starts quickly
+        screen = app.main_screen
         for name, value in {"total_timesteps": 150_000, "num_seeds": 3}.items():
-            app.form.rows[name].editor.value = str(value)
+            screen.form.rows[name].editor.value = str(value)
         await pilot.pause()
         await pilot.press("f5")
-        await wait_for(pilot, lambda: app.status.step >= 100_000, timeout)
+        await wait_for(pilot, lambda: screen.run.step >= 100_000, timeout)
         await pilot.pause(0.6)
         save(app, out, "main-training.svg")
         await pilot.press("f5")
-        await wait_for(pilot, lambda: app.session is None, timeout)
+        await wait_for(pilot, lambda: screen.session is None, timeout)
         # Two more finished runs to compare: a smaller learning rate, and a smaller network.
         await train(pilot, timeout, total_timesteps=100_000, num_seeds=1, learning_rate=3e-4)
         await train(pilot, timeout, total_timesteps=100_000, learning_rate=1e-3, width_size=16)

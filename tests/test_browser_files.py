@@ -14,6 +14,7 @@ from support.browser_folder import EXPECTED, build_browser_folder
 
 from lerax_tui.core.checkpoint import manifest_path
 from lerax_tui.core.checkpoint_index import CheckpointIndex
+from lerax_tui.tui.checkpoint_text import row_env, row_label
 
 
 @pytest.fixture
@@ -37,12 +38,12 @@ def test_index_rows_and_inspect_json_agree_on_every_bad_file(tmp_path, browser_f
     by_name = {r.name: r for r in rows}
     for row in rows:
         index.verify_row(row)
-    assert by_name["final"].label == "ok (lerax-tui fingerprint)" and by_name["final"].has_resume
-    assert by_name["final"].env == "CartPole-v1" and by_name["final"].step == 2000
+    assert row_label(by_name["final"]) == "ok (lerax-tui fingerprint)" and by_name["final"].has_resume
+    assert row_env(by_name["final"]) == "CartPole-v1" and by_name["final"].step == 2000
     for stem, (status, label) in EXPECTED.items():
         row = by_name[stem]
         assert row.status == status, (stem, row.problems)
-        assert row.label == label, stem
+        assert row_label(row) == label, stem
         assert row.problems or status == "ok", stem
         # `lerax-tui inspect --json` (in process: one interpreter, not one per file) says the same
         code = main(["inspect", str(browser_folder[stem]), "--json"])
@@ -66,7 +67,7 @@ def test_deleted_between_listing_and_verifying(tmp_path, browser_folder):
     row = next(r for r in rows if r.name == "final")
     browser_folder["final"].unlink()
     index.verify_row(row)
-    assert row.status == "missing" and row.label == "missing" and "does not exist" in row.problems[0]
+    assert row.status == "missing" and row_label(row) == "missing" and "does not exist" in row.problems[0]
 
 
 def test_unreadable_folder_is_a_row_not_an_error(tmp_path, browser_folder, monkeypatch):
@@ -81,7 +82,7 @@ def test_unreadable_folder_is_a_row_not_an_error(tmp_path, browser_folder, monke
     monkeypatch.setattr(os, "scandir", scandir)
     rows = CheckpointIndex(tmp_path / "runs", [files]).scan().rows
     bad = [r for r in rows if r.listing_problem]
-    assert len(bad) == 1 and bad[0].label == "folder not readable" and "permission denied" in bad[0].problems[0]
+    assert len(bad) == 1 and row_label(bad[0]) == "folder not readable" and "permission denied" in bad[0].problems[0]
     assert any(r.name == "final" for r in rows)
 
 
@@ -129,7 +130,7 @@ def test_unreadable_file_is_a_row_not_an_error(tmp_path, browser_folder, monkeyp
     index = CheckpointIndex(tmp_path / "runs")
     row = next(r for r in index.scan().rows if r.name == "final")
     index.verify_row(row)
-    assert row.status == "missing" and row.label == "not readable" and "permission denied" in row.problems[0]
+    assert row.status == "missing" and row_label(row) == "not readable" and "permission denied" in row.problems[0]
 
 
 def test_a_single_file_instead_of_a_folder(tmp_path, browser_folder):

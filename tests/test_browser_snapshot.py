@@ -82,7 +82,7 @@ async def _verified(pilot) -> None:
     screen = pilot.app.screen
     for _ in range(200):
         await pilot.pause(0.05)
-        if screen.verify_seconds is not None and not screen._done:
+        if screen.verified:
             break
     await pilot.pause(0.3)
 

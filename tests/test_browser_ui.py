@@ -14,26 +14,32 @@ from support.browser_folder import EXPECTED, build_browser_folder
 from textual.app import App
 
 from lerax_tui.core.checkpoint import manifest_path
+from lerax_tui.tui.messages import PolicyLoaded
 from lerax_tui.tui.screens.checkpoint_export import ExportDialog
 from lerax_tui.tui.screens.checkpoints import CheckpointBrowserScreen
 from lerax_tui.tui.screens.dialogs import ConfirmDialog, PolicyParametersDialog
 
 
 class BrowserApp(App):
-    def __init__(self, runs: Path, folder: Path | None = None, **kw):
+    """The browser alone; a loaded policy is recorded instead of opening the inspector."""
+
+    def __init__(self, runs: Path | None, folder: Path | None = None, **kw):
         super().__init__()
         self.opened: list[tuple] = []
         self._args = (runs, folder, kw)
 
     def on_mount(self) -> None:
         runs, folder, kw = self._args
-        self.push_screen(CheckpointBrowserScreen(runs, folder, open_policy=lambda p, r, row: self.opened.append((p, r, row)), **kw))
+        self.push_screen(CheckpointBrowserScreen(runs, folder, **kw))
+
+    def on_policy_loaded(self, message: PolicyLoaded) -> None:
+        self.opened.append((message.policy, message.report, message.row))
 
 
 async def settle(pilot, screen: CheckpointBrowserScreen, timeout: float = 30.0) -> None:
     for _ in range(int(timeout / 0.05)):
         await pilot.pause(0.05)
-        if screen.verify_seconds is not None and not screen._done:
+        if screen.verified:
             await pilot.pause(0.25)  # one more drain
             return
     raise AssertionError("verification did not finish")
@@ -48,12 +54,13 @@ async def until(pilot, predicate, timeout: float = 20.0) -> None:
 
 
 def labels(screen: CheckpointBrowserScreen) -> dict[str, str]:
+    """name -> status as the table's cells show them."""
     table = screen.table
-    return {str(table.get_cell(k, "name")): str(table.get_cell(k, "status")) for k in screen._shown}
+    return {str(table.get_cell(row.key, "name")): str(table.get_cell(row.key, "status")) for row in table.shown}
 
 
 def select(screen: CheckpointBrowserScreen, name: str) -> None:
-    index = next(i for i, k in enumerate(screen._shown) if screen.rows[k].name == name)
+    index = next(i for i, row in enumerate(screen.table.shown) if row.name == name)
     screen.table.move_cursor(row=index)
 
 
@@ -247,8 +254,8 @@ async def test_in_the_main_app_ctrl_o_then_load_prefills_from_the_form(folder):
         assert labels(screen)["final"] == "ok (lerax-tui fingerprint)"
         row = screen.rows[str(folder / "runs/CartPole-v1-20261124-120000-abc123/checkpoints/final.eqx")]
         row.report.env_id, row.report.hyperparameters = None, None  # as if nothing could be inferred
-        env_id, hp = screen._prefill(row)
-        form = app.form.config()
+        env_id, hp = screen.prefill(row)
+        form = app.main_screen.form.config()
         assert env_id == "CartPole-v1" and hp == {"width_size": form.width_size, "depth": form.depth, "epsilon": form.epsilon}
         await pilot.press("escape")
         assert not isinstance(app.screen, CheckpointBrowserScreen)
@@ -310,7 +317,7 @@ def test_details_of_a_best_checkpoint_show_its_greedy_evaluation(tmp_path, small
     from lerax_tui.core import verify
     from lerax_tui.core.checkpoint import save_checkpoint
     from lerax_tui.core.checkpoint_index import CheckpointRow
-    from lerax_tui.tui.screens.checkpoints import details_text
+    from lerax_tui.tui.checkpoint_text import details_text
 
     best = save_checkpoint(small_policy, tmp_path / "best", env=cartpole, step=30_000, recent_return=310.0,
                            extra={"eval_return": 487.5, "eval_returns": [500.0, 475.0]})

@@ -450,6 +450,7 @@ async def test_the_app_starts_ticks_and_quits_on_hostile_run_folders_and_checkpo
 
     from lerax_tui.tui.app import make_app
     from support.fake import FAKE_CATALOGUE, FakeFactory
+    from lerax_tui.tui.checkpoint_text import row_label
     from lerax_tui.tui.screens.checkpoints import CheckpointBrowserScreen
     from lerax_tui.tui.widgets.runs_list import RunsList
 
@@ -495,9 +496,9 @@ async def test_the_app_starts_ticks_and_quits_on_hostile_run_folders_and_checkpo
         for _ in range(400):
             await pilot.pause(0.05)
             screen = app.screen
-            if isinstance(screen, CheckpointBrowserScreen) and screen.verify_seconds is not None and not screen._done:
+            if isinstance(screen, CheckpointBrowserScreen) and screen.verified:
                 break
-        labels = {row.name: row.label for row in screen.rows.values()}
+        labels = {row.name: row_label(row) for row in screen.rows.values()}
         assert labels == {"fifo": "not a checkpoint", "deep": "corrupt", "sparse": "not a checkpoint"}
         await pilot.press("ctrl+q")
         await asyncio.wait_for(pilot.pause(0.1), 5)

@@ -56,14 +56,17 @@ async def test_continue_training_resumes_exactly_when_resume_exists(tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await ready(pilot)
         await pilot.press("c")
-        (_, env_id, config), (_, start_env, start_config, factory) = app.calls
-        assert env_id == start_env == "CartPole-v1" and config is start_config
-        assert config.learning_rate == 0.001 and config.width_size == 64
-        assert config.total_timesteps == 100000  # finished at 50,000: as many steps again
-        assert factory.__qualname__.startswith("fork_trainer_factory")
-        assert any("continuing exactly from step 50,000" in n.message and "→ 100,000, in a new run folder" in n.message
-                   and "CartPole-v1-20261124-120000-abc123 is not changed" in n.message for n in app._notifications)
-        assert screen.continue_plan()["origin"] == {"path": str(path), "step": 50000, "fingerprint": None}
+        await pilot.pause()
+        (request,) = app.requests
+        assert request.env_id == "CartPole-v1"
+        assert request.config.learning_rate == 0.001 and request.config.width_size == 64
+        assert request.config.total_timesteps == 100000  # finished at 50,000: as many steps again
+        assert request.trainer_factory.__qualname__.startswith("fork_trainer_factory")
+        assert "continuing exactly from step 50,000" in request.note and "→ 100,000, in a new run folder" in request.note
+        assert "CartPole-v1-20261124-120000-abc123 is not changed" in request.note and request.severity == "information"
+        plan = screen.continue_plan()
+        assert plan.origin == {"path": str(path), "step": 50000, "fingerprint": None}
+        assert plan.resume == path.parent / "resume.eqx"
 
 
 async def test_continue_training_from_an_older_checkpoint_starts_from_its_weights(tmp_path):
@@ -73,9 +76,11 @@ async def test_continue_training_from_an_older_checkpoint_starts_from_its_weight
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
         await pilot.press("c")
-        assert app.calls[1][3].__qualname__.startswith("policy_trainer_factory")
-        assert any("no resume state for step 50,000" in n.message and "fresh replay buffer" in n.message
-                   and "new run folder" in n.message for n in app._notifications)
+        await pilot.pause()
+        (request,) = app.requests
+        assert request.trainer_factory.__qualname__.startswith("policy_trainer_factory")
+        assert "no resume state for step 50,000" in request.note and "fresh replay buffer" in request.note
+        assert "new run folder" in request.note and request.severity == "warning"
 
 
 async def test_continue_training_without_resume_says_fresh_buffer(tmp_path):
@@ -83,21 +88,30 @@ async def test_continue_training_without_resume_says_fresh_buffer(tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
         await pilot.press("c")
-        assert app.calls[1][3].__qualname__.startswith("policy_trainer_factory")
-        assert any("fresh replay buffer" in n.message for n in app._notifications)
+        await pilot.pause()
+        (request,) = app.requests
+        assert request.trainer_factory.__qualname__.startswith("policy_trainer_factory")
+        assert "fresh replay buffer" in request.note
 
 
 async def test_continue_training_without_the_main_app_degrades(tmp_path):
     class Bare(App):
+        requests: list = []
+
         def on_mount(self):
             path = make_run(tmp_path, resume=False)
             self.push_screen(InspectorScreen("P", make_report(path), env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode, episodes=10))
+
+        def on_continue_training(self, request):
+            self.requests.append(request)
 
     app = Bare()
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
         await pilot.press("c")
+        await pilot.pause()
         assert any("needs the main app" in n.message for n in app._notifications)
+        assert app.requests == []
 
 
 async def test_failures_are_shown_not_raised(tmp_path):
@@ -150,7 +164,10 @@ def test_title_of_a_best_checkpoint_leads_with_its_greedy_score(tmp_path):
     path = make_run(tmp_path, resume=False)
     report = make_report(path)
     row = CheckpointRow(path=path, run="run", run_dir=path.parent.parent)
-    make = lambda r: InspectorScreen("POLICY", r, row=row, env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode)
+
+    def make(r):
+        return InspectorScreen("POLICY", r, row=row, env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode)
+
     assert "eval" not in make(report)._title().plain
     report.manifest["eval_return"] = 498.25
     assert make(report)._title().plain.endswith("step 50,000 · best eval 498.2 · recent return 487.3")

@@ -14,6 +14,7 @@ from support.fake import FAKE_CATALOGUE, FakeFactory
 
 from lerax_tui.train.config import preset
 from lerax_tui.tui.app import LeraxApp, make_app
+from lerax_tui.tui.live_run import LiveRun
 from lerax_tui.tui.screens.help import HelpScreen
 from lerax_tui.tui.widgets.config_form import ConfigForm
 from lerax_tui.tui.widgets.return_chart import ReturnChart
@@ -39,7 +40,12 @@ async def until(pilot, condition, timeout: float = 5.0) -> None:
 
 
 def form_value(app: LeraxApp, name: str) -> str:
-    return str(app.form.rows[name].raw_value())
+    return str(app.main_screen.form.rows[name].raw_value())
+
+
+def run(app: LeraxApp) -> LiveRun:
+    """The main screen's live run (a new one each time a run starts)."""
+    return app.main_screen.run
 
 
 async def test_selecting_an_env_loads_its_preset_and_shows_spaces(tmp_path):
@@ -49,12 +55,12 @@ async def test_selecting_an_env_loads_its_preset_and_shows_spaces(tmp_path):
         assert app.focused is app.query_one("#env-list")
         await pilot.press(*"acro", "enter")  # typing on the list goes to the filter box
         await pilot.pause()
-        assert app.env_id == "Acrobot-v1"
+        assert app.main_screen.env_id == "Acrobot-v1"
         acrobot = preset("Acrobot-v1")
         assert form_value(app, "total_timesteps") == str(acrobot.total_timesteps)
         assert form_value(app, "learning_rate") == f"{acrobot.learning_rate:g}"
         details = str(app.query_one("#env-details").render())
-        assert "Discrete(3)" in details and "6" in details
+        assert "obs 6 · actions Discrete(3) · ≤500 steps" in details
 
 
 async def test_unsupported_env_is_listed_with_reason_and_cannot_be_chosen(tmp_path):
@@ -66,7 +72,7 @@ async def test_unsupported_env_is_listed_with_reason_and_cannot_be_chosen(tmp_pa
         app.query_one("#env-filter").focus()
         await pilot.press(*"pend", "enter")
         await pilot.pause()
-        assert app.env_id == "CartPole-v1"
+        assert app.main_screen.env_id == "CartPole-v1"
         assert "not supported" in str(app.query_one("#env-details").render())
 
 
@@ -74,24 +80,24 @@ async def test_invalid_value_is_named_inline_and_blocks_start(tmp_path):
     app, factory = app_with(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
-        app.form.rows["learning_rate"].editor.value = "fast"
+        app.main_screen.form.rows["learning_rate"].editor.value = "fast"
         await pilot.pause()
-        row = app.form.rows["learning_rate"]
+        row = app.main_screen.form.rows["learning_rate"]
         assert row.has_class("-invalid")
         assert "learning_rate" in str(row.query_one(".field-error").render())
         await pilot.press("f5")
         await pilot.pause()
-        assert factory.made == [] and app.session is None
-        assert "learning_rate" in app.status.message
+        assert factory.made == [] and app.main_screen.session is None
+        assert "learning_rate" in run(app).message
         assert app.focused is row.editor
         # A cross-field rule names the field too; fixing everything lets the run start.
-        app.form.rows["learning_rate"].editor.value = "0.001"
-        app.form.rows["batch_size"].editor.value = "100000"
+        app.main_screen.form.rows["learning_rate"].editor.value = "0.001"
+        app.main_screen.form.rows["batch_size"].editor.value = "100000"
         await pilot.pause()
-        assert app.form.rows["batch_size"].has_class("-invalid")
-        app.form.rows["batch_size"].editor.value = "64"
+        assert app.main_screen.form.rows["batch_size"].has_class("-invalid")
+        app.main_screen.form.rows["batch_size"].editor.value = "64"
         await pilot.pause()
-        assert app.form.error is None
+        assert app.main_screen.form.error is None
         await pilot.press("f5")
         await until(pilot, lambda: factory.made)
 
@@ -100,58 +106,58 @@ async def test_f5_starts_and_stops_with_a_final_checkpoint(tmp_path):
     app, factory = app_with(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
-        await until(pilot, lambda: app.status.phase == "training" and app.status.step > 0)
-        assert app.form.disabled
+        await until(pilot, lambda: run(app).phase == "training" and run(app).step > 0)
+        assert app.main_screen.form.disabled
         await pilot.press("f5")
-        await until(pilot, lambda: app.session is None)
+        await until(pilot, lambda: app.main_screen.session is None)
         trainer = factory.last
         assert "stop" in trainer.calls
         assert trainer.final_checkpoint is not None and trainer.final_checkpoint.exists()
-        assert app.status.phase == "stopped"
-        assert not app.form.disabled
-        assert app.status.step < int(form_value(app, "total_timesteps"))
+        assert run(app).phase == "stopped"
+        assert not app.main_screen.form.disabled
+        assert run(app).step < int(form_value(app, "total_timesteps"))
 
 
 async def test_chart_receives_points_from_chunks(tmp_path):
     app, factory = app_with(tmp_path, chunk_delay=0.0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
-        await until(pilot, lambda: app.status.phase == "finished")
+        await until(pilot, lambda: run(app).phase == "finished")
         chart = app.query_one(ReturnChart)
         lines = (factory.last.run_dir / "metrics.jsonl").read_text().splitlines()
         expected = sum(len(r) for line in lines for r in json.loads(line)["episode_returns"])
-        assert chart.live.episodes == expected == app.status.episodes > 0
-        summary = chart.live.summary(2 * chart.size.width)
+        assert chart.run is run(app) and run(app).episodes == expected > 0
+        summary = run(app).history.summary(2 * chart.size.width)
         assert 0 < summary.x.size <= 2 * chart.size.width
-        assert app.status.best_return is not None and app.status.last_return is not None
-        assert app.status.step == app.status.total == preset("CartPole-v1").total_timesteps
+        assert run(app).best_return is not None and run(app).last_return is not None
+        assert run(app).step == run(app).total == preset("CartPole-v1").total_timesteps
 
 
 async def test_pause_resume_and_checkpoint_now(tmp_path):
     app, factory = app_with(tmp_path, chunk_delay=0.05)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
-        await until(pilot, lambda: app.status.step > 0)
+        await until(pilot, lambda: run(app).step > 0)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: factory.last.checkpoints)
         await pilot.press("f6")
-        assert app.status.phase in ("pausing", "paused")
-        await until(pilot, lambda: app.status.phase == "paused")  # reported by the trainer
-        step = app.status.step
+        assert run(app).phase in ("pausing", "paused")
+        await until(pilot, lambda: run(app).phase == "paused")  # reported by the trainer
+        step = run(app).step
         await pilot.pause(0.4)
-        assert app.status.step == step
+        assert run(app).step == step
         await pilot.press("f6")
-        await until(pilot, lambda: app.status.phase == "training")
+        await until(pilot, lambda: run(app).phase == "training")
         assert factory.last.calls[:3] == ["checkpoint", "pause", "resume"]
         await pilot.press("f5")
-        await until(pilot, lambda: app.session is None)
+        await until(pilot, lambda: app.main_screen.session is None)
 
 
 async def test_quitting_mid_run_stops_and_writes_final_checkpoint(tmp_path):
     app, factory = app_with(tmp_path, chunk_delay=0.05)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
-        await until(pilot, lambda: app.status.step > 0)
+        await until(pilot, lambda: run(app).step > 0)
         await pilot.press("ctrl+q")
         await until(pilot, lambda: not app.is_running, timeout=5)
     trainer = factory.last
@@ -164,7 +170,7 @@ async def test_termination_signal_checkpoints_then_exits(tmp_path, signum):
     app, factory = app_with(tmp_path, chunk_delay=0.05)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
-        await until(pilot, lambda: app.status.step > 0)
+        await until(pilot, lambda: run(app).step > 0)
         assert signum in app._signals_installed  # so the real signal below cannot kill pytest
         os.kill(os.getpid(), signum)
         await until(pilot, lambda: not app.is_running, timeout=5)
@@ -177,15 +183,15 @@ async def test_failure_is_shown_and_the_app_stays_alive(tmp_path):
     app, factory = app_with(tmp_path, fail_at_step=3000)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
-        await until(pilot, lambda: app.status.phase == "failed")
-        assert "fake failure" in app.status.message
-        assert app.session is None and not app.form.disabled
+        await until(pilot, lambda: run(app).phase == "failed")
+        assert "fake failure" in run(app).message
+        assert app.main_screen.session is None and not app.main_screen.form.disabled
         assert any("fake failure" in str(n.message) for n in app._notifications)
         factory.options["fail_at_step"] = None
         await pilot.press("f5")
-        await until(pilot, lambda: len(factory.made) == 2 and app.status.step > 0)
+        await until(pilot, lambda: len(factory.made) == 2 and run(app).step > 0)
         await pilot.press("f5")
-        await until(pilot, lambda: app.session is None)
+        await until(pilot, lambda: app.main_screen.session is None)
 
 
 async def test_missing_runner_is_reported_not_crashing(tmp_path):
@@ -195,8 +201,8 @@ async def test_missing_runner_is_reported_not_crashing(tmp_path):
     app = make_app(runs_dir=tmp_path, trainer_factory=broken_factory, catalogue=FAKE_CATALOGUE)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
-        await until(pilot, lambda: app.status.phase == "failed")
-        assert "runner" in app.status.message and app.is_running
+        await until(pilot, lambda: run(app).phase == "failed")
+        assert "runner" in run(app).message and app.is_running
 
 
 async def test_user_keymap_remaps_binding_ids(tmp_path, monkeypatch):
@@ -213,7 +219,7 @@ async def test_user_keymap_remaps_binding_ids(tmp_path, monkeypatch):
         await until(pilot, lambda: factory.made)
         assert any("nonsense.id" in str(n.message) for n in app._notifications)
         await pilot.press("f9")
-        await until(pilot, lambda: app.session is None)
+        await until(pilot, lambda: app.main_screen.session is None)
 
 
 async def test_f1_shows_help_for_the_focused_pane(tmp_path):
@@ -266,14 +272,14 @@ async def test_tab_reaches_every_pane(tmp_path):
         for _ in range(30):  # every field of the form, then on to the chart
             await pilot.press("tab")
             seen.add(getattr(app.focused, "id", None) or "")
-        assert {f"field-{name}" for name in app.form.rows} <= seen
+        assert {f"field-{name}" for name in app.main_screen.form.rows} <= seen
 
 
 async def test_layout_at_80x24(tmp_path):
     app, factory = app_with(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f5")
-        await until(pilot, lambda: app.status.step > 0)
+        await until(pilot, lambda: run(app).step > 0)
         screen = app.main_screen
         assert screen.has_class("-narrow") and screen.has_class("-short")
         for selector in ("#sidebar", "#env-list", "#chart", "MetricsView", "StatusBar", "#key-hints"):
@@ -283,13 +289,12 @@ async def test_layout_at_80x24(tmp_path):
         assert screen.query_one("#chart").region.width >= 40
         assert screen.query_one("#chart").region.height >= 10
         await pilot.press("f5")
-        await until(pilot, lambda: app.session is None)
+        await until(pilot, lambda: app.main_screen.session is None)
 
 
 async def test_past_runs_overlay_and_grow_live(tmp_path):
     runs = tmp_path / "runs"
     # A run written "by another process": the fake trainer, run headless.
-    from lerax_tui.train.events import ChunkMetrics
 
     factory = FakeFactory(options={"run_name": "CartPole-v1-20250101-000000-abcdef"})
     chunks = []
@@ -297,7 +302,9 @@ async def test_past_runs_overlay_and_grow_live(tmp_path):
     metrics = runs / "CartPole-v1-20250101-000000-abcdef" / "metrics.jsonl"
     all_lines = metrics.read_text().splitlines(keepends=True)
     metrics.write_text("".join(all_lines[:5]) + all_lines[5][:10])  # a torn last line
-    episodes_in = lambda lines: sum(len(r) for line in lines for r in json.loads(line)["episode_returns"])
+
+    def episodes_in(lines):
+        return sum(len(r) for line in lines for r in json.loads(line)["episode_returns"])
 
     app, _ = app_with(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -313,7 +320,10 @@ async def test_past_runs_overlay_and_grow_live(tmp_path):
         await until(pilot, lambda: overlay.history.episodes == episodes_in(all_lines), timeout=4)
         # the preset's periodic evaluations (every 5,000 steps) come with it and are drawn
         assert overlay.history.evaluations[0].tolist() == [5_000, 10_000, 15_000, 20_000]
-        assert chart.redraw_now() >= 0 and "x" in chart.render().plain
+        chart.redraw_now()
+        drawn = chart.render().plain
+        assert "000000-abcdef" in drawn  # the overlay's legend
+        assert drawn.count("x") >= 3  # its evaluations (the one at 20k may sit on the right-hand frame)
         await pilot.press("space")  # untick
         await until(pilot, lambda: not chart.overlays)
 
@@ -323,41 +333,84 @@ async def test_no_color_is_honoured(tmp_path, monkeypatch):
     app, _ = app_with(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
-        await until(pilot, lambda: app.status.phase == "finished" or app.status.step > 2000)
+        await until(pilot, lambda: run(app).phase == "finished" or run(app).step > 2000)
         assert app.no_color
         assert any(type(f).__name__ in ("Monochrome", "NoColor") for f in app._filters)
         await pilot.press("f5")
-        await until(pilot, lambda: app.session is None)
+        await until(pilot, lambda: app.main_screen.session is None)
 
 
-async def test_browser_hooks_load_a_config_and_start_a_run(tmp_path):
+async def test_continue_training_request_loads_the_form_starts_and_returns_to_the_main_screen(tmp_path):
+    """The inspector's ContinueTraining, posted to the real app: the config goes into the form, the run
+    starts with the request's trainer factory, its note is shown once it started, and the screens
+    above the main one close."""
+    from textual.screen import Screen
+
     from lerax_tui.train.config import DQNConfig
+    from lerax_tui.tui.messages import ContinueTraining
 
     app, factory = app_with(tmp_path)
     other = FakeFactory(options={"chunk_delay": 0.0})
     async with app.run_test(size=SIZE) as pilot:
         config = DQNConfig(width_size=32, total_timesteps=5_000)
-        app.load_config_into_form("Acrobot-v1", config)
-        await pilot.pause()
-        assert app.env_id == "Acrobot-v1" and form_value(app, "width_size") == "32"
+        await app.push_screen(Screen())
+        app.post_message(ContinueTraining("Acrobot-v1", config, other, note="continuing from somewhere"))
+        await until(pilot, lambda: other.made)
+        assert app.screen is app.main_screen
+        assert app.main_screen.env_id == "Acrobot-v1" and form_value(app, "width_size") == "32"
+        assert any(n.message == "continuing from somewhere" for n in app._notifications)
+        await until(pilot, lambda: app.main_screen.session is None)
+        assert factory.made == [] and other.last.env_id == "Acrobot-v1" and other.last.config == config
+        assert run(app).phase == "finished"
         await pilot.press("ctrl+r")  # reset goes to the environment's preset, not the loaded config
         assert form_value(app, "width_size") == str(preset("Acrobot-v1").width_size)
-        assert app.start_training("Acrobot-v1", config, trainer_factory=other)
-        await until(pilot, lambda: app.session is None)
-        assert factory.made == [] and other.last.env_id == "Acrobot-v1" and other.last.config == config
-        assert app.status.phase == "finished"
+
+
+async def test_a_loaded_policy_opens_the_inspector_that_can_continue(tmp_path):
+    """The browser's PolicyLoaded reaches the app, which opens the inspector with continuing enabled
+    (the report names no environment, so the inspector says so instead of importing JAX)."""
+    from lerax_tui.core.checkpoint_index import CheckpointRow
+    from lerax_tui.core.verification import Report
+    from lerax_tui.tui.messages import PolicyLoaded
+    from lerax_tui.tui.screens.inspector import InspectorScreen
+
+    app, _ = app_with(tmp_path)
+    path = tmp_path / "x.eqx"
+    async with app.run_test(size=SIZE) as pilot:
+        app.post_message(PolicyLoaded("POLICY", Report(path=str(path)), CheckpointRow(path=path, run="loose")))
+        await until(pilot, lambda: isinstance(app.screen, InspectorScreen))
+        screen = app.screen
+        assert screen.can_continue and screen.policy == "POLICY"
+        await until(pilot, lambda: "environment is unknown" in str(screen.query_one("#eval-caption").render()))
+
+
+async def test_a_continue_request_while_a_run_goes_is_refused(tmp_path):
+    from lerax_tui.tui.messages import ContinueTraining
+
+    app, factory = app_with(tmp_path, chunk_delay=0.05)
+    other = FakeFactory()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: run(app).step > 0)
+        app.post_message(ContinueTraining("Acrobot-v1", preset("Acrobot-v1"), other, note="never shown"))
+        await pilot.pause(0.2)
+        assert other.made == [] and not any(n.message == "never shown" for n in app._notifications)
+        assert app.main_screen.env_id == "CartPole-v1" and form_value(app, "width_size") == str(preset("CartPole-v1").width_size)
+        assert any("already going" in n.message for n in app._notifications)
+        await pilot.press("f5")
+        await until(pilot, lambda: app.main_screen.session is None)
 
 
 async def test_theme_change_redraws_the_chart(tmp_path):
     app, _ = app_with(tmp_path, chunk_delay=0.0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
-        await until(pilot, lambda: app.status.phase == "finished")
+        await until(pilot, lambda: run(app).phase == "finished")
         chart = app.query_one(ReturnChart)
-        await until(pilot, lambda: chart._text is not None and not chart._dirty and not chart._building)
-        before = chart._text
+        await until(pilot, lambda: chart.up_to_date)
+        before = chart.render()
         app.theme = "textual-light"
-        await until(pilot, lambda: chart._text is not before)
+        await until(pilot, lambda: chart.render() is not before and chart.up_to_date)
 
 
 async def test_a_run_ending_while_the_app_closes_touches_no_missing_widget(tmp_path):
@@ -370,10 +423,10 @@ async def test_a_run_ending_while_the_app_closes_touches_no_missing_widget(tmp_p
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
         await until(pilot, lambda: factory.made)
-        await until(pilot, lambda: app.session.trainer is not None)
+        await until(pilot, lambda: app.main_screen.session.trainer is not None)
         for widget in (ReturnChart, MetricsView, StatusBar, ConfigForm):  # as teardown removes them
             await app.main_screen.query_one(widget).remove()
-        app.drain_events()
-        app.stop_training()
-        await until(pilot, lambda: app.session is None)  # the worker's end went through the handler
-    assert app.status.phase in ("stopped", "finished")
+        app.main_screen.drain_events()
+        app.main_screen.stop_training()
+        await until(pilot, lambda: app.main_screen.session is None)  # the worker's end went through the handler
+    assert run(app).phase in ("stopped", "finished")

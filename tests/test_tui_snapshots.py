@@ -35,18 +35,18 @@ async def _ready(pilot) -> None:
     else:
         raise AssertionError("main screen never came up")
     # The library defaults, not the CartPole preset: presets get tuned, these pictures should not move.
-    pilot.app.load_config_into_form("CartPole-v1", DQNConfig())
+    pilot.app.main_screen.load_config("CartPole-v1", DQNConfig())
     await pilot.pause()
 
 
 async def _train_to_the_end(pilot) -> None:
-    app = pilot.app
+    screen = pilot.app.main_screen
     await pilot.press("f5")
     for _ in range(200):
-        if app.status.phase == "finished":
+        if screen.run.phase == "finished":
             break
         await pilot.pause(0.05)
-    assert app.status.phase == "finished", app.status
+    assert screen.run.phase == "finished", (screen.run.phase, screen.run.message)
     await pilot.pause(0.6)  # the chart's 4 Hz redraw
 
 
@@ -60,8 +60,9 @@ def test_main_screen_after_training_three_seeds(snap_compare, app_factory):
     async def run_before(pilot):
         await _ready(pilot)
         await pilot.press("f3")
-        app.form.rows["num_seeds"].editor.value = "3"
-        app.form.rows["eval_interval"].editor.value = "5000"  # greedy evaluations marked on the chart
+        form = app.main_screen.form
+        form.rows["num_seeds"].editor.value = "3"
+        form.rows["eval_interval"].editor.value = "5000"  # greedy evaluations marked on the chart
         await _train_to_the_end(pilot)
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)

@@ -1,6 +1,9 @@
-"""The lerax-tui Textual app: the main screen, the keys, and the training worker.
+"""The lerax-tui Textual app: the screens, the keys, the keymap, signals and quitting.
 
-``make_app`` is shared by the CLI and the tests (which inject a fake trainer and a fixed catalogue).
+The training workflow lives on :class:`MainScreen`, which shows it; the app's keys hand their actions
+down to it, and requests from other screens come up as messages (:mod:`lerax_tui.tui.messages`) that
+the app hands down the same way. ``make_app`` is shared by the CLI and the tests (which inject a fake
+trainer and a fixed catalogue).
 """
 
 from __future__ import annotations
@@ -8,31 +11,26 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widget import Widget
-from textual.worker import Worker, WorkerState, get_current_worker
 
-from lerax_tui.train.config import ConfigError, DQNConfig, preset
-from lerax_tui.train.events import ChunkMetrics, Failed
-from lerax_tui.tui.keymap import default_keymap_path, load_keymap
+from lerax_tui.train.events import TrainerFactory
+from lerax_tui.tui.keymap import binding_ids, default_keymap_path, load_keymap
+from lerax_tui.tui.messages import ContinueTraining, PolicyLoaded
 from lerax_tui.tui.screens.browser import CheckpointBrowserScreen
-from lerax_tui.tui.screens.help import HelpScreen
+from lerax_tui.tui.screens.help import HelpScreen, pane_help
+from lerax_tui.tui.screens.inspector import InspectorScreen
 from lerax_tui.tui.screens.main import MainScreen
-from lerax_tui.tui.training import TERMINAL_PHASES, TrainingSession, advance_status, default_trainer_factory
-from lerax_tui.tui.widgets.config_form import ConfigForm, FieldRow
-from lerax_tui.tui.widgets.env_picker import EnvPicker
-from lerax_tui.tui.widgets.metrics_view import MetricsView
-from lerax_tui.tui.widgets.return_chart import ReturnChart
-from lerax_tui.tui.widgets.status_bar import RunStatus, StatusBar
+from lerax_tui.tui.training import default_trainer_factory
 
-DRAIN_HZ = 4
+if TYPE_CHECKING:
+    from lerax_tui.core.env import EnvInfo
+
 
 
 class LeraxApp(App[None], inherit_bindings=False):
@@ -58,26 +56,21 @@ class LeraxApp(App[None], inherit_bindings=False):
         runs_dir: Path,
         env_id: str = "CartPole-v1",
         checkpoints_dir: Path | None = None,
-        trainer_factory: Callable | None = None,
-        catalogue: Sequence[Any] | None = None,
+        trainer_factory: TrainerFactory | None = None,
+        catalogue: Sequence[EnvInfo] | None = None,
         keymap_path: Path | None = None,
         stop_timeout_s: float = 15.0,
     ) -> None:
         super().__init__()
         self.runs_dir = Path(runs_dir)
-        self.env_id = env_id
         self.checkpoints_dir = checkpoints_dir
-        self.trainer_factory = trainer_factory or default_trainer_factory
-        self._catalogue = list(catalogue) if catalogue is not None else None
         self.keymap_path = keymap_path if keymap_path is not None else default_keymap_path()
         self.stop_timeout_s = stop_timeout_s
-        self.session: TrainingSession | None = None
-        self.status = RunStatus()
         self.exit_signal: int | None = None
         self._signals_installed: list[int] = []
         self._shutting_down = False
         self.user_keymap: dict[str, str] = {}
-        self.main_screen = MainScreen(self.runs_dir, env_id, preset(env_id))
+        self.main_screen = MainScreen(self.runs_dir, env_id, trainer_factory or default_trainer_factory, catalogue)
 
     # --- composition and start-up -----------------------------------------------------------------
 
@@ -94,19 +87,13 @@ class LeraxApp(App[None], inherit_bindings=False):
         self._install_signal_handlers()
 
     def on_ready(self) -> None:
-        """The main screen is composed: fill it and start the timers."""
-        if self._catalogue is not None:
-            self.main_screen.query_one(EnvPicker).set_catalogue(self._catalogue)
-        else:
-            self._load_catalogue()
-        self.set_interval(1 / DRAIN_HZ, self.drain_events, name="drain-events")
-        self.main_screen.query_one("#env-list").focus()
         if self.checkpoints_dir is not None:
             self.action_open_browser()
 
     def on_unmount(self) -> None:
-        if self.session is not None:  # leaving without the graceful path: stop at the next chunk
-            self.session.stop()
+        session = self.main_screen.session
+        if session is not None:  # leaving without the graceful path: stop at the next chunk
+            session.stop()
         loop = asyncio.get_running_loop()
         for signum in self._signals_installed:
             loop.remove_signal_handler(signum)
@@ -123,174 +110,27 @@ class LeraxApp(App[None], inherit_bindings=False):
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
 
-    @work(thread=True, exit_on_error=False, group="catalogue")
-    def _load_catalogue(self) -> list:
-        from lerax_tui.core.env import catalogue
+    # --- requests from pushed screens ---------------------------------------------------------------
 
-        return list(catalogue())
+    def on_policy_loaded(self, message: PolicyLoaded) -> None:
+        """The browser loaded a policy: inspect it (continuing trains on the main screen)."""
+        self.push_screen(InspectorScreen(message.policy, message.report, row=message.row, can_continue=True))
 
-    # --- hooks for the checkpoint browser and the command palette ----------------------------------
-
-    @property
-    def form(self) -> ConfigForm:
-        return self.main_screen.query_one(ConfigForm)
-
-    @property
-    def training(self) -> bool:
-        return self.session is not None
-
-    def select_env(self, env_id: str) -> None:
-        """Make ``env_id`` the environment of the next run and load its preset into the form."""
-        if self.training:
-            self.notify("A run is going: stop it (F5) before changing environment.", severity="warning")
-            return
-        self.load_config_into_form(env_id, preset(env_id))
-        self.notify(f"{env_id}: preset loaded into Config (F3)", timeout=3)
-
-    def load_config_into_form(self, env_id: str, config: DQNConfig) -> None:
-        """Show ``config`` for ``env_id`` in the form (reset-to-preset still goes to the env's preset)."""
-        self.env_id = env_id
-        self.main_screen.query_one(EnvPicker).mark_selected(env_id)
-        self.form.load(config, preset=preset(env_id))
-
-    def start_training(
-        self,
-        env_id: str | None = None,
-        config: DQNConfig | None = None,
-        env_params: dict | None = None,
-        trainer_factory: Callable | None = None,
-    ) -> bool:
-        """Start a run (from the form unless ``config`` is given). False, with a message, if it cannot."""
-        if self.training:
-            self.notify("A run is already going.", severity="warning")
-            return False
-        env_id = env_id or self.env_id
-        entry = self.main_screen.query_one(EnvPicker).entry(env_id)
-        if entry is not None and not entry.supported:
-            self._refuse(f"{env_id} cannot be trained here: {entry.reason}")
-            return False
-        if config is None:
-            try:
-                config = self.form.config()
-            except ConfigError as error:
-                self.main_screen.show_tab("tab-config")
-                self.form.rows[error.field].editor.focus()
-                self._refuse(f"Cannot start: {error}")
-                return False
-        self.session = TrainingSession(trainer_factory or self.trainer_factory, env_id, env_params or {}, config, self.runs_dir)
-        chart = self.main_screen.query_one(ReturnChart)
-        chart.reset_live(env_id)
-        self.main_screen.query_one(MetricsView).reset()
-        self.form.disabled = True
-        self._show_status(RunStatus(phase="compiling", total=config.total_timesteps, message="starting (JAX compiles first)"))
-        self._train(self.session)
-        return True
-
-    def stop_training(self) -> None:
-        if self.session is not None and not self.session.stop_requested:
-            self.session.stop()
-            self._show_status(self.status.with_(phase="stopping", message="stopping: writing the final checkpoint"))
-
-    def _refuse(self, message: str) -> None:
-        self.notify(message, severity="error", timeout=8)
-        self._show_status(self.status.with_(message=message))
-
-    # --- the worker --------------------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="training", name="training")
-    def _train(self, session: TrainingSession) -> Any:
-        worker = get_current_worker()
-        session.is_cancelled = lambda: worker.is_cancelled
-        return session.run()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place worker outcomes (success, failure, cancellation) reach the user."""
-        worker = event.worker
-        if worker.group == "catalogue":
-            try:
-                picker = self.main_screen.query_one(EnvPicker)
-            except NoMatches:  # the app is closing: nothing to show it on
-                return
-            if event.state == WorkerState.SUCCESS:
-                self._catalogue = worker.result
-                picker.set_catalogue(worker.result)
-            elif event.state == WorkerState.ERROR:
-                picker.set_error(f"{type(worker.error).__name__}: {worker.error}")
-            return
-        if worker.group != "training" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
-        self.drain_events()
-        if event.state == WorkerState.ERROR:
-            error = worker.error
-            message = f"Training failed: {type(error).__name__}: {error}"
-            if isinstance(error, (ImportError, ModuleNotFoundError)):
-                message += " (is the training runner installed?)"
-            self.notify(message, severity="error", timeout=15)
-            self._show_status(self.status.with_(phase="failed", message=message))
-        elif self.status.phase not in TERMINAL_PHASES:
-            stopped = self.session is not None and self.session.stop_requested
-            self._show_status(self.status.with_(phase="stopped" if stopped else "finished"))
-        self.session = None
-        try:
-            self.form.disabled = False
-        except NoMatches:  # the app is closing and the form is gone
-            pass
-
-    def drain_events(self) -> None:
-        """Timer (4 Hz): move whatever the trainer reported onto the screen, in one batch."""
-        if self.session is None:
-            return
-        try:
-            chart = self.main_screen.query_one(ReturnChart)
-            metrics = self.main_screen.query_one(MetricsView)
-        except NoMatches:  # the app is closing and its widgets are gone; the run folder has the events
-            return
-        events = self.session.drain()
-        if not events:
-            return
-        status = self.status
-        with self.batch_update():
-            for event in events:
-                if isinstance(event, ChunkMetrics):
-                    chart.live.add_chunk(event)
-                    metrics.add_chunk(event)
-                if isinstance(event, Failed):
-                    self.notify(event.message, severity="error", timeout=15)
-                history = chart.live
-                status = advance_status(status, event, episodes=history.episodes, last=history.last_smoothed, best=history.best_smoothed)
-            chart.mark_dirty()
-            metrics.redraw()
-            self._show_status(status)
-
-    def _show_status(self, status: RunStatus) -> None:
-        self.status = status
-        try:
-            self.main_screen.query_one(StatusBar).show(status)
-        except NoMatches:  # the app is closing (a run ending during teardown): the state is kept
-            pass
+    def on_continue_training(self, request: ContinueTraining) -> None:
+        if self.main_screen.continue_training(request):
+            while self.screen is not self.main_screen and len(self.screen_stack) > 1:
+                self.pop_screen()
 
     # --- stopping, quitting, signals ----------------------------------------------------------------
 
-    async def stop_and_wait(self) -> bool:
-        """Stop the run and wait (bounded) for the trainer to write its final checkpoint."""
-        if self.session is None:
-            return True
-        self.stop_training()
-        workers = [w for w in self.workers if w.group == "training" and not w.is_finished]
-        try:
-            await asyncio.wait_for(asyncio.gather(*(w.wait() for w in workers), return_exceptions=True), self.stop_timeout_s)
-            return True
-        except asyncio.TimeoutError:
-            return False
-
     async def _stop_then_exit(self, return_code: int = 0) -> None:
-        finished = await self.stop_and_wait()
+        finished = await self.main_screen.stop_and_wait(self.stop_timeout_s)
         if not finished:
             self.log.warning("trainer did not stop in time; exiting anyway")
         self.exit(return_code=return_code)
 
     async def action_quit(self) -> None:
-        if self.session is None:
+        if self.main_screen.session is None:
             self.exit()
         elif self._shutting_down:  # second ctrl+q: do not wait any longer
             self.exit()
@@ -309,34 +149,19 @@ class LeraxApp(App[None], inherit_bindings=False):
     # --- actions --------------------------------------------------------------------------------------
 
     def action_toggle_training(self) -> None:
-        if self.session is None:
-            self.start_training()
-        else:
-            self.stop_training()
+        self.main_screen.toggle_training()
 
     def action_toggle_pause(self) -> None:
-        if self.session is None or self.session.trainer is None:
-            self.notify("Nothing to pause: start a run with F5.", timeout=3)
-            return
-        paused = self.session.toggle_pause()
-        # "paused" itself comes from the trainer once the chunk in flight has ended.
-        self._show_status(self.status.with_(phase="pausing" if paused else "training"))
+        self.main_screen.toggle_pause()
 
     def action_checkpoint(self) -> None:
-        if self.session is None or not self.session.request_checkpoint():
-            self.notify("No run is going: nothing to checkpoint.", timeout=3)
-        else:
-            self.notify("Checkpoint requested: written at the end of this chunk.", timeout=3)
+        self.main_screen.request_checkpoint()
 
     def action_open_browser(self) -> None:
-        self.push_screen(CheckpointBrowserScreen(self.runs_dir, self.checkpoints_dir))
+        self.push_screen(CheckpointBrowserScreen(self.runs_dir, self.checkpoints_dir, form_defaults=self.main_screen.form_defaults))
 
     def action_reset_form(self) -> None:
-        if self.training:
-            self.notify("The form is locked while a run is going.", severity="warning")
-            return
-        self.form.reset_to_preset()
-        self.notify(f"Config reset to the {self.env_id} preset.", timeout=3)
+        self.main_screen.reset_form()
 
     def action_show_tab(self, tab_id: str) -> None:
         if self.screen is self.main_screen:
@@ -351,7 +176,7 @@ class LeraxApp(App[None], inherit_bindings=False):
             if binding.id and binding.description and not binding.system:  # ours, not each widget's
                 keys.append((self.get_key_display(binding), f"{binding.description} (id `{binding.id}`)"))
         keys.append(("ctrl+p", "Command palette (every action)"))
-        self.push_screen(HelpScreen(pane_help(self.focused) or getattr(self.screen, "HELP", None), keys))
+        self.push_screen(HelpScreen(pane_help(self.focused) or self.screen.HELP, keys))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -382,43 +207,15 @@ class LeraxApp(App[None], inherit_bindings=False):
                                 lambda action=binding.action, node=active.node: self.run_action(action, node))
 
 
-def binding_ids() -> set[str]:
-    """Every binding id declared by a loaded widget, screen or app class (what a keymap may name)."""
-    from textual.dom import DOMNode
-
-    ids: set[str] = set()
-    pending = [DOMNode]
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        ids.update(b.id for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding) and b.id)
-    return ids
-
-
-def pane_help(widget: Widget | None) -> str | None:
-    """Help for the focused widget: the nearest ancestor with ``HELP``, plus the field if a form field."""
-    node: Any = widget
-    field_text = ""
-    while node is not None:
-        if isinstance(node, FieldRow) and not field_text:
-            from lerax_tui.train.config import describe_range
-
-            name = node.field.name
-            field_text = f"### `{name}`\n\n{node.field.metadata['help']}. Allowed: `{describe_range(name)}`.\n\n"
-        help_text = getattr(type(node), "HELP", None)
-        if help_text:
-            return help_text + ("\n" + field_text if field_text else "")
-        node = node.parent
-    return None
-
-
 def make_app(
     runs_dir: Path,
     env_id: str = "CartPole-v1",
     checkpoints_dir: Path | None = None,
-    trainer_factory: Callable | None = None,
-    catalogue: Sequence[Any] | None = None,
-    **options: Any,
+    trainer_factory: TrainerFactory | None = None,
+    catalogue: Sequence[EnvInfo] | None = None,
+    keymap_path: Path | None = None,
+    stop_timeout_s: float = 15.0,
 ) -> LeraxApp:
     """The app the CLI runs and the tests drive (tests pass a fake trainer factory and catalogue)."""
-    return LeraxApp(runs_dir=runs_dir, env_id=env_id, checkpoints_dir=checkpoints_dir, trainer_factory=trainer_factory, catalogue=catalogue, **options)
+    return LeraxApp(runs_dir=runs_dir, env_id=env_id, checkpoints_dir=checkpoints_dir, trainer_factory=trainer_factory,
+                    catalogue=catalogue, keymap_path=keymap_path, stop_timeout_s=stop_timeout_s)

@@ -14,6 +14,9 @@ import os
 import tomllib
 from pathlib import Path
 
+from textual.binding import Binding
+from textual.dom import DOMNode
+
 from lerax_tui.core.safe_io import loads_json, read_text
 
 ENV_VAR = "LERAX_TUI_KEYMAP"
@@ -26,6 +29,17 @@ def default_keymap_path() -> Path:
     toml_path = base / "lerax-tui" / "keymap.toml"
     json_path = base / "lerax-tui" / "keymap.json"
     return json_path if json_path.exists() and not toml_path.exists() else toml_path
+
+
+def binding_ids() -> set[str]:
+    """Every binding id declared by a loaded widget, screen or app class (what a keymap may name)."""
+    ids: set[str] = set()
+    pending: list[type[DOMNode]] = [DOMNode]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        ids.update(b.id for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding) and b.id)
+    return ids
 
 
 def load_keymap(path: Path | None, known_ids: set[str]) -> tuple[dict[str, str], list[str]]:

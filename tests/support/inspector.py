@@ -12,6 +12,7 @@ from textual.app import App
 
 from lerax_tui.core.checkpoint_index import CheckpointRow
 from lerax_tui.core.verification import Report
+from lerax_tui.tui.messages import ContinueTraining
 from lerax_tui.tui.screens.inspector import InspectorScreen
 
 RETURNS = np.array([500.0, 487.0, 500.0, 312.0, 455.0, 500.0, 500.0, 421.0, 500.0, 498.0])
@@ -80,26 +81,23 @@ def make_report(path: Path) -> Report:
 
 
 class InspectorApp(App):
-    """Stands in for the main app: records the continue-training hooks."""
+    """Stands in for the main app: records the continue-training requests the inspector posts."""
 
     def __init__(self, path: Path):
         super().__init__()
         self.path = path
-        self.calls: list[tuple] = []
+        self.requests: list[ContinueTraining] = []
 
     def on_mount(self) -> None:
         report = make_report(self.path)
         row = CheckpointRow(path=self.path, run=self.path.parent.parent.name, run_dir=self.path.parent.parent)
         self.push_screen(
-            InspectorScreen("POLICY", report, row=row, env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode, episodes=10)
+            InspectorScreen("POLICY", report, row=row, env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode,
+                            episodes=10, can_continue=True)
         )
 
-    def load_config_into_form(self, env_id, config):
-        self.calls.append(("form", env_id, config))
-
-    def start_training(self, env_id=None, config=None, env_params=None, trainer_factory=None):
-        self.calls.append(("start", env_id, config, trainer_factory))
-        return True
+    def on_continue_training(self, request: ContinueTraining) -> None:
+        self.requests.append(request)
 
 
 async def ready(pilot) -> InspectorScreen:

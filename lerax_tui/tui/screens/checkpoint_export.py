@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from lerax_tui.core.checkpoint_index import CheckpointRow
 from lerax_tui.core.export import FORMATS, default_output, output_path
+from lerax_tui.tui.checkpoint_text import row_label, why_not_loaded
 
 FORMAT_HELP = {
     "lerax": "lerax main branch",
@@ -122,8 +124,14 @@ class ExportFinished(Message):
         self.source, self.result, self.error = source, result, error
 
 
-class BrowserExport:
-    """The browser's export action (mixed into ``CheckpointBrowserScreen``, which owns the workflow)."""
+class BrowserExport(Screen):
+    """The browser's export action (``CheckpointBrowserScreen`` derives from it and owns the workflow)."""
+
+    if TYPE_CHECKING:  # what the browser provides
+
+        def current_row(self) -> CheckpointRow | None: ...
+        def rescan(self) -> None: ...
+        def select_path(self, path: Path) -> None: ...
 
     def action_export(self) -> None:
         row = self.current_row()
@@ -134,7 +142,7 @@ class BrowserExport:
             self.notify("still verifying this file: export it once its status shows", timeout=3)
             return
         if not report.ok:
-            self.notify(self._why_not(row).replace("not loaded", "not exported"), severity="error", title=f"{row.name}: {row.label}")
+            self.notify(why_not_loaded(row).replace("not loaded", "not exported"), severity="error", title=f"{row.name}: {row_label(row)}")
             return
         env_note = ""
         if report.manifest is None:
@@ -149,7 +157,7 @@ class BrowserExport:
         self.app.push_screen(ExportDialog(row.path, note=env_note), answered)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
-    def _export(self, row: Any, fmt: str, out: Path) -> None:
+    def _export(self, row: CheckpointRow, fmt: str, out: Path) -> None:
         from lerax_tui.core.checkpoint import CheckpointError
         from lerax_tui.core.export import ExportError, ExportVerificationError, export_checkpoint
 

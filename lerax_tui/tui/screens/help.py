@@ -5,8 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Markdown
+
+from lerax_tui.train.config import describe_range
+from lerax_tui.tui.widgets.config_form import FieldRow
 
 GENERAL_HELP = """\
 ## lerax-tui
@@ -36,3 +41,17 @@ class HelpScreen(ModalScreen[None]):
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
+
+
+def pane_help(widget: Widget | None) -> str | None:
+    """Help for the focused widget: the nearest ancestor with ``HELP``, plus the field if a form field."""
+    node: DOMNode | None = widget
+    field_text = ""
+    while node is not None:
+        if isinstance(node, FieldRow) and not field_text:
+            name = node.field.name
+            field_text = f"### `{name}`\n\n{node.field.metadata['help']}. Allowed: `{describe_range(name)}`.\n\n"
+        if node.HELP:
+            return node.HELP + ("\n" + field_text if field_text else "")
+        node = node.parent
+    return None

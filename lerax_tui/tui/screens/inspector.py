@@ -2,15 +2,17 @@
 Q-values beside it, and "continue training" from this checkpoint.
 
 JAX work never runs on the UI thread except one jitted step per frame: the step and Q-value functions
-are compiled once in a thread worker before the episode is shown. Tests inject a fake evaluator and a
-fake episode, so they compile nothing.
+are compiled once in a thread worker before the episode is shown. The workers post their results as
+messages. Tests inject a fake evaluator and a fake episode, so they compile nothing. Continuing is a
+:class:`~lerax_tui.tui.messages.ContinueTraining` request that the app hands to the main screen.
 """
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.text import Text
@@ -18,27 +20,83 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from lerax_tui.core.checkpoint_index import CheckpointRow, format_return, run_dir_of
+from lerax_tui.core.checkpoint_index import CheckpointRow, run_dir_of
+from lerax_tui.tui.checkpoint_text import format_return
+from lerax_tui.tui.messages import ContinueTraining
 from lerax_tui.tui.policy_watch import (
     Episode,
     Evaluator,
     PolicyEpisode,
-    histogram_text,
     fork_trainer_factory,
+    histogram_text,
     make_evaluator,
     policy_trainer_factory,
     q_bars_text,
     stats_text,
 )
 
+if TYPE_CHECKING:
+    from lerax_tui.core.env import GymnaxEnv
+    from lerax_tui.core.policy import MLPQPolicy
+    from lerax_tui.core.verification import Report
+
 SPEEDS = (1, 2, 5, 10, 20, 50, 100)  # steps per second while playing
 MAX_FRAMES_PER_S = 20  # above this, several steps per frame (one draw each frame)
 DEFAULT_EPISODES = 20
 EPISODE_COUNTS = (5, 10, 20, 50, 100, 200, 500)
+
+
+
+
+@dataclass(frozen=True)
+class ContinuePlan:
+    """What "continue training" will do from a checkpoint.
+
+    Attributes:
+        env_id: The checkpoint's environment.
+        config: The checkpoint's config (dict from its manifest) for the new run's form.
+        run_dir: The source run folder (never written to), if the file is in one.
+        resume: The run's resume state at this very step (exact continuation), if there is one.
+        step: The checkpoint's step.
+        origin: What the new run folder records about where it came from.
+    """
+
+    env_id: str | None
+    config: dict[str, Any]
+    run_dir: Path | None
+    resume: Path | None
+    step: int
+    origin: dict[str, Any]
+
+
+class EvaluationProgress(Message):
+    """The evaluation worker's returns so far (``finished`` with the last batch)."""
+
+    def __init__(self, returns: np.ndarray, finished: bool = False) -> None:
+        super().__init__()
+        self.returns, self.finished = returns, finished
+
+
+class EpisodeReady(Message):
+    """The episode worker compiled the step function: the episode can be shown and played."""
+
+    def __init__(self, episode: Episode) -> None:
+        super().__init__()
+        self.episode = episode
+
+
+class WorkerFailed(Message):
+    """A worker raised: ``part`` (``"evaluation"`` or ``"episode"``) shows ``message`` instead."""
+
+    def __init__(self, part: str, message: str) -> None:
+        super().__init__()
+        self.part, self.message = part, message
 
 
 # --- the screen -----------------------------------------------------------------------------------
@@ -57,6 +115,8 @@ class InspectorScreen(Screen):
         episode_factory: ``() -> Episode``; default :class:`PolicyEpisode`.
         episodes: Episodes per evaluation.
         autostart: Evaluate and prepare the episode on mount.
+        can_continue: An app with a training form will handle :class:`ContinueTraining` (the main
+            app); without one, ``c`` says so instead of asking.
     """
 
     CSS_PATH = "../checkpoints.tcss"
@@ -85,18 +145,20 @@ from its weights with a fresh replay buffer. The source run is never written to.
 
     def __init__(
         self,
-        policy: Any,
-        report: Any,
+        policy: MLPQPolicy,
+        report: Report,
         *,
         row: CheckpointRow | None = None,
-        env: Any = None,
+        env: GymnaxEnv | None = None,
         evaluator: Evaluator | None = None,
         episode_factory: Callable[[], Episode] | None = None,
         episodes: int = DEFAULT_EPISODES,
         seed: int = 0,
         autostart: bool = True,
+        can_continue: bool = False,
     ):
         super().__init__(id="inspector")
+        self.can_continue = can_continue
         self.policy, self.report, self.row = policy, report, row
         self.path = Path(row.path if row is not None else report.path)
         self._env = env
@@ -110,22 +172,28 @@ from its weights with a fresh replay buffer. The source run is never written to.
         self.returns = np.zeros((0,))
         self.playing = False
         self.speed_index = 2
-        self._timer = None
+        self._timer: Timer | None = None
+
+    @property
+    def manifest(self) -> dict:
+        return self.report.manifest or {}
 
     @property
     def env_id(self) -> str | None:
-        m = getattr(self.report, "manifest", None) or {}
-        return m.get("env_id") or getattr(self.report, "env_id", None)
+        return self.manifest.get("env_id") or self.report.env_id
 
     @property
-    def env(self) -> Any:
+    def env(self) -> GymnaxEnv:
         if self._env is None:
+            env_id = self.env_id
+            if env_id is None:
+                raise ValueError(f"{self.path.name}: the environment is unknown (no manifest, nothing inferred)")
             from lerax_tui.core.env import make_env
 
-            m = getattr(self.report, "manifest", None) or {}
-            params = m.get("env_params") if m.get("env_id") == self.env_id else None
-            defaults = make_env(self.env_id).param_dict() if params else {}
-            self._env = make_env(self.env_id, **{k: v for k, v in (params or {}).items() if defaults.get(k) != v})
+            m = self.manifest
+            params = m.get("env_params") if m.get("env_id") == env_id else None
+            defaults = make_env(env_id).param_dict() if params else {}
+            self._env = make_env(env_id, **{k: v for k, v in (params or {}).items() if defaults.get(k) != v})
         return self._env
 
     def compose(self) -> ComposeResult:
@@ -143,8 +211,8 @@ from its weights with a fresh replay buffer. The source run is never written to.
         yield Footer()
 
     def _title(self) -> Text:
-        hp = getattr(self.report, "hyperparameters", None) or {}
-        m = getattr(self.report, "manifest", None) or {}
+        hp = self.report.hyperparameters or {}
+        m = self.manifest
         parts = [self.path.name, self.env_id or "?", "MLPQPolicy " + " ".join(f"{k}={v}" for k, v in hp.items())]
         if isinstance(m.get("step"), int):
             parts.append(f"step {m['step']:,}")
@@ -186,25 +254,28 @@ from its weights with a fresh replay buffer. The source run is never written to.
             returns = evaluator(
                 episodes,
                 seed,
-                lambda done, rs: None if worker.is_cancelled else self.app.call_from_thread(self._eval_progress, np.asarray(rs)),
+                lambda done, rs: self._post_progress(worker.is_cancelled, rs),
                 lambda: worker.is_cancelled,
             )
         except Exception as e:  # shown, never a traceback
-            self.app.call_from_thread(self._eval_failed, f"{type(e).__name__}: {e}")
+            self.post_message(WorkerFailed("evaluation", f"{type(e).__name__}: {e}"))
             return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._eval_progress, np.asarray(returns), True)
+            self.post_message(EvaluationProgress(np.asarray(returns), finished=True))
 
-    def _eval_progress(self, returns: np.ndarray, finished: bool = False) -> None:
-        if not self.is_mounted:
-            return
-        self.returns = returns
-        self._show_eval(running=not finished)
+    def _post_progress(self, cancelled: bool, returns: np.ndarray) -> None:
+        if not cancelled:
+            self.post_message(EvaluationProgress(np.asarray(returns)))
 
-    def _eval_failed(self, message: str) -> None:
-        if not self.is_mounted:
-            return
-        self.query_one("#eval-caption", Static).update(Text(f"evaluation failed: {message}", style="red"))
+    def on_evaluation_progress(self, message: EvaluationProgress) -> None:
+        self.returns = message.returns
+        self._show_eval(running=not message.finished)
+
+    def on_worker_failed(self, message: WorkerFailed) -> None:
+        if message.part == "evaluation":
+            self.query_one("#eval-caption", Static).update(Text(f"evaluation failed: {message.message}", style="red"))
+        else:
+            self._episode_failed(message.message)
 
     def _show_eval(self, running: bool = False) -> None:
         n = len(self.returns)
@@ -226,19 +297,15 @@ from its weights with a fresh replay buffer. The source run is never written to.
                 episode.step()
                 episode.reset(self.episode_seed)
         except Exception as e:
-            self.app.call_from_thread(self._episode_failed, f"{type(e).__name__}: {e}")
+            self.post_message(WorkerFailed("episode", f"{type(e).__name__}: {e}"))
             return
-        self.app.call_from_thread(self._episode_ready, episode)
+        self.post_message(EpisodeReady(episode))
 
-    def _episode_ready(self, episode: Episode) -> None:
-        if not self.is_mounted:
-            return
-        self.episode = episode
+    def on_episode_ready(self, message: EpisodeReady) -> None:
+        self.episode = message.episode
         self._show_episode()
 
     def _episode_failed(self, message: str) -> None:
-        if not self.is_mounted:
-            return
         self.query_one("#episode-view", Static).update(Text(f"cannot run an episode: {message}", style="red"))
 
     def _show_episode(self) -> None:
@@ -329,7 +396,7 @@ from its weights with a fresh replay buffer. The source run is never written to.
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
 
-    def continue_plan(self) -> dict[str, Any]:
+    def continue_plan(self) -> ContinuePlan:
         """What "continue training" will do: env, the config for the form, exact or not, and the
         origin the new run folder records.
 
@@ -338,70 +405,46 @@ from its weights with a fresh replay buffer. The source run is never written to.
         """
         from lerax_tui.train.lifecycle import resume_state_at
 
-        m = getattr(self.report, "manifest", None) or {}
+        m = self.manifest
         config = dict(m.get("config") or {})
-        hp = getattr(self.report, "hyperparameters", None) or {}
+        hp = self.report.hyperparameters or {}
         config.update({k: v for k, v in hp.items() if k in ("width_size", "depth") and v is not None})
-        step = m.get("step") if type(m.get("step")) is int else 0
+        raw_step = m.get("step")
+        step: int = raw_step if type(raw_step) is int else 0  # a bool is no step
         total = config.get("total_timesteps")
         if isinstance(total, int) and step >= total:
             config["total_timesteps"] = step + total
-        resume = resume_state_at(self.path, m.get("step"))
-        return {
-            "env_id": self.env_id,
-            "config": config,
-            "env_params": {},
-            "run_dir": run_dir_of(self.path),
-            "resume": resume,
-            "step": step,
-            "origin": {"path": str(self.path), "step": step, "fingerprint": getattr(self.report, "fingerprint", None)},
-        }
+        return ContinuePlan(
+            env_id=self.env_id,
+            config=config,
+            run_dir=run_dir_of(self.path),
+            resume=resume_state_at(self.path, m.get("step")),
+            step=step,
+            origin={"path": str(self.path), "step": step, "fingerprint": self.report.fingerprint},
+        )
 
     def action_continue_training(self) -> None:
-        plan = self.continue_plan()
-        load = getattr(self.app, "load_config_into_form", None)
-        start = getattr(self.app, "start_training", None)
-        if not callable(load) or not callable(start):
+        if not self.can_continue:
             self.notify("continue training needs the main app (no training form here)", severity="warning")
             return
-        from lerax_tui.train.config import ConfigError, DQNConfig, FIELD_NAMES, preset
+        plan = self.continue_plan()
+        from lerax_tui.train.config import FIELD_NAMES, ConfigError, DQNConfig, preset
 
         try:
-            base = preset(plan["env_id"]).to_dict()
-            config = DQNConfig.from_dict({**base, **{k: v for k, v in plan["config"].items() if k in FIELD_NAMES}})
+            if plan.env_id is None:
+                raise ValueError("the checkpoint does not name its environment")
+            base = preset(plan.env_id).to_dict()
+            config = DQNConfig.from_dict({**base, **{k: v for k, v in plan.config.items() if k in FIELD_NAMES}})
         except (ConfigError, KeyError, TypeError, ValueError) as e:
             self.notify(f"cannot continue: the checkpoint's configuration is not usable ({e})", severity="error")
             return
-        source = f" ({plan['run_dir'].name} is not changed)" if plan["run_dir"] is not None else ""
-        if plan["resume"] is not None:
-            factory = fork_trainer_factory(plan["resume"], plan["origin"])
-            message = f"continuing exactly from step {plan['step']:,} (its run's resume state) → {config.total_timesteps:,}, in a new run folder{source}"
-            severity = "information"
+        source = f" ({plan.run_dir.name} is not changed)" if plan.run_dir is not None else ""
+        if plan.resume is not None:
+            factory = fork_trainer_factory(plan.resume, plan.origin)
+            note = f"continuing exactly from step {plan.step:,} (its run's resume state) → {config.total_timesteps:,}, in a new run folder{source}"
+            self.post_message(ContinueTraining(plan.env_id, config, factory, note=note))
         else:
-            factory = policy_trainer_factory(self.policy, plan["origin"])
-            message = (f"no resume state for step {plan['step']:,} in its run: training starts from this policy's weights "
-                       f"with a fresh replay buffer, in a new run folder{source}")
-            severity = "warning"
-        try:
-            load(plan["env_id"], config)
-            started = start(**_accepted(start, env_id=plan["env_id"], config=config, trainer_factory=factory))
-        except Exception as e:
-            self.notify(f"could not continue training: {type(e).__name__}: {e}", severity="error")
-            return
-        if started is False:
-            return  # the app said why
-        self.notify(message, title="continue training", severity=severity, timeout=8)
-        main = getattr(self.app, "main_screen", None)
-        while main is not None and self.app.screen is not main and len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
-
-
-def _accepted(fn: Callable, **kwargs: Any) -> dict[str, Any]:
-    """The keyword arguments ``fn`` accepts (the app's hook may take fewer)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return kwargs
-    return {k: v for k, v in kwargs.items() if k in params}
+            factory = policy_trainer_factory(self.policy, plan.origin)
+            note = (f"no resume state for step {plan.step:,} in its run: training starts from this policy's weights "
+                    f"with a fresh replay buffer, in a new run folder{source}")
+            self.post_message(ContinueTraining(plan.env_id, config, factory, note=note, severity="warning"))

@@ -1,4 +1,4 @@
-"""Loss and epsilon per chunk as two labelled sparklines."""
+"""Loss and epsilon per chunk as two labelled sparklines, read off the :class:`LiveRun`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline
 
-from lerax_tui.tui.history import ScalarSeries
+from lerax_tui.tui.live_run import LiveRun
 
 
 class MetricsView(Vertical, can_focus=True):
@@ -19,8 +19,7 @@ the width of the pane. Loss is blank until learning starts (`learning_starts`).
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.loss = ScalarSeries()
-        self.epsilon = ScalarSeries()
+        self.run = LiveRun()
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="metric"):
@@ -30,25 +29,13 @@ the width of the pane. Loss is blank until learning starts (`learning_starts`).
             yield Label("ε         ", id="eps-label", classes="metric-label")
             yield Sparkline([], id="eps-spark")
 
-    def reset(self) -> None:
-        self.loss = ScalarSeries()
-        self.epsilon = ScalarSeries()
-        self.redraw()
-
-    def add_chunk(self, chunk) -> None:
-        import numpy as np
-
-        loss = np.asarray(chunk.loss, dtype=float)
-        finite = loss[np.isfinite(loss)]
-        self.loss.append(chunk.step, float(finite.mean()) if finite.size else None)
-        self.epsilon.append(chunk.step, chunk.epsilon)
-
-    def redraw(self) -> None:
+    def show(self, run: LiveRun) -> None:
+        self.run = run
         spark = self.query_one("#loss-spark", Sparkline)
         width = max(spark.size.width, 10)
-        spark.data = self.loss.bucketed(width)
-        self.query_one("#eps-spark", Sparkline).data = self.epsilon.bucketed(width)
-        loss, eps = self.loss.last, self.epsilon.last
+        spark.data = run.loss.bucketed(width)
+        self.query_one("#eps-spark", Sparkline).data = run.epsilon.bucketed(width)
+        loss, eps = run.loss.last, run.epsilon.last
         self.query_one("#loss-label", Label).update(f"loss {_fmt(loss):>5}", layout=False)  # fixed width
         self.query_one("#eps-label", Label).update(f"ε    {_fmt(eps):>5}", layout=False)
 

@@ -1,5 +1,8 @@
 """Episode return against env steps: raw returns faint, a smoothed line on top, a min-max band
-across seeds, and past runs overlaid. Redrawn by a timer only when something changed."""
+across seeds, and past runs overlaid. Redrawn by a timer only when something changed.
+
+The live run's data belong to the :class:`LiveRun` the main screen hands down; the chart only reads
+them (and the overlays' histories, handed down the same way)."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ import numpy as np
 from rich.text import Text
 from textual import work
 from textual.color import Color
+from textual.message import Message
 from textual_plotext import PlotextPlot
 
 from lerax_tui.tui.history import ReturnHistory, Summary
+from lerax_tui.tui.live_run import LiveRun
 
 REDRAW_HZ = 2  # the drain runs at 4 Hz; the chart, the costly part, at 2 Hz
 
@@ -37,10 +42,16 @@ greedy evaluation (`eval_interval`; mean over seeds), in each run's colour. Runs
 tab are overlaid in other colours; one still being written by another process grows live.
 """
 
+    class Built(Message):
+        """The build worker's result (``text`` None when plotext raised)."""
+
+        def __init__(self, text: Text | None, size: tuple[int, int], elapsed: float) -> None:
+            super().__init__()
+            self.text, self.size, self.elapsed = text, size, elapsed
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.live = ReturnHistory()
-        self.live_label = "this run"
+        self.run = LiveRun()
         self.overlays: dict[str, Overlay] = {}
         self._dirty = True
         self._building = False
@@ -63,9 +74,9 @@ tab are overlaid in other colours; one still being written by another process gr
     def mark_dirty(self) -> None:
         self._dirty = True
 
-    def reset_live(self, label: str = "this run") -> None:
-        self.live = ReturnHistory()
-        self.live_label = label
+    def show_run(self, run: LiveRun) -> None:
+        """Draw ``run`` from now on (a new run replaces the last one's curve)."""
+        self.run = run
         self._dirty = True
 
     def set_overlays(self, overlays: dict[str, Overlay]) -> None:
@@ -73,8 +84,13 @@ tab are overlaid in other colours; one still being written by another process gr
         self._dirty = True
 
     @property
+    def up_to_date(self) -> bool:
+        """The picture shows the data as they are (nothing changed since the last build ended)."""
+        return self._text is not None and not self._dirty and not self._building
+
+    @property
     def point_count(self) -> int:
-        return self.live.episodes + sum(o.history.episodes for o in self.overlays.values())
+        return self.run.episodes + sum(o.history.episodes for o in self.overlays.values())
 
     # --- drawing ---------------------------------------------------------------------------------
 
@@ -85,22 +101,23 @@ tab are overlaid in other colours; one still being written by another process gr
         self._building = True
         self._build(self.prepare(self.size.width, self.size.height))
 
-    def prepare(self, width: int, height: int) -> "_Frame":
+    def prepare(self, width: int, height: int) -> _Frame:
         """UI thread: bucket the histories (numpy) into what the build will draw."""
         buckets = max(2, 2 * max(width - 10, 10))  # braille: two dots per column
-        histories = [self.live, *(o.history for o in self.overlays.values())]
-        x_max = max([h.max_step for h in histories] + [self.live.total_steps or 0, 1])
+        live = self.run.history
+        histories = [live, *(o.history for o in self.overlays.values())]
+        x_max = max([h.max_step for h in histories] + [live.total_steps or 0, 1])
         overlays = [
             (o.label, o.history.summary(buckets, x_max), tuple(a.copy() for a in o.history.evaluations))
             for o in self.overlays.values()
         ]
         return _Frame(
-            width=width, height=height, x_max=x_max, live=self.live.summary(buckets, x_max), live_label=self.live_label,
+            width=width, height=height, x_max=x_max, live=live.summary(buckets, x_max), live_label=self.run.label,
             overlays=overlays, colours=self._colours(), theme=self._get_plotext_theme_name(self.app.theme),
-            evaluations=tuple(a.copy() for a in self.live.evaluations),
+            evaluations=tuple(a.copy() for a in live.evaluations),
         )
 
-    def build_text(self, frame: "_Frame") -> Text:
+    def build_text(self, frame: _Frame) -> Text:
         """Any thread (one at a time): draw ``frame`` with plotext and convert it to rich Text."""
         plt = self.plt
         plt.clear_data()
@@ -152,13 +169,18 @@ tab are overlaid in other colours; one still being written by another process gr
         return self.last_draw_s
 
     @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
-    def _build(self, frame: "_Frame") -> None:
+    def _build(self, frame: _Frame) -> None:
         start = time.perf_counter()
+        text = None
         try:
             text = self.build_text(frame)
-        finally:
-            self.app.call_from_thread(setattr, self, "_building", False)
-        self.app.call_from_thread(self._show, text, (frame.width, frame.height), time.perf_counter() - start)
+        finally:  # a failed build still ends the build: the next change draws again
+            self.post_message(self.Built(text, (frame.width, frame.height), time.perf_counter() - start))
+
+    def on_return_chart_built(self, message: Built) -> None:
+        self._building = False
+        if message.text is not None:
+            self._show(message.text, message.size, message.elapsed)
 
     def _show(self, text: Text, size: tuple[int, int], elapsed: float) -> None:
         self._text, self._text_size, self.last_draw_s = text, size, elapsed

@@ -1,12 +1,12 @@
-"""Two lines under everything: what the run is doing and how far along it is."""
+"""Two lines under everything: what the run is doing and how far along it is (read off the
+:class:`LiveRun`, never out of another view)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from pathlib import Path
-
 from rich.markup import escape
 from textual.widgets import Static
+
+from lerax_tui.tui.live_run import LiveRun
 
 PHASE_STYLE = {
     "idle": "$text-muted",
@@ -20,23 +20,6 @@ PHASE_STYLE = {
     "stopping": "$warning",
     "failed": "$error",
 }
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    phase: str = "idle"
-    step: int = 0
-    total: int = 0
-    sps: float = 0.0
-    eta_s: float | None = None
-    episodes: int = 0
-    last_return: float | None = None
-    best_return: float | None = None
-    run_dir: Path | None = None
-    message: str = ""
-
-    def with_(self, **changes) -> "RunStatus":
-        return replace(self, **changes)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -59,29 +42,30 @@ def _sps(value: float) -> str:
 class StatusBar(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.status = RunStatus()
+        self.run = LiveRun()
         self._shape: tuple = ()
 
     def on_mount(self) -> None:
-        self.show(self.status)
+        self.show(self.run)
 
-    def show(self, status: RunStatus) -> None:
-        self.status = status
-        style = PHASE_STYLE.get(status.phase, "$text")
-        phase = "compiling…" if status.phase == "compiling" else status.phase
-        progress = f"{status.step:,}/{status.total:,} steps" if status.total else "–/– steps"
+    def show(self, run: LiveRun) -> None:
+        self.run = run
+        phase = run.phase
+        style = PHASE_STYLE.get(phase, "$text")
+        shown = "compiling…" if phase == "compiling" else phase
+        progress = f"{run.step:,}/{run.total:,} steps" if run.total else "–/– steps"
         line1 = (
-            f"[b {style}]● {phase}[/]  {progress}  [dim]sps[/] {_sps(status.sps)}"
-            f"  [dim]ETA[/] {format_duration(status.eta_s)}  [dim]episodes[/] {status.episodes:,}"
+            f"[b {style}]● {shown}[/]  {progress}  [dim]sps[/] {_sps(run.sps)}"
+            f"  [dim]ETA[/] {format_duration(run.eta_s)}  [dim]episodes[/] {run.episodes:,}"
         )
-        where = escape(status.run_dir.name) if status.run_dir else "no run yet"
-        line2 = f"[dim]return[/] {_num(status.last_return)} [dim]best[/] {_num(status.best_return)}  [dim]run[/] {where}"
+        where = escape(run.run_dir.name) if run.run_dir else "no run yet"
+        line2 = f"[dim]return[/] {_num(run.last_return)} [dim]best[/] {_num(run.best_return)}  [dim]run[/] {where}"
         lines = [line1, line2]
-        if status.message:
-            style = "$error" if status.phase == "failed" or status.message.startswith("Cannot") else "$text-muted"
-            lines.append(f"[{style}]{escape(status.message)}[/]")
+        if run.message:
+            style = "$error" if phase == "failed" or run.message.startswith("Cannot") else "$text-muted"
+            lines.append(f"[{style}]{escape(run.message)}[/]")
         # A relayout of the whole screen four times a second is the costliest thing a status line
         # can do: only ask for one when the number of lines changes.
-        shape = (len(lines), status.message)  # the message may wrap: its text decides the height too
+        shape = (len(lines), run.message)  # the message may wrap: its text decides the height too
         self.update("\n".join(lines), layout=shape != self._shape)
         self._shape = shape
