@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from lerax_tui.train.events import ChunkMetrics
 from lerax_tui.train.records import MetricsRecord
 
 SMOOTH_WINDOW = 20
@@ -108,12 +109,12 @@ class ReturnHistory:
         """``(steps, mean greedy returns)`` of the periodic evaluations so far."""
         return self._eval_steps.view, self._eval_means.view
 
-    def add_chunk(self, chunk: Any) -> None:
-        """Append a ``ChunkMetrics`` event."""
-        self.total_steps = int(getattr(chunk, "total_steps", 0) or 0) or self.total_steps
-        if getattr(chunk, "eval_returns", None) is not None:
+    def add_chunk(self, chunk: ChunkMetrics) -> None:
+        """Append a chunk's episodes (and its periodic evaluation, when one ran after it)."""
+        self.total_steps = int(chunk.total_steps or 0) or self.total_steps
+        if chunk.eval_returns is not None:
             self.add_evaluation(chunk.step, chunk.eval_returns)
-        steps = getattr(chunk, "episode_steps", None)
+        steps = chunk.episode_steps
         for seed, returns in enumerate(chunk.episode_returns):
             seed_steps = steps[seed] if steps is not None and seed < len(steps) else None
             self._extend_with_fallback(seed, seed_steps, returns, chunk.step)

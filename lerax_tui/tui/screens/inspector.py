@@ -10,9 +10,8 @@ messages. Tests inject a fake evaluator and a fake episode, so they compile noth
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.text import Text
@@ -26,20 +25,18 @@ from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from lerax_tui.core.checkpoint_index import CheckpointRow, run_dir_of
+from lerax_tui.core.checkpoint_index import CheckpointRow
 from lerax_tui.tui.checkpoint_text import format_return
-from lerax_tui.tui.messages import ContinueTraining
 from lerax_tui.tui.policy_watch import (
     Episode,
     Evaluator,
     PolicyEpisode,
-    fork_trainer_factory,
     histogram_text,
     make_evaluator,
-    policy_trainer_factory,
     q_bars_text,
     stats_text,
 )
+from lerax_tui.tui.screens.inspector_continue import ContinuePlan, UnusableConfig, continue_request, plan_continue
 
 if TYPE_CHECKING:
     from lerax_tui.core.env import GymnaxEnv
@@ -52,27 +49,6 @@ DEFAULT_EPISODES = 20
 EPISODE_COUNTS = (5, 10, 20, 50, 100, 200, 500)
 
 
-
-
-@dataclass(frozen=True)
-class ContinuePlan:
-    """What "continue training" will do from a checkpoint.
-
-    Attributes:
-        env_id: The checkpoint's environment.
-        config: The checkpoint's config (dict from its manifest) for the new run's form.
-        run_dir: The source run folder (never written to), if the file is in one.
-        resume: The run's resume state at this very step (exact continuation), if there is one.
-        step: The checkpoint's step.
-        origin: What the new run folder records about where it came from.
-    """
-
-    env_id: str | None
-    config: dict[str, Any]
-    run_dir: Path | None
-    resume: Path | None
-    step: int
-    origin: dict[str, Any]
 
 
 class EvaluationProgress(Message):
@@ -397,54 +373,16 @@ from its weights with a fresh replay buffer. The source run is never written to.
             self.app.pop_screen()
 
     def continue_plan(self) -> ContinuePlan:
-        """What "continue training" will do: env, the config for the form, exact or not, and the
-        origin the new run folder records.
-
-        A run stopped early continues to its own ``total_timesteps``; a finished one trains as many
-        steps again. Exact continuation needs a resume state for this checkpoint's very step.
-        """
-        from lerax_tui.train.lifecycle import resume_state_at
-
-        m = self.manifest
-        config = dict(m.get("config") or {})
-        hp = self.report.hyperparameters or {}
-        config.update({k: v for k, v in hp.items() if k in ("width_size", "depth") and v is not None})
-        raw_step = m.get("step")
-        step: int = raw_step if type(raw_step) is int else 0  # a bool is no step
-        total = config.get("total_timesteps")
-        if isinstance(total, int) and step >= total:
-            config["total_timesteps"] = step + total
-        return ContinuePlan(
-            env_id=self.env_id,
-            config=config,
-            run_dir=run_dir_of(self.path),
-            resume=resume_state_at(self.path, m.get("step")),
-            step=step,
-            origin={"path": str(self.path), "step": step, "fingerprint": self.report.fingerprint},
-        )
+        """What "continue training" will do from this checkpoint (see :func:`plan_continue`)."""
+        return plan_continue(self.path, self.report)
 
     def action_continue_training(self) -> None:
         if not self.can_continue:
             self.notify("continue training needs the main app (no training form here)", severity="warning")
             return
-        plan = self.continue_plan()
-        from lerax_tui.train.config import FIELD_NAMES, ConfigError, DQNConfig, preset
-
         try:
-            if plan.env_id is None:
-                raise ValueError("the checkpoint does not name its environment")
-            base = preset(plan.env_id).to_dict()
-            config = DQNConfig.from_dict({**base, **{k: v for k, v in plan.config.items() if k in FIELD_NAMES}})
-        except (ConfigError, KeyError, TypeError, ValueError) as e:
+            request = continue_request(self.policy, self.continue_plan())
+        except UnusableConfig as e:
             self.notify(f"cannot continue: the checkpoint's configuration is not usable ({e})", severity="error")
             return
-        source = f" ({plan.run_dir.name} is not changed)" if plan.run_dir is not None else ""
-        if plan.resume is not None:
-            factory = fork_trainer_factory(plan.resume, plan.origin)
-            note = f"continuing exactly from step {plan.step:,} (its run's resume state) → {config.total_timesteps:,}, in a new run folder{source}"
-            self.post_message(ContinueTraining(plan.env_id, config, factory, note=note))
-        else:
-            factory = policy_trainer_factory(self.policy, plan.origin)
-            note = (f"no resume state for step {plan.step:,} in its run: training starts from this policy's weights "
-                    f"with a fresh replay buffer, in a new run folder{source}")
-            self.post_message(ContinueTraining(plan.env_id, config, factory, note=note, severity="warning"))
+        self.post_message(request)

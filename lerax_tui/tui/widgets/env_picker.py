@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on
@@ -13,6 +13,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from lerax_tui.core.env import EnvInfo  # imports JAX: only its type here
 
 
 class EnvOptionList(OptionList):
@@ -44,14 +47,14 @@ class EnvPicker(Vertical):
     class Selected(Message):
         """The user chose a supported environment."""
 
-        def __init__(self, env: Any) -> None:
+        def __init__(self, env: EnvInfo) -> None:
             super().__init__()
             self.env = env
 
     def __init__(self, env_id: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.selected_id = env_id
-        self._entries: list[Any] = []
+        self._entries: list[EnvInfo] = []
         self._error: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -60,10 +63,10 @@ class EnvPicker(Vertical):
         yield Static("", id="env-details")
 
     @property
-    def entries(self) -> list[Any]:
+    def entries(self) -> list[EnvInfo]:
         return self._entries
 
-    def set_catalogue(self, entries: Sequence[Any]) -> None:
+    def set_catalogue(self, entries: Sequence[EnvInfo]) -> None:
         self._entries = list(entries)
         self._refill()
         self.show_details(self.entry(self.selected_id))
@@ -74,7 +77,7 @@ class EnvPicker(Vertical):
         option_list.clear_options()
         option_list.add_option(Option(Text(f"cannot list environments: {message}", style="italic"), disabled=True))
 
-    def entry(self, env_id: str) -> Any | None:
+    def entry(self, env_id: str) -> EnvInfo | None:
         return next((e for e in self._entries if e.env_id == env_id), None)
 
     def _refill(self) -> None:
@@ -95,7 +98,7 @@ class EnvPicker(Vertical):
             self._refill()
             self.show_details(self.entry(env_id))
 
-    def show_details(self, env: Any | None) -> None:
+    def show_details(self, env: EnvInfo | None) -> None:
         details = self.query_one("#env-details", Static)
         if env is None:
             details.update(f"[b]{self.selected_id}[/b]" if not self._entries else "")
@@ -142,7 +145,7 @@ class EnvPicker(Vertical):
         self.post_message(self.Selected(env))
 
 
-def _option(env: Any, selected: bool) -> Option:
+def _option(env: EnvInfo, selected: bool) -> Option:
     marker = "● " if selected else "  "
     if env.supported:
         prompt = Text(marker + env.env_id)
