@@ -171,12 +171,12 @@ async def test_termination_signal_checkpoints_then_exits(tmp_path, signum):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
         await until(pilot, lambda: run(app).step > 0)
-        assert signum in app._signals_installed  # so the real signal below cannot kill pytest
+        assert signum in app.installed_signals  # so the real signal below cannot kill pytest
         os.kill(os.getpid(), signum)
         await until(pilot, lambda: not app.is_running, timeout=5)
     assert app.exit_signal == signum and app.return_code == 128 + signum
     assert factory.last.stopped and factory.last.final_checkpoint.exists()
-    assert not app._signals_installed  # handlers removed on unmount
+    assert not app.installed_signals  # handlers removed on unmount
 
 
 async def test_failure_is_shown_and_the_app_stays_alive(tmp_path):

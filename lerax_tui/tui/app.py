@@ -99,6 +99,11 @@ class LeraxApp(App[None], inherit_bindings=False):
             loop.remove_signal_handler(signum)
         self._signals_installed.clear()
 
+    @property
+    def installed_signals(self) -> tuple[int, ...]:
+        """The termination signals this app handles now (none when not on the main thread)."""
+        return tuple(self._signals_installed)
+
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
