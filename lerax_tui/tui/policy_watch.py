@@ -11,10 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from rich.text import Text
+
+if TYPE_CHECKING:  # both import JAX: only their types here
+    from lerax_tui.core.env import GymnaxEnv
+    from lerax_tui.core.policy import MLPQPolicy
 
 Progress = Callable[[int, np.ndarray], None]
 Evaluator = Callable[[int, int, Progress, Callable[[], bool]], np.ndarray]
@@ -43,7 +47,7 @@ class PolicyEpisode:
     """Steps the policy's greedy episode with two functions jitted once: Q-values of an observation,
     and one environment transition. ``reset`` + one ``step`` compile them (call it off the UI thread)."""
 
-    def __init__(self, policy: Any, env: Any):
+    def __init__(self, policy: MLPQPolicy, env: GymnaxEnv):
         import equinox as eqx
 
         self.policy, self.env = policy, env
@@ -101,7 +105,7 @@ class PolicyEpisode:
             return [str(i) for i in range(n)]
 
 
-def make_evaluator(policy: Any, env: Any) -> Evaluator:
+def make_evaluator(policy: MLPQPolicy, env: GymnaxEnv) -> Evaluator:
     """Greedy returns of N episodes with ``train.evaluation.evaluate`` (vmapped), in ten batches of
     one fixed size (one compile), reporting progress after each batch."""
 
@@ -209,7 +213,7 @@ def fork_trainer_factory(state_path: Path, origin: dict) -> Callable:
     return factory
 
 
-def policy_trainer_factory(policy: Any, origin: dict | None = None) -> Callable:
+def policy_trainer_factory(policy: MLPQPolicy, origin: dict | None = None) -> Callable:
     """A trainer factory for a new run whose online and target networks start as ``policy``'s
     (every seed); the replay buffer, optimiser and exploration schedule start fresh. The new run
     folder records ``origin`` (the checkpoint's path, step and fingerprint)."""
