@@ -218,6 +218,8 @@ async def test_user_keymap_remaps_binding_ids(tmp_path, monkeypatch):
         await pilot.press("f9")
         await until(pilot, lambda: factory.made)
         assert any("nonsense.id" in str(n.message) for n in app._notifications)
+        hints = str(app.query_one("#key-hints").render())
+        assert "f9 Start/Stop" in hints and "f5" not in hints  # the bottom line shows the user's key
         await pilot.press("f9")
         await until(pilot, lambda: app.main_screen.session is None)
 

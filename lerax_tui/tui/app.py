@@ -69,20 +69,29 @@ class LeraxApp(App[None], inherit_bindings=False):
         self.exit_signal: int | None = None
         self._signals_installed: list[int] = []
         self._shutting_down = False
-        self.user_keymap: dict[str, str] = {}
-        self.main_screen = MainScreen(self.runs_dir, env_id, trainer_factory or default_trainer_factory, catalogue)
+        # Read before the screens are built: the main screen's key hints show the user's keys.
+        self.user_keymap, self._keymap_problems = load_keymap(self.keymap_path, binding_ids())
+        self.main_screen = MainScreen(self.runs_dir, env_id, trainer_factory or default_trainer_factory, catalogue,
+                                      key_hints=self.key_hints())
 
     # --- composition and start-up -----------------------------------------------------------------
 
     def get_default_screen(self) -> Screen:
         return self.main_screen
 
+    def key_hints(self) -> list[Binding]:
+        """The app's shown bindings, each with its first key after the user's keymap."""
+        hints = []
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.show and binding.description:
+                keys = self.user_keymap.get(binding.id, binding.key) if binding.id else binding.key
+                hints.append(binding.with_key(keys.split(",")[0].strip()))
+        return hints
+
     def on_mount(self) -> None:
-        keymap, problems = load_keymap(self.keymap_path, binding_ids())
-        self.user_keymap = keymap
-        if keymap:
-            self.set_keymap(keymap)
-        for problem in problems:
+        if self.user_keymap:
+            self.set_keymap(self.user_keymap)
+        for problem in self._keymap_problems:
             self.notify(problem, severity="warning", timeout=10)
         self._install_signal_handlers()
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -51,6 +52,7 @@ class MainScreen(Screen):
         env_id: The environment selected at start.
         trainer_factory: Makes the trainer of each run (tests inject a fake: no JAX).
         catalogue: The environments to offer; ``None`` lists gymnax's in a thread worker.
+        key_hints: The app's keys to show on the bottom line (with the user's keymap applied).
     """
 
     def __init__(
@@ -59,8 +61,11 @@ class MainScreen(Screen):
         env_id: str,
         trainer_factory: TrainerFactory,
         catalogue: Sequence[EnvInfo] | None = None,
+        *,
+        key_hints: Sequence[Binding] = (),
     ) -> None:
         super().__init__(id="main")
+        self.key_hints = list(key_hints)
         self.runs_dir, self.env_id, self.trainer_factory = runs_dir, env_id, trainer_factory
         self._catalogue = list(catalogue) if catalogue is not None else None
         self.session: TrainingSession | None = None
@@ -79,7 +84,7 @@ class MainScreen(Screen):
                 yield ReturnChart(id="chart")
                 yield MetricsView(id="metrics")
         yield StatusBar(id="status")
-        yield KeyHints(id="key-hints")
+        yield KeyHints(self.key_hints, id="key-hints")
 
     def on_mount(self) -> None:
         if self._catalogue is not None:
