@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -15,7 +15,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from lerax_tui.core.checkpoint_index import CheckpointRow
-from lerax_tui.core.export import FORMATS, default_output, output_path
+from lerax_tui.core.export import FORMATS, ExportResult, default_output, output_path
 from lerax_tui.tui.checkpoint_text import row_label, why_not_loaded
 
 FORMAT_HELP = {
@@ -119,7 +119,7 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
 class ExportFinished(Message):
     """Posted by the export worker: ``result`` (an ``ExportResult``) or ``error`` (one line)."""
 
-    def __init__(self, source: Path, result: Any = None, error: str | None = None):
+    def __init__(self, source: Path, result: ExportResult | None = None, error: str | None = None):
         super().__init__()
         self.source, self.result, self.error = source, result, error
 
@@ -173,10 +173,10 @@ class BrowserExport(Screen):
         self.post_message(ExportFinished(row.path, result=result))
 
     def on_export_finished(self, message: ExportFinished) -> None:
-        if message.error is not None:
-            self.notify(message.error, severity="error", title=f"{message.source.name}: not exported", timeout=10)
-            return
         result = message.result
+        if message.error is not None or result is None:
+            self.notify(message.error or "no result", severity="error", title=f"{message.source.name}: not exported", timeout=10)
+            return
         self.notify(
             f"{result.path}\n{result.file_bytes:,} bytes, read back: every weight identical.\n{result.constructor['call']}",
             title=f"exported as {result.format} (verified)",

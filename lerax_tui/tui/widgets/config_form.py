@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import Field, fields
 from typing import Any
 
 from textual import on
@@ -15,7 +15,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from lerax_tui.train.config import GROUPS, ConfigError, DQNConfig, coerce, describe_range
 
 
-def _kind(f: Any) -> str:
+def _kind(f: Field[Any]) -> str:
     return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
 
 
@@ -28,7 +28,7 @@ def _text(value: Any) -> str:
 class FieldRow(Vertical):
     """One hyperparameter: name and allowed range, its editor, and an error line when invalid."""
 
-    def __init__(self, f: Any) -> None:
+    def __init__(self, f: Field[Any]) -> None:
         super().__init__(classes="field-row", id=f"row-{f.name}")
         self.field = f
         self.tooltip = f.metadata["help"]
