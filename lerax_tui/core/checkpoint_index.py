@@ -4,7 +4,7 @@
 with their manifest.
 
 Pure Python (no Textual): the words the browser shows for a row are the TUI's
-(``lerax_tui.tui.screens.checkpoint_text``). Listing only stats files; everything that reads a file
+(``lerax_tui.tui.checkpoint_text``). Listing only stats files; everything that reads a file
 goes through :meth:`CheckpointIndex.verify_row`, which the browser calls from a thread worker.
 ``verify`` decides a file's status from its fingerprint and record headers before any array is read.
 """
