@@ -21,6 +21,29 @@ def test_catalogue_lists_every_registered_id_with_reasons():
     assert all(r.reason for r in rows.values() if not r.supported)
 
 
+def test_static_catalogue_is_what_gymnax_builds():
+    """The JAX-free table equals what building every env reports (update it when gymnax changes)."""
+    from lerax_tui.core.env import probe_catalogue
+
+    assert catalogue() == probe_catalogue()
+
+
+def test_catalogue_imports_neither_jax_nor_gymnax():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lerax_tui.core.env_catalogue import catalogue, family\n"
+        "from lerax_tui.train.config import preset\n"
+        "assert len(catalogue()) > 20 and family('Breakout-MinAtar') == 'minatar'\n"
+        "preset('Acrobot-v1')\n"
+        "bad = [m for m in ('jax', 'gymnax', 'equinox') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_unknown_and_download_envs_are_clear_errors():
     with pytest.raises(EnvError, match="unknown environment"):
         make_env("CartPole-v9")

@@ -36,3 +36,31 @@ def test_help_does_not_import_jax():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stderr.strip().endswith("NOJAX") and "lerax-tui" in out.stdout
+
+
+def _imported_names(path) -> set[str]:
+    """Every module a source file imports, at any depth (lazy imports inside functions too)."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_core_never_imports_train_or_tui():
+    """core is the bottom layer: not even a lazy import of train or tui (core/env.py once imported
+    train.config for ``family``)."""
+    from pathlib import Path
+
+    core = Path(lerax_tui.__file__).parent / "core"
+    offenders = {
+        f"{path.name}: {name}"
+        for path in sorted(core.glob("*.py"))
+        for name in _imported_names(path)
+        if name.startswith(("lerax_tui.train", "lerax_tui.tui"))
+    }
+    assert not offenders, sorted(offenders)

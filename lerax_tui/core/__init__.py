@@ -16,7 +16,7 @@ _EXPORTS = {
     "Discrete": "lerax_tui.core.spaces",
     "Box": "lerax_tui.core.spaces",
     "make_env": "lerax_tui.core.env",
-    "catalogue": "lerax_tui.core.env",
+    "catalogue": "lerax_tui.core.env_catalogue",
     "EnvError": "lerax_tui.core.env",
     "verify": "lerax_tui.core.verification",
     "load_checkpoint": "lerax_tui.core.verification",

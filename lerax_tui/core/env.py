@@ -1,4 +1,4 @@
-"""A gymnax environment behind lerax's env-like interface, and the catalogue of every gymnax id.
+"""A gymnax environment behind lerax's env-like interface (the catalogue itself is ``core.env_catalogue``).
 
 Unlike lerax's own adapter, termination and truncation stay apart: ``terminal`` is the natural end
 of an episode (bootstrapping stops there) and ``truncate`` is the time limit (bootstrapping goes on).
@@ -6,9 +6,8 @@ of an episode (bootstrapping stops there) and ``truncate`` is the time limit (bo
 
 from __future__ import annotations
 
-import functools
-from dataclasses import asdict, dataclass
-from typing import Any, final
+from dataclasses import asdict
+from typing import Any, Mapping, final
 
 import equinox as eqx
 import jax
@@ -16,15 +15,12 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Key
 
+from lerax_tui.core.env_catalogue import NEEDS_DOWNLOAD, EnvInfo, catalogue, family  # noqa: F401 (catalogue re-exported)
 from lerax_tui.core.spaces import AbstractSpace, Box, Discrete
 
 
 class EnvError(ValueError):
     """An environment id that cannot be built, or whose spaces we cannot represent."""
-
-
-# Ids whose constructor downloads data: building them offline would hang or fail.
-NEEDS_DOWNLOAD = {"MNISTBandit-bsuite": "its constructor downloads the MNIST dataset, which cannot happen offline"}
 
 
 def space_from_gymnax(space: Any) -> AbstractSpace:
@@ -185,29 +181,20 @@ def make_env(env_id: str, **env_params: Any) -> GymnaxEnv:
     return GymnaxEnv(env_id, **env_params)
 
 
-@dataclass(frozen=True)
-class EnvInfo:
-    """One row of the catalogue."""
+def non_default_params(env_id: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The entries of ``params`` (e.g. a manifest's ``env_params``, which records every parameter)
+    that differ from ``env_id``'s defaults: what to pass to :func:`make_env` to rebuild that env.
 
-    env_id: str
-    family: str
-    observation_shape: tuple[int, ...] | None
-    action_space: str
-    num_actions: int | None
-    supported: bool
-    reason: str | None
-    max_episode_steps: int | None
+    Values stay as JSON gives them (lists stay lists; :func:`make_env` checks and converts them).
+    Names the env does not have are kept, so :func:`make_env` refuses them with its message.
 
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["observation_shape"] = list(self.observation_shape) if self.observation_shape is not None else None
-        return d
-
-
-def _family(env_id: str) -> str:
-    from lerax_tui.train.config import family
-
-    return family(env_id)
+    Raises:
+        EnvError: ``env_id`` cannot be built.
+    """
+    if not params:
+        return {}
+    defaults = make_env(env_id).param_dict()
+    return {k: v for k, v in params.items() if k not in defaults or defaults[k] != v}
 
 
 def _describe_gymnax_space(space: Any) -> str:
@@ -218,8 +205,8 @@ def _describe_gymnax_space(space: Any) -> str:
     return f"{type(space).__name__}{tuple(shape) if shape is not None else ''}"
 
 
-def _info(env_id: str) -> EnvInfo:
-    fam = _family(env_id)
+def _probe(env_id: str) -> EnvInfo:
+    fam = family(env_id)
     if env_id in NEEDS_DOWNLOAD:
         return EnvInfo(env_id, fam, None, "?", None, False, NEEDS_DOWNLOAD[env_id], None)
     try:
@@ -242,14 +229,9 @@ def _info(env_id: str) -> EnvInfo:
     return EnvInfo(env_id, fam, obs_shape, action, num_actions, True, None, steps)
 
 
-@functools.lru_cache(maxsize=1)
-def catalogue() -> tuple[EnvInfo, ...]:
-    """Every id in ``gymnax.registered_envs`` with its spaces and whether we can train on it.
-
-    Returns:
-        One :class:`EnvInfo` per id, in gymnax's order. Building an env that needs a download is
-        never attempted; an env that fails to build is listed as unsupported with the error.
-    """
+def probe_catalogue() -> tuple[EnvInfo, ...]:
+    """:func:`~lerax_tui.core.env_catalogue.catalogue` as the installed gymnax builds it (seconds: every
+    env is made). The static table must equal this; ``tests/test_core_env.py`` checks that it does."""
     import gymnax
 
-    return tuple(_info(env_id) for env_id in gymnax.registered_envs)
+    return tuple(_probe(env_id) for env_id in gymnax.registered_envs)

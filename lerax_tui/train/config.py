@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from lerax_tui.core.env_catalogue import family
+
 GROUPS = ("Policy", "DQN", "Exploration", "Run")
 
 
@@ -38,11 +40,9 @@ class DQNConfig:
     the vectorised environments of one seed. Warm-up steps count towards ``total_timesteps``.
     """
 
-    # Policy
     epsilon: float = _f(0.05, "Policy", "epsilon stored in the saved policy (its own epsilon-greedy)", lo=0.0, hi=1.0)
     width_size: int = _f(64, "Policy", "width of each hidden layer of the Q-network", lo=1, hi=4096)
     depth: int = _f(2, "Policy", "number of hidden layers of the Q-network", lo=0, hi=16)
-    # DQN
     total_timesteps: int = _f(50_000, "DQN", "environment steps per seed, warm-up included", lo=1, hi=10**10)
     num_envs: int = _f(8, "DQN", "parallel environments per seed", lo=1, hi=4096)
     buffer_size: int = _f(50_000, "DQN", "replay buffer capacity (transitions)", lo=1, hi=10**8)
@@ -61,11 +61,9 @@ class DQNConfig:
     max_grad_norm: float = _f(10.0, "DQN", "global-norm gradient clip (0 = no clipping)", lo=0.0, hi=1e6)
     double_dqn: bool = _f(True, "DQN", "online net picks the next action, target net values it")
     loss: Literal["huber", "mse"] = _f("huber", "DQN", "TD loss", choices=("huber", "mse"))
-    # Exploration
     epsilon_start: float = _f(1.0, "Exploration", "epsilon at step 0", lo=0.0, hi=1.0)
     epsilon_end: float = _f(0.05, "Exploration", "epsilon after the decay", lo=0.0, hi=1.0)
     exploration_fraction: float = _f(0.2, "Exploration", "fraction of the run over which epsilon decays linearly", lo=0.0, hi=1.0)
-    # Run
     seed: int = _f(0, "Run", "PRNG seed of seed 0 (seed k uses seed + k)", lo=0, hi=2**31 - 1)
     num_seeds: int = _f(1, "Run", "independent seeds trained side by side (vmapped)", lo=1, hi=1024)
     checkpoint_interval: int = _f(0, "Run", "environment steps between periodic checkpoints (0 = final only)", lo=0, hi=10**10)
@@ -77,7 +75,6 @@ class DQNConfig:
     def __post_init__(self) -> None:
         validate(self)
 
-    # --- conveniences -------------------------------------------------------------------------
 
     def replace(self, **changes: Any) -> "DQNConfig":
         """A copy with ``changes`` applied and validated."""
@@ -243,26 +240,9 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 # --- presets ----------------------------------------------------------------------------------
 
+# The evidence for each preset (sweeps, seed counts, timings) is in bench/RESULTS.md.
 _FAMILY_PRESETS: dict[str, dict[str, Any]] = {
     "classic": {},
-    # bench/learning.py, 10 seeds vmapped, 50k steps, greedy eval of the final policy, seed sets 0, 100, ...,
-    # 500 (60 seeds): gamma 0.995 -> 8, 10, 10, 10, 8, 7 of 10 seeds >= 475 (53/60, ~15 s a set on 2 CPU cores);
-    # gamma 0.99 -> 6, 9, 10, 7, 7, 6 (45/60). Around gamma 0.995 nothing measured better (same 60 seeds unless
-    # noted): linear lr decay from 3e-3 50/60, tau 0.1 every 16 steps 51/60, lr 1.5e-3 47/60, exploration 0.15
-    # 45/60, batch 128 44/60, huber 18/60; on seeds 0-200 only (30 seeds, 28 for 0.995): gamma 0.997 23, tau 0.03
-    # 25, epsilon_end 0.01 25, learning_starts 2000 23, 2x the updates at lr 1.2e-3 24 (and 2x the time).
-    # Also on the 60 seeds: max_grad_norm 5 51, 3 50, no clip 35; epsilon_end 0.1 46; depth 1 2; 16 envs
-    # with half the updates 5.
-    # Earlier rounds (gamma 0.99): MSE loss and a Polyak target (tau 0.05 every vector step) were the big wins
-    # (huber 2/10, hard copy every 1000 steps 0/10); 64x64 is ~2x faster than 128x128 and no worse. Failures
-    # are late collapses (500 at 30-45k, then down by 50k). Success per seed is ~85-90%, so 9/10 on one set
-    # of 10 seeds is a coin flip weighted ~2:1 in our favour, not a guarantee.
-    # Session 3, same 60 seeds: n_step 3 36/60 (n_step 5 19/60), width 128 49/60; rl-zoo's SB3 shape (1 env,
-    # 128 gradient steps every 256 steps, huber, hard target) 3/10 on seeds 0-9 at width 64, 6/10 at 256 (104 s).
-    # So presets evaluate 10 times a run (here every 5,000 steps) and keep each seed's best policy (best.eqx): re-evaluated on the
-    # final evaluation's episodes, the best policies score >= 475 on 60/60 seeds (500.0 on every one) while the
-    # final policies stay at 53/60. The 10 evaluations (and up to 100 best.eqx writes) cost ~1.4 s: 11.9 s vs
-    # 10.5 s wall, medians of 3 alternating runs on seeds 0-9.
     "cartpole": {
         "train_frequency": 4,
         "learning_rate": 2.3e-3,
@@ -273,7 +253,6 @@ _FAMILY_PRESETS: dict[str, dict[str, Any]] = {
         "epsilon_end": 0.04,
         "gamma": 0.995,
     },
-    # bench/learning.py, 10 seeds vmapped: 9/10 seeds >= -100 greedy at 100k (rl-zoo's Acrobot shape).
     "acrobot": {
         "total_timesteps": 100_000,
         "train_frequency": 4,
@@ -284,11 +263,6 @@ _FAMILY_PRESETS: dict[str, dict[str, Any]] = {
         "epsilon_end": 0.1,
         "width_size": 128,
     },
-    # bench/learning.py, 10 seeds vmapped, 200k steps: 10/10 seeds beat the uniform-random -200 (greedy mean
-    # -126.3, median -115.9, worst -189.3), 652 s wall on 2 shared CPU cores. rl-zoo's SB3 DQN shape (one env,
-    # 8 gradient steps per 16 steps, gamma 0.98, 10k buffer, 256x256, vanilla DQN). At width 64: 6/10 (mean
-    # -176.9), 7/10 with double DQN (-178.8), 2/10 with gamma 0.99. The previous preset (8 envs, width 128,
-    # lr 4e-3, target every 1000) never reached the flag: 0/10.
     "mountaincar": {
         "total_timesteps": 200_000,
         "num_envs": 1,
@@ -315,43 +289,15 @@ _FAMILY_PRESETS: dict[str, dict[str, Any]] = {
         "batch_size": 64,
         "target_update_interval": 1_000,
     },
-    # bench/learning.py, 10 seeds vmapped, greedy mean vs a uniform-random policy (seeds beating it):
-    # Catch 1.0 on 10/10 (optimal; random -0.52), DeepSea 1.0 on 9/10 (random 0.0), UmbrellaChain 1.0 vs 0.32
-    # (9/10), DiscountingChain 1.1 vs 1.01 (8/10), MemoryChain 0.2 vs 0.0 (7/10: it needs memory, an MLP has
-    # none), SimpleBandit 0.5 vs 0.56 (3/10: gymnax re-draws the arm order at every auto-reset and the
-    # observation is constant, so nothing can beat random). 8-17 s per env. The random means come from 100
-    # episodes and move between samples (UmbrellaChain's read -0.06 in another one).
     "bsuite": {"total_timesteps": 20_000, "learning_starts": 500},
-    # Same bench, 100k steps: FourRooms 0.9 vs 0.47 (9/10), BernoulliBandit 79.7 vs 50.1 (10/10),
-    # GaussianBandit 0.0 vs -48.7 (10/10, the safe arm), MetaMaze 2.0 vs 9.0 (0/10: a memoryless greedy
-    # policy loops where a random walk stumbles on the goal). ~20 s per env.
     "misc": {"total_timesteps": 100_000},
 }
 
 
 # Per-id changes on top of the family preset.
 _ENV_PRESETS: dict[str, dict[str, Any]] = {
-    # 30x40x3 float32 observations stored twice: 50k transitions are 1.4 GB a seed; 10k are 0.29 GB.
-    # bench/learning.py, 10 seeds, 100k steps: greedy mean 927.8 (median 1000) vs 90.0 random, 10/10; 369 s.
-    "Pong-misc": {"buffer_size": 10_000},
+    "Pong-misc": {"buffer_size": 10_000},  # 30x40x3 float32 observations: 50k transitions would be 1.4 GB a seed
 }
-
-
-def family(env_id: str) -> str:
-    """The preset family of a gymnax id."""
-    if env_id.startswith("CartPole"):
-        return "cartpole"
-    if env_id.startswith("Acrobot"):
-        return "acrobot"
-    if env_id.startswith("MountainCar"):
-        return "mountaincar"
-    if env_id.endswith("-MinAtar"):
-        return "minatar"
-    if env_id.endswith("-bsuite"):
-        return "bsuite"
-    if env_id.endswith("-misc"):
-        return "misc"
-    return "classic"
 
 
 # Every preset evaluates its policies this many times per run (eval_interval) and keeps the best.
@@ -359,7 +305,7 @@ EVALUATIONS_PER_RUN = 10
 
 
 def preset(env_id: str) -> DQNConfig:
-    """The default configuration for ``env_id``'s family (see ``bench/learning.py`` for evidence),
+    """The default configuration for ``env_id``'s family (evidence: ``bench/RESULTS.md``),
     evaluating :data:`EVALUATIONS_PER_RUN` times over its run to keep each seed's best policy."""
     values = {**_FAMILY_PRESETS[family(env_id)], **_ENV_PRESETS.get(env_id, {})}
     total = values.get("total_timesteps", DQNConfig.total_timesteps)
