@@ -1,4 +1,4 @@
-"""The ``lerax-tui`` command (contract: DESIGN.md "CLI contract").
+"""The ``lerax-tui`` command (README "Command line").
 
 Only argparse is imported at start-up: ``--help`` never imports JAX, and each subcommand imports
 what it needs. Bad usage and bad input are one line on stderr and exit status 2.
@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_CHECKPOINT, EXIT_USAGE = 0, 1, 2
+from lerax_tui.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,11 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"lerax-tui: error: {message}", file=sys.stderr)
-    return code
-
-
 def cmd_envs(args: argparse.Namespace) -> int:
     from lerax_tui.core.env import catalogue
 
@@ -117,7 +112,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     overrides = _source_arguments(args)
     if isinstance(overrides, str):
-        return _fail(overrides)
+        return fail(overrides)
     from lerax_tui.core.verification import checkpoint_arg, verify
 
     path = checkpoint_arg(args.checkpoint)
@@ -128,8 +123,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     else:
         print(_format_report(report))
     if problem is not None:  # nothing to check: the argument does not name a readable file
-        return _fail(problem)
-    return EXIT_OK if report.ok else EXIT_CHECKPOINT
+        return fail(problem)
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -139,10 +134,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     overrides = _source_arguments(args)
     if isinstance(overrides, str):
-        return _fail(overrides)
+        return fail(overrides)
     problem = file_problem(checkpoint_arg(args.checkpoint))  # no readable source file: bad input
     if problem is not None:
-        return _fail(problem)
+        return fail(problem)
     from lerax_tui.core.checkpoint import CheckpointError
     from lerax_tui.core.export import ExportError, ExportVerificationError, describe, export_checkpoint
 
@@ -151,11 +146,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             args.checkpoint, args.output, args.export_format, env_id=args.inspect_env, overrides=overrides, force=args.force
         )
     except ExportError as e:
-        return _fail(str(e))
+        return fail(str(e))
     except CheckpointError as e:
-        return _fail(f"cannot export: {e}", EXIT_CHECKPOINT)
+        return fail(f"cannot export: {e}", EXIT_FAILED)
     except ExportVerificationError as e:
-        return _fail(f"export failed, nothing written: {e}", EXIT_CHECKPOINT)
+        return fail(f"export failed, nothing written: {e}", EXIT_FAILED)
     print(json.dumps(result.to_json()) if args.json else describe(result))
     return EXIT_OK
 
@@ -187,7 +182,7 @@ def _open_app(args: argparse.Namespace) -> int:
     if problem is None and args.env != "CartPole-v1":
         problem = _unknown_env(args.env)
     if problem is not None:
-        return _fail(problem)
+        return fail(problem)
     from lerax_tui.tui.app import make_app
 
     app = make_app(runs_dir=args.runs_dir, env_id=args.env, checkpoints_dir=args.checkpoints)
@@ -197,9 +192,9 @@ def _open_app(args: argparse.Namespace) -> int:
 
 def _unknown_env(env_id: str) -> str | None:
     """``--env`` must name a gymnax environment (an unsupported one still opens, with its reason)."""
-    import gymnax
+    from lerax_tui.core.env_catalogue import env_info
 
-    if env_id in gymnax.registered_envs:
+    if env_info(env_id) is not None:
         return None
     return f"--env: unknown environment {env_id[:60]!r} (see `lerax-tui envs`)"
 
@@ -219,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         from lerax_tui.core.safe_io import describe_os_error
 
         if isinstance(e, OSError) and e.filename:
-            return _fail(describe_os_error(e.filename, e))
-        return _fail(f"unexpected {type(e).__name__}: {' '.join(str(e).split())[:300]} (LERAX_TUI_DEBUG=1 shows where)", EXIT_CHECKPOINT)
+            return fail(describe_os_error(e.filename, e))
+        return fail(f"unexpected {type(e).__name__}: {' '.join(str(e).split())[:300]} (LERAX_TUI_DEBUG=1 shows where)", EXIT_FAILED)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -240,7 +235,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return train_cli.cmd_train(args)
     if args.command == "eval":
         return train_cli.cmd_eval(args)
-    return _fail(f"unknown command {args.command!r}")
+    return fail(f"unknown command {args.command!r}")
 
 
 if __name__ == "__main__":

@@ -136,10 +136,9 @@ def _non_default_params(env_id: str, manifest: dict | None) -> dict:
     saved = (manifest or {}).get("env_params") if (manifest or {}).get("env_id") == env_id else None
     if not saved:
         return {}
-    from lerax_tui.core.env import make_env
+    from lerax_tui.core.env import non_default_params
 
-    defaults = make_env(env_id).param_dict()
-    return {k: v for k, v in saved.items() if k in defaults and defaults[k] != v}
+    return non_default_params(env_id, saved)
 
 
 def _check_target(target: Path, source: Path, fmt: str, force: bool) -> Path | None:

@@ -1,8 +1,8 @@
 """``verify``: what a checkpoint file is, whether it is intact, and whether it matches what you
 would build — decided before any array is read — plus ``load_checkpoint`` that only loads on "ok".
 
-Statuses (DESIGN.md): ok, fingerprint-mismatch, corrupt, truncated, not-a-checkpoint, missing,
-unknown-structure.
+Statuses (:class:`Status`, README "Checkpoint files"): ok, fingerprint-mismatch, corrupt, truncated,
+not-a-checkpoint, missing, unknown-structure.
 """
 
 from __future__ import annotations
@@ -94,14 +94,10 @@ def _skeleton_cached(env_id: str, env_params_json: str, epsilon: float, width_si
     import equinox as eqx
     import jax
 
-    from lerax_tui.core.env import make_env
+    from lerax_tui.core.env import make_env, non_default_params
     from lerax_tui.core.policy import MLPQPolicy
 
-    params = json.loads(env_params_json)
-    if params:  # only what differs from the defaults (manifests record every parameter)
-        defaults = make_env(env_id).param_dict()
-        params = {k: v for k, v in params.items() if defaults.get(k) != v}
-    env = make_env(env_id, **params)
+    env = make_env(env_id, **non_default_params(env_id, json.loads(env_params_json)))
     return eqx.filter_eval_shape(
         MLPQPolicy, env, epsilon=epsilon, width_size=width_size, depth=depth, key=jax.random.key(0)
     )

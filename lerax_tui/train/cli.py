@@ -1,4 +1,4 @@
-"""``lerax-tui train`` and ``lerax-tui eval`` (contract: DESIGN.md "CLI contract").
+"""``lerax-tui train`` and ``lerax-tui eval`` (README "Command line").
 
 Progress goes to stderr; with ``--json`` the last stdout line is one JSON object. Bad input is one
 line on stderr with exit status 2, and nothing is written.
@@ -13,23 +13,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from lerax_tui.core.timefmt import eta_seconds, format_duration
+from lerax_tui.exit_codes import EXIT_FAILED, EXIT_OK, fail, say
 
 
 def signal_name(signum: int) -> str:
     from lerax_tui.train.stops import signal_name as name
 
     return name(signum)
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"lerax-tui: error: {message}", file=sys.stderr)
-    return code
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 class Progress:
@@ -47,7 +38,7 @@ class Progress:
         self.closed = False
 
     def __call__(self, event: Any) -> None:
-        from lerax_tui.train.events import ChunkMetrics, CheckpointWritten, Compiling, Evaluated, Failed, Finished
+        from lerax_tui.train.events import ChunkMetrics, CheckpointWritten, Compiling, EvalKind, Evaluated, Failed, Finished
 
         if isinstance(event, Compiling):
             self._line(f"compiling ({event.run_dir})", force=True)
@@ -58,11 +49,10 @@ class Progress:
             done = event.step >= event.total_steps
             # SPS smoothed over chunks; compile time never enters it, so neither does the ETA.
             self.rate = event.sps if self.rate is None else 0.7 * self.rate + 0.3 * event.sps
-            per_seed_rate = self.rate / max(1, event.num_seeds)
-            eta = (event.total_steps - event.step) / per_seed_rate if per_seed_rate > 0 else 0.0
+            eta = eta_seconds(event.step, event.total_steps, self.rate / max(1, event.num_seeds))
             last = f"{self.last_return:.1f}" if self.last_return is not None else "-"
             self._line(
-                f"step {event.step:,}/{event.total_steps:,}  sps {event.sps:,.0f}  eta {_duration(eta)}  "
+                f"step {event.step:,}/{event.total_steps:,}  sps {event.sps:,.0f}  eta {format_duration(eta, placeholder='-')}  "
                 f"last return {last}  loss {_fmt_loss(event.loss)}  eps {event.epsilon:.3f}",
                 force=done,
             )
@@ -70,10 +60,10 @@ class Progress:
             self._line(f"checkpoint {event.path}", force=True, keep=True)
         elif isinstance(event, Evaluated):
             means = ", ".join(f"{float(r.mean()):.1f}" for r in event.returns if len(r))
-            if event.which == "periodic":
+            if event.which == EvalKind.PERIODIC:
                 best = ", ".join("-" if b is None else f"{b:.1f}" for b in event.best or [])
                 self._line(f"eval @ {event.step:,}: greedy {means}  (best so far {best})", force=True, keep=True)
-            elif event.which == "best":
+            elif event.which == EvalKind.BEST:
                 steps = ", ".join("-" if s is None else f"{s:,}" for s in event.best_steps or [])
                 self._line(f"best policies (steps {steps}): greedy evaluation: {means}", force=True, keep=True)
             else:
@@ -183,31 +173,31 @@ def cmd_train(args: argparse.Namespace) -> int:
         try:
             runner = _build_runner(args, progress)
         except ResumeStateError as e:
-            return _fail(str(e), EXIT_FAILED)
+            return fail(str(e), EXIT_FAILED)
         except ConfigError as e:
             if args.resume is not None and e.field == "total_timesteps":  # the user typed --steps
-                return _fail(f"--steps{str(e)[len(e.field):]}")
-            return _fail(str(e))
+                return fail(f"--steps{str(e)[len(e.field):]}")
+            return fail(str(e))
         except (ValueError, RunLocked) as e:  # EnvError, RunFileError too: bad input, nothing written
-            return _fail(" ".join(str(e).split()))
+            return fail(" ".join(str(e).split()))
         except OSError as e:  # e.g. FileNotFoundError("RUN has no checkpoints/resume.eqx ...")
             from lerax_tui.core.safe_io import describe_os_error
 
-            return _fail(describe_os_error(e.filename, e) if e.filename else " ".join(str(e).split()))
+            return fail(describe_os_error(e.filename, e) if e.filename else " ".join(str(e).split()))
         built["runner"] = runner
         if args.resume is not None:
             note = f": {runner.resume_note}" if runner.resume_note else ""
             print(f"resuming {runner.run_dir} from step {runner.start_step:,} to {runner.config.total_timesteps:,}{note}", file=sys.stderr)
         if stops.signum is not None:  # signalled while the runner was being built: nothing trained
             runner.close()
-            _say(f"{signal_name(stops.signum)} before training started: {_on_disk(runner)}")
+            say(f"{signal_name(stops.signum)} before training started: {_on_disk(runner)}")
             return stops.exit_code
         try:
             result = run_in_thread(runner.run, name="lerax-tui-train")
         except Exception as e:  # the runner emitted Failed already; one line, no traceback
-            return _fail(f"training failed: {type(e).__name__}: {e}", EXIT_FAILED)
+            return fail(f"training failed: {type(e).__name__}: {e}", EXIT_FAILED)
     if result.error:
-        _fail(result.error, EXIT_FAILED)
+        fail(result.error, EXIT_FAILED)
     num_seeds = runner.config.num_seeds
     trained = (result.env_steps - runner.start_step) * num_seeds
     per_seed, eval_mean = _eval_summary(result.eval_returns)
@@ -242,17 +232,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.error:
         return EXIT_FAILED
     if stops.signum is not None:
-        _say(f"stopped by {signal_name(stops.signum)} at step {result.env_steps:,}: {_on_disk(runner)}")
+        say(f"stopped by {signal_name(stops.signum)} at step {result.env_steps:,}: {_on_disk(runner)}")
         return stops.exit_code
     return EXIT_OK
-
-
-def _say(message: str) -> None:
-    """One line on stderr (ignored when the terminal is gone)."""
-    try:
-        print(f"lerax-tui: {message}", file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass
 
 
 def _print_summary(args: argparse.Namespace, summary: dict, result: Any, per_seed: list, best_per_seed: list) -> None:
@@ -294,48 +276,33 @@ def _eval_summary(returns: list) -> tuple[list[float], float | None]:
     return per_seed, (float(joined.mean()) if joined.size else None)
 
 
-def _env_overrides(env_id: str, saved: dict | None) -> dict:
-    """The manifest's env params that differ from the env's defaults (arrays as arrays)."""
-    if not saved:
-        return {}
-    import numpy as np
-
-    from lerax_tui.core.env import make_env
-
-    defaults = make_env(env_id).param_dict()
-    out = {}
-    for k, v in saved.items():
-        if k in defaults and defaults[k] != v:
-            out[k] = np.asarray(v) if isinstance(v, list) else v
-    return out
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     """Greedy evaluation of a checkpoint. Returns 0, 1 (checkpoint problem) or 2 (bad input)."""
     from lerax_tui.cli_input import MAX_EVAL_EPISODES, SEED_MAX, file_problem, int_problem
 
     problem = int_problem("--episodes", args.episodes, 1, MAX_EVAL_EPISODES) or int_problem("--seed", args.seed, 0, SEED_MAX)
     if problem:
-        return _fail(problem)
+        return fail(problem)
     from lerax_tui.core.verification import checkpoint_arg
 
     path = checkpoint_arg(args.checkpoint)
     problem = file_problem(path)
     if problem:
-        return _fail(problem)
+        return fail(problem)
     from lerax_tui.core.checkpoint import CheckpointError
-    from lerax_tui.core.env import EnvError, make_env
+    from lerax_tui.core.env import EnvError, make_env, non_default_params
     from lerax_tui.core.verification import load_checkpoint
 
     try:
         policy, report = load_checkpoint(path)
     except CheckpointError as e:
-        return _fail(str(e), EXIT_FAILED)
+        return fail(str(e), EXIT_FAILED)
     manifest = report.manifest or {}
     try:
-        env = make_env(report.env_id, **_env_overrides(report.env_id, manifest.get("env_params") if manifest.get("env_id") == report.env_id else None))
+        saved = manifest.get("env_params") if manifest.get("env_id") == report.env_id else None
+        env = make_env(report.env_id, **non_default_params(report.env_id, saved))
     except EnvError as e:  # the manifest was checked by verify: reaching this is the file's problem
-        return _fail(f"{path}: its environment cannot be built: {e}", EXIT_FAILED)
+        return fail(f"{path}: its environment cannot be built: {e}", EXIT_FAILED)
     import jax.random as jr
     import numpy as np
 
