@@ -7,12 +7,42 @@ and the real runner (``lerax_tui.train.runner``) implements the same interface.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Callable, Protocol, Union
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
 
 import numpy as np
 
-PHASES = ("idle", "compiling", "training", "paused", "evaluating", "finished", "failed", "stopped")
+if TYPE_CHECKING:
+    from lerax_tui.train.config import DQNConfig
+
+
+class Phase(StrEnum):
+    """What a run is doing, as :class:`PhaseChanged` reports it (members compare equal to their
+    strings, so listeners written against the bare strings keep working)."""
+
+    COMPILING = "compiling"
+    TRAINING = "training"
+    PAUSED = "paused"
+    EVALUATING = "evaluating"
+    FINISHED = "finished"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+TERMINAL_PHASES = frozenset({Phase.FINISHED, Phase.FAILED, Phase.STOPPED})
+"""Phases after which a run emits nothing more but its :class:`Finished` or :class:`Failed`."""
+
+
+class EvalKind(StrEnum):
+    """Which policies an :class:`Evaluated` event is about."""
+
+    PERIODIC = "periodic"
+    """During training, every ``eval_interval`` steps."""
+    FINAL = "final"
+    """The final policies, at the end."""
+    BEST = "best"
+    """Each seed's best policy from the periodic evaluations, re-evaluated at the end."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +87,10 @@ class ChunkMetrics:
     def num_seeds(self) -> int:
         return len(self.episode_returns)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The ``metrics.jsonl`` object for this chunk (lists per seed; ``eval_returns`` only after
         a periodic evaluation)."""
-        record = {
+        record: dict[str, Any] = {
             "step": int(self.step),
             "wall_s": round(float(self.wall_s), 4),
             "train_s": round(float(self.train_s), 4),
@@ -78,6 +108,8 @@ class ChunkMetrics:
 
 @dataclass(frozen=True)
 class CheckpointWritten:
+    """A policy file (and its manifest) was written at env step ``step``."""
+
     path: Path
     step: int
 
@@ -88,9 +120,8 @@ class Evaluated:
 
     Attributes:
         returns: Per seed, the returns of ``eval_episodes`` greedy episodes.
-        which: ``"periodic"`` (during training, every ``eval_interval`` steps), ``"final"`` (the
-            final policies, at the end) or ``"best"`` (each seed's best policy from the periodic
-            evaluations, re-evaluated at the end on the final evaluation's episodes).
+        which: See :class:`EvalKind` (the best policies are re-evaluated on the final evaluation's
+            episodes).
         step: The env step (per seed) of the evaluated policies; for ``"best"``, ``best_steps``
             gives each seed's.
         best: For ``"periodic"``: each seed's best mean return so far (this evaluation included).
@@ -98,7 +129,7 @@ class Evaluated:
     """
 
     returns: list[np.ndarray]
-    which: str = "final"
+    which: EvalKind = EvalKind.FINAL
     step: int | None = None
     best: list[float] | None = None
     best_steps: list[int] | None = None
@@ -106,6 +137,8 @@ class Evaluated:
 
 @dataclass(frozen=True)
 class Finished:
+    """The run ended normally or on a stop; ``checkpoint`` is seed 0's final policy."""
+
     run_dir: Path
     checkpoint: Path | None
     stopped_early: bool = False
@@ -121,7 +154,9 @@ class Failed:
 
 @dataclass(frozen=True)
 class PhaseChanged:
-    phase: str
+    """The run entered ``phase``."""
+
+    phase: Phase
 
 
 Event = Union[Compiling, ChunkMetrics, CheckpointWritten, Evaluated, Finished, Failed, PhaseChanged]
@@ -162,4 +197,4 @@ class Trainer(Protocol):
 
 
 # A factory the app calls to make a trainer: (env_id, env_params, config, runs_dir, listener) -> Trainer
-TrainerFactory = Callable[[str, dict, "object", Path, Listener], Trainer]
+TrainerFactory = Callable[[str, dict, "DQNConfig", Path, Listener], Trainer]

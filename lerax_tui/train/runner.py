@@ -20,10 +20,12 @@ from lerax_tui.train.events import (
     ChunkMetrics,
     CheckpointWritten,
     Compiling,
+    EvalKind,
     Evaluated,
     Failed,
     Finished,
     Listener,
+    Phase,
     PhaseChanged,
     RunResult,
 )
@@ -173,7 +175,7 @@ class Runner:
             return self._run()
         except TrainingError as e:
             self._emit(Failed(str(e), self._last_good))
-            self._emit(PhaseChanged("failed"))
+            self._emit(PhaseChanged(Phase.FAILED))
             return RunResult(run_dir=self.run_dir, checkpoints=self._written, error=str(e), **self._timings())
         except OSError as e:  # a full disk, a folder that went away: every file on disk is complete
             where = f" ({e.filename})" if e.filename else ""
@@ -181,11 +183,11 @@ class Runner:
                     else "no resume state was written yet: it restarts from step 0")
             message = f"writing the run folder failed: {e.strerror or e}{where}; {keep} - fix that (free space, permissions) and continue with --resume {self.run_dir}"
             self._emit(Failed(message, self._last_good))
-            self._emit(PhaseChanged("failed"))
+            self._emit(PhaseChanged(Phase.FAILED))
             return RunResult(run_dir=self.run_dir, checkpoints=self._written, error=message, **self._timings())
         except Exception as e:
             self._emit(Failed(f"{type(e).__name__}: {e}", self._last_good))
-            self._emit(PhaseChanged("failed"))
+            self._emit(PhaseChanged(Phase.FAILED))
             raise
         finally:
             self._lock.release()
@@ -267,7 +269,7 @@ class Runner:
         config = self.config
         enable_compilation_cache()
         start = time.perf_counter()
-        self._emit(PhaseChanged("compiling"))
+        self._emit(PhaseChanged(Phase.COMPILING))
         self._emit(Compiling(self.run_dir))
         state = dqn.shard_seeds(self._initial_state())
         self._step = self.start_step = int(state.step)
@@ -278,7 +280,7 @@ class Runner:
         chunk = dqn.make_chunk_fn(self.env, config, max_iterations, state)
         chunk.compile(state)
         self._compile_s = time.perf_counter() - start
-        self._emit(PhaseChanged("training"))
+        self._emit(PhaseChanged(Phase.TRAINING))
 
         n_next = min(FIRST_CHUNK_ITERATIONS, max_iterations)
         next_checkpoint = self._next_checkpoint(self._step)
@@ -286,10 +288,10 @@ class Runner:
         stopped = False
         while self._step < config.total_timesteps:
             if not self._running.is_set():
-                self._emit(PhaseChanged("paused"))
+                self._emit(PhaseChanged(Phase.PAUSED))
                 self._running.wait()
                 if not self._stop.is_set():
-                    self._emit(PhaseChanged("training"))
+                    self._emit(PhaseChanged(Phase.TRAINING))
             if self._stop.is_set():
                 stopped = True
                 break
@@ -315,7 +317,7 @@ class Runner:
                 next_eval = self._next_eval(self._step)
             self._report_chunk(out, n, dt, time.perf_counter() - start, eval_returns)
             if eval_returns is not None:
-                self._emit(Evaluated(eval_returns, which="periodic", step=self._step, best=list(self._best_score)))
+                self._emit(Evaluated(eval_returns, which=EvalKind.PERIODIC, step=self._step, best=list(self._best_score)))
             if not np.all(out.finite):
                 bad = [int(i) for i in np.flatnonzero(~np.asarray(out.finite))]
                 where = f"seed {bad[0]}" if len(bad) == 1 else f"seeds {bad}"
@@ -333,14 +335,14 @@ class Runner:
         evaluate = not stopped and not self._stop.is_set() and config.eval_episodes > 0
         eval_returns: list[np.ndarray] = []
         if evaluate:
-            self._emit(PhaseChanged("evaluating"))
+            self._emit(PhaseChanged(Phase.EVALUATING))
             eval_returns = self._evaluate_final([dqn.seed_policy(state, s, config) for s in range(config.num_seeds)])
             self._emit(Evaluated(eval_returns))
         best_returns: list[np.ndarray] = []
         if evaluate and any(p is not None for p in self._best_policy):
             best_returns = self._evaluate_final(self._best_policy)
-            self._emit(Evaluated(best_returns, which="best", best_steps=list(self._best_step)))
-        self._emit(PhaseChanged("stopped" if stopped else "finished"))
+            self._emit(Evaluated(best_returns, which=EvalKind.BEST, best_steps=list(self._best_step)))
+        self._emit(PhaseChanged(Phase.STOPPED if stopped else Phase.FINISHED))
         self._emit(Finished(self.run_dir, final, stopped_early=stopped))
         return RunResult(
             run_dir=self.run_dir,
