@@ -23,6 +23,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _load_mutations() -> dict:
+    """The test suite's mutations (``tests/support/mutations.py``, one list for the fuzz test and this
+    bench), loaded from that file by path: tests/ is not a package on ``sys.path``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lerax_tui_test_mutations", REPO / "tests/support/mutations.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MUTATIONS
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000)
@@ -33,7 +44,7 @@ def main() -> int:
 
     from lerax_tui.core import MLPQPolicy, make_env, verify
     from lerax_tui.core.checkpoint import manifest_path, save_checkpoint
-    from lerax_tui.core.mutations import MUTATIONS
+    MUTATIONS = _load_mutations()
 
     fixtures = REPO / "tests/fixtures/lerax"
     work = Path(tempfile.mkdtemp(prefix="lerax-fuzz-"))

@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo, for a venv without it installed
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from throughput import OURS_AT_PUREJAXRL, OURS_AT_REJAX, PUREJAXRL_FIGURE  # noqa: E402
+from throughput import OURS_AT_PUREJAXRL, OURS_AT_REJAX, PUREJAXRL_FIGURE  # bench/ is sys.path[0] when run as a script
 
 # lerax's own DQN defaults (ANCHORS.md): SB3-like, 1 env, 1M buffer, one update every 4 env steps.
 LERAX_DEFAULTS = dict(

@@ -21,12 +21,9 @@ import copy
 import statistics
 import time
 
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo, for a venv without it installed
 
 REJAX_FIGURE = "3.5-3.8k"
 PUREJAXRL_FIGURE = (43_000, 49_000)

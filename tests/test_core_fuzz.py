@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from lerax_tui.core import verify
 from lerax_tui.core.checkpoint import manifest_path
-from lerax_tui.core.mutations import MUTATIONS
+from support.mutations import MUTATIONS
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ refusals around --resume (issue 11)."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import signal
@@ -21,23 +20,9 @@ from lerax_tui.core.atomic import host_tag, is_temp_name
 from lerax_tui.core.pairs import consistent_entry, verified_entry, write_pair
 from lerax_tui.train import lifecycle, runs
 from lerax_tui.train.runlock import RunLock, RunLocked
+from support.pairs import payload as _payload
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _payload(version: int) -> tuple[bytes, dict]:
-    """Checkpoint-shaped bytes (32-byte fingerprint + payload) and the manifest entry for them."""
-    fingerprint = hashlib.sha256(b"structure").digest()
-    payload = bytes([version % 251]) * (1000 + version)
-    entry = {
-        "format": "lerax-tui-checkpoint",
-        "kind": "train-state",
-        "fingerprint": fingerprint.hex(),
-        "payload_bytes": len(payload),
-        "payload_sha256": hashlib.sha256(payload).hexdigest(),
-        "step": version * 100,
-    }
-    return fingerprint + payload, entry
 
 
 def _dead_pid() -> int:
@@ -51,8 +36,7 @@ def _dead_pid() -> int:
 _CHILD = textwrap.dedent(
     """
     import os, sys
-    sys.path.insert(0, {tests!r})
-    from test_run_lifecycle import _payload
+    from support.pairs import payload as _payload  # tests/ is on PYTHONPATH (see the test)
     from lerax_tui.core import atomic
     from lerax_tui.core.pairs import write_pair
     from pathlib import Path
@@ -78,8 +62,8 @@ _CHILD = textwrap.dedent(
 @pytest.mark.parametrize("when, which", [("before", 1), ("after", 1), ("before", 2), ("after", 2)])
 def test_a_kill_at_any_point_of_a_pair_write_leaves_a_consistent_pair(tmp_path, when, which):
     target = tmp_path / "resume.eqx"
-    child = subprocess.run([sys.executable, "-c", _CHILD.format(tests=str(REPO / "tests")), str(target), when, str(which)],
-                           capture_output=True, text=True, cwd=REPO)
+    child = subprocess.run([sys.executable, "-c", _CHILD, str(target), when, str(which)],
+                           capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO / "tests")})
     assert child.returncode == 9, child.stderr
     # a temporary file is left when the kill came before a rename (nothing cleans up after kill -9)
     temps = [p for p in tmp_path.iterdir() if is_temp_name(p.name)]
