@@ -1,4 +1,4 @@
-"""`lerax-tui train` / `eval` per DESIGN.md: --json last line, bad input exits 2 and writes nothing."""
+"""`lerax-tui train` / `eval` (README "Command line"): --json last line, bad input exits 2 and writes nothing."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ static lets the CLI's ``envs``, the TUI's env picker and its tests list the envs
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -113,10 +112,9 @@ def catalogue() -> tuple[EnvInfo, ...]:
     return _ROWS
 
 
-ENV_IDS: tuple[str, ...] = tuple(row.env_id for row in _ROWS)
+_BY_ID: dict[str, EnvInfo] = {row.env_id: row for row in _ROWS}
 
 
-@functools.lru_cache(maxsize=None)
 def env_info(env_id: str) -> EnvInfo | None:
     """The catalogue row of ``env_id``, or None for an id gymnax does not register."""
-    return next((row for row in _ROWS if row.env_id == env_id), None)
+    return _BY_ID.get(env_id) if isinstance(env_id, str) else None

@@ -29,6 +29,7 @@ import numpy as np
 
 from lerax_tui.core.checkpoint import MANIFEST_FORMAT, POLICY_DEFAULTS, POLICY_KEYS, manifest_path
 from lerax_tui.core.fingerprint import Record, RecordError, expected_leaves, scan_records
+from lerax_tui.core.report import Report, Status
 
 LAYOUT = "lerax-0.0.5"
 NPY_MAGIC = b"\x93NUMPY"
@@ -67,7 +68,7 @@ class Layout:
     depth: int
 
     def inferred(self) -> dict[str, Any]:
-        """The same keys as ``verification.infer_from_records``."""
+        """The same keys as ``structure.infer_from_records``."""
         return {
             "observation_shape": list(self.observation_shape),
             "num_actions": self.num_actions,
@@ -79,7 +80,7 @@ class Layout:
 class LayoutProblem(ValueError):
     """The records are not a lerax 0.0.5 ``MLPQPolicy``; ``status`` is verify's word for why."""
 
-    def __init__(self, status: str, message: str):
+    def __init__(self, status: Status, message: str):
         super().__init__(message)
         self.status = status
 
@@ -97,7 +98,7 @@ def read_layout(data: bytes, records: list[Record]) -> Layout:
             ``truncated`` when a valid start ends early, ``corrupt`` when the stored sizes contradict
             the array shapes.
     """
-    unknown = lambda why: LayoutProblem("unknown-structure", f"no fingerprint, and the records are not a lerax 0.0.5 MLPQPolicy: {why}")  # noqa: E731
+    unknown = lambda why: LayoutProblem(Status.UNKNOWN_STRUCTURE, f"no fingerprint, and the records are not a lerax 0.0.5 MLPQPolicy: {why}")  # noqa: E731
     lead = 0
     while lead < len(records) and records[lead].shape == () and records[lead].dtype in _INTS:
         lead += 1
@@ -105,7 +106,7 @@ def read_layout(data: bytes, records: list[Record]) -> Layout:
         first = records[0]
         raise unknown(f"record 0 is {first.shape} {first.dtype}; one starts with action_space.n, a 0-d integer")
     if len(records) < lead + 3:
-        raise LayoutProblem("truncated", f"{len(records)} records end before the Box bounds and epsilon that follow the {lead} integer records")
+        raise LayoutProblem(Status.TRUNCATED, f"{len(records)} records end before the Box bounds and epsilon that follow the {lead} integer records")
     low, high, eps = records[lead : lead + 3]
     if low.dtype not in _FLOATS or high.dtype != low.dtype or high.shape != low.shape:
         raise unknown(f"records {lead} and {lead + 1} ({low.shape} {low.dtype}, {high.shape} {high.dtype}) are not a Box's low and high")
@@ -114,9 +115,9 @@ def read_layout(data: bytes, records: list[Record]) -> Layout:
     n = _scalar(data, records[0])
     dims = tuple(_scalar(data, r) for r in records[1:lead])
     if dims != low.shape:
-        raise LayoutProblem("corrupt", f"the stored Box shape {dims} differs from the bounds' shape {low.shape}")
+        raise LayoutProblem(Status.CORRUPT, f"the stored Box shape {dims} differs from the bounds' shape {low.shape}")
     if n < 1:
-        raise LayoutProblem("corrupt", f"the stored action_space.n is {n}: it must be at least 1")
+        raise LayoutProblem(Status.CORRUPT, f"the stored action_space.n is {n}: it must be at least 1")
     layers = records[lead + 3 :]
     in_size = math.prod(low.shape)
     for i in range(0, len(layers), 2):
@@ -124,17 +125,17 @@ def read_layout(data: bytes, records: list[Record]) -> Layout:
         if len(w.shape) != 2 or w.shape[1] != in_size:
             raise unknown(f"record {lead + 3 + i} is {w.shape} {w.dtype}, not the weight of a layer taking {in_size} inputs")
         if i + 1 == len(layers):
-            raise LayoutProblem("truncated", f"the file ends after layer {i // 2}'s weight, before its bias")
+            raise LayoutProblem(Status.TRUNCATED, f"the file ends after layer {i // 2}'s weight, before its bias")
         b = layers[i + 1]
         if b.shape != (w.shape[0],):
             raise unknown(f"record {lead + 4 + i} is {b.shape} {b.dtype}, not the bias ({w.shape[0]},) of the layer before")
         in_size = w.shape[0]
     if not layers:
-        raise LayoutProblem("truncated", "the file ends after epsilon: no q-network layers")
+        raise LayoutProblem(Status.TRUNCATED, "the file ends after epsilon: no q-network layers")
     if in_size != n:
         if len(layers) > 2 and in_size == layers[0].shape[0]:  # ends on a hidden layer: cut short
-            raise LayoutProblem("truncated", f"the last layer has {in_size} outputs (a hidden width) and the action space {n} actions: layers are missing at the end")
-        raise LayoutProblem("corrupt", f"the last layer has {in_size} outputs but the stored action space has {n} actions")
+            raise LayoutProblem(Status.TRUNCATED, f"the last layer has {in_size} outputs (a hidden width) and the action space {n} actions: layers are missing at the end")
+        raise LayoutProblem(Status.CORRUPT, f"the last layer has {in_size} outputs but the stored action space has {n} actions")
     depth = len(layers) // 2 - 1
     return Layout(
         lead=lead,
@@ -178,21 +179,21 @@ def _our_manifest_beside(path: Path) -> Path | None:
     return mpath if isinstance(manifest, dict) and manifest.get("format") == MANIFEST_FORMAT else None
 
 
-def verify_v005(path: Path, data: bytes, report: Any, *, env_id: str | None, overrides: dict | None) -> Any:
-    """``verify`` for a file without a fingerprint: fills ``report`` (a ``verification.Report``)."""
-    from lerax_tui.core import verification as v
+def verify_v005(path: Path, data: Any, report: Report, *, env_id: str | None, overrides: dict | None) -> Report:
+    """``verify`` for a file without a fingerprint: fills ``report``."""
+    from lerax_tui.core import structure as v
 
     mpath = _our_manifest_beside(path)
     if mpath is not None:
         return report.fail(
-            "corrupt",
+            Status.CORRUPT,
             f"{mpath.name} beside it is a lerax-tui manifest, but the file has no fingerprint (lerax 0.0.5 layout): "
             f"the manifest describes another file. Move {mpath.name} away to read this one as a lerax 0.0.5 checkpoint",
         )
     try:
         records = scan_records(data, start=0)
     except RecordError as e:
-        return report.fail("truncated" if e.truncated else "corrupt", str(e))
+        return report.fail(Status.TRUNCATED if e.truncated else Status.CORRUPT, str(e))
     try:
         layout = read_layout(data, records)
     except LayoutProblem as e:
@@ -202,19 +203,19 @@ def verify_v005(path: Path, data: bytes, report: Any, *, env_id: str | None, ove
     for name in ("width_size", "depth"):  # headers declaring a network wider than we build: never read
         problem = getattr(layout, name) is not None and policy_hyperparameter_problem(name, getattr(layout, name))
         if problem:
-            return report.fail("unknown-structure", f"the record headers declare {problem}: not a policy this app builds")
+            return report.fail(Status.UNKNOWN_STRUCTURE, f"the record headers declare {problem}: not a policy this app builds")
     inferred = layout.inferred()
     requested_hp = {"width_size": layout.width_size, "depth": layout.depth}
     requested_hp.update({k: v for k, v in (overrides or {}).items() if k in POLICY_KEYS and k != "epsilon"})
     if requested_hp["width_size"] is None:
         requested_hp["width_size"] = POLICY_DEFAULTS["width_size"]  # irrelevant at depth 0
     requested_hp["epsilon"] = layout.epsilon  # the stored epsilon wins, as in lerax
-    candidates = [env_id] if env_id else v._candidate_envs(inferred)
+    candidates = [env_id] if env_id else v.candidate_envs(inferred)
     report.hyperparameters = dict(requested_hp)
     report.inferred = env_id is None
     if not candidates:
         return report.fail(
-            "unknown-structure",
+            Status.UNKNOWN_STRUCTURE,
             f"no supported environment has observation shape {inferred['observation_shape']} "
             f"with {inferred['num_actions']} actions: pass --env",
         )
@@ -232,12 +233,12 @@ def verify_v005(path: Path, data: bytes, report: Any, *, env_id: str | None, ove
             why_not.append(difference)
     if not matches:
         report.env_id = candidates[0] if len(candidates) == 1 else None
-        want = v._structure_of(candidates[0], requested_hp) if len(candidates) == 1 else dict(requested_hp)
-        diffs = v._differences({**inferred, "env_id": None}, want)
-        status = "fingerprint-mismatch" if env_id or overrides else "unknown-structure"
+        want = v.structure_of(candidates[0], requested_hp) if len(candidates) == 1 else dict(requested_hp)
+        diffs = v.differences({**inferred, "env_id": None}, want)
+        status = Status.FINGERPRINT_MISMATCH if env_id or overrides else Status.UNKNOWN_STRUCTURE
         return report.fail(status, *(diffs or why_not[:1] or ["the records fit no MLPQPolicy we can build"]))
     if len(matches) > 1:
-        by_bounds = [m for m in matches if v._bounds_match(data, records[layout.lead :], m[1], m[0])]
+        by_bounds = [m for m in matches if v.bounds_match(data, records[layout.lead :], m[1], m[0])]
         matches = by_bounds or matches
         if len(matches) > 1:
             report.problems.append(

@@ -1,20 +1,18 @@
 """``verify``: what a checkpoint file is, whether it is intact, and whether it matches what you
 would build — decided before any array is read — plus ``load_checkpoint`` that only loads on "ok".
 
-Statuses (:class:`Status`, README "Checkpoint files"): ok, fingerprint-mismatch, corrupt, truncated,
-not-a-checkpoint, missing, unknown-structure.
+Statuses (:class:`~lerax_tui.core.report.Status`, README "Checkpoint files"): ok, fingerprint-mismatch,
+corrupt, truncated, not-a-checkpoint, missing, unknown-structure. The verdict is reached in steps, one
+function each (:func:`_verify_fingerprinted` lists them); a step that refuses the file sets the
+report's status and raises :class:`_Refused`, which ends the walk.
 """
 
 from __future__ import annotations
 
-import functools
 import io
-import json
-import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from lerax_tui.core.checkpoint import (
     POLICY_DEFAULTS,
@@ -28,166 +26,17 @@ from lerax_tui.core.checkpoint import (
     size_problems,
 )
 from lerax_tui.core.fingerprint import FINGERPRINT_BYTES, Record, RecordError, expected_leaves, match_fingerprint, scan_records
-from lerax_tui.core.safe_io import FileView, NotRegularFile, describe_os_error, open_regular, sha256_from
+from lerax_tui.core.report import Report, Status, describe_kind, unreadable  # noqa: F401 (re-exported)
+from lerax_tui.core.safe_io import FileView, open_regular, sha256_from
 from lerax_tui.core.schema import policy_hyperparameter_problem, read_manifest
-
-STATUSES = ("ok", "fingerprint-mismatch", "corrupt", "truncated", "not-a-checkpoint", "missing", "unknown-structure")
-
-
-@dataclass
-class Report:
-    """The result of :func:`verify`. ``to_json`` gives the ``inspect --json`` object."""
-
-    path: str
-    status: str = "ok"
-    fingerprint_kind: str | None = None
-    fingerprint: str | None = None
-    manifest: dict | None = None
-    problems: list[str] = field(default_factory=list)
-    env_id: str | None = None
-    hyperparameters: dict | None = None
-    inferred: bool = False
-    file_bytes: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    def fail(self, status: str, *problems: str) -> "Report":
-        self.status = status
-        self.problems.extend(problems)
-        return self
-
-    def summary(self) -> str:
-        name = Path(self.path).name
-        if self.ok:
-            return f"{name}: ok ({describe_kind(self.fingerprint_kind)})"
-        return f"{name}: {self.status}" + (": " + "; ".join(self.problems) if self.problems else "")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "status": self.status,
-            "fingerprint_kind": self.fingerprint_kind,
-            "fingerprint": self.fingerprint,
-            "manifest": self.manifest,
-            "problems": list(self.problems),
-            "env_id": self.env_id,
-            "hyperparameters": self.hyperparameters,
-            "inferred": self.inferred,
-            "file_bytes": self.file_bytes,
-        }
-
-
-def describe_kind(kind: str | None) -> str:
-    """``lerax-tui fingerprint``, ``lerax fingerprint``, or ``lerax 0.0.5 layout, no fingerprint``."""
-    if kind == "lerax-0.0.5":
-        return "lerax 0.0.5 layout, no fingerprint"
-    return f"{kind} fingerprint"
-
-
-# --- skeletons -----------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=64)
-def _skeleton_cached(env_id: str, env_params_json: str, epsilon: float, width_size: int, depth: int) -> Any:
-    import equinox as eqx
-    import jax
-
-    from lerax_tui.core.env import make_env, non_default_params
-    from lerax_tui.core.policy import MLPQPolicy
-
-    env = make_env(env_id, **non_default_params(env_id, json.loads(env_params_json)))
-    return eqx.filter_eval_shape(
-        MLPQPolicy, env, epsilon=epsilon, width_size=width_size, depth=depth, key=jax.random.key(0)
-    )
-
-
-def build_skeleton(env_id: str, hyperparameters: dict, env_params: dict | None = None) -> Any:
-    """The ``MLPQPolicy`` skeleton (shapes only, nothing allocated) for an env and hyperparameters.
-
-    Raises:
-        EnvError: unknown / unbuildable env or bad env parameter.
-        ValueError: the env's action space is not Discrete.
-    """
-    hp = {**POLICY_DEFAULTS, **{k: v for k, v in hyperparameters.items() if k in POLICY_KEYS and v is not None}}
-    return _skeleton_cached(
-        env_id, json.dumps(env_params or {}, sort_keys=True), float(hp["epsilon"]), int(hp["width_size"]), int(hp["depth"])
-    )
-
-
-def infer_from_records(records: list[Record]) -> dict | None:
-    """Read an MLPQPolicy's structure off its record headers (no array data is read).
-
-    Returns:
-        ``{"observation_shape", "num_actions", "width_size", "depth"}``, or None when the records do
-        not have an MLPQPolicy's layout (low, high, epsilon, then weight/bias pairs).
-    """
-    if len(records) < 5 or (len(records) - 3) % 2:
-        return None
-    low, high, eps, *layers = records
-    if low.shape != high.shape or eps.shape != () or low.dtype != high.dtype:
-        return None
-    pairs = list(zip(layers[::2], layers[1::2]))
-    in_size = math.prod(low.shape)
-    for w, b in pairs:
-        if len(w.shape) != 2 or b.shape != (w.shape[0],) or w.shape[1] != in_size:
-            return None
-        in_size = w.shape[0]
-    depth = len(pairs) - 1
-    return {
-        "observation_shape": list(low.shape),
-        "num_actions": pairs[-1][0].shape[0],
-        "width_size": pairs[0][0].shape[0] if depth > 0 else None,
-        "depth": depth,
-    }
-
-
-def _candidate_envs(inferred: dict) -> list[str]:
-    from lerax_tui.core.env import catalogue
-
-    return [
-        e.env_id
-        for e in catalogue()
-        if e.supported and list(e.observation_shape or ()) == inferred["observation_shape"] and e.num_actions == inferred["num_actions"]
-    ]
-
-
-def _bounds_match(data: bytes, records: list[Record], skeleton: Any, env_id: str) -> bool:
-    """Do the file's Box bounds equal ``env_id``'s? Only called after the fingerprint matched."""
-    import numpy as np
-
-    from lerax_tui.core.env import make_env
-
-    env = make_env(env_id)
-    got = [np.load(io.BytesIO(data[r.offset : r.end]), allow_pickle=False) for r in records[:2]]
-    return bool(np.array_equal(got[0], np.asarray(env.observation_space.low)) and np.array_equal(got[1], np.asarray(env.observation_space.high)))
-
-
-def _differences(file_side: dict, requested: dict) -> list[str]:
-    out = []
-    for key in ("env_id", "width_size", "depth", "observation_shape", "num_actions"):
-        a, b = file_side.get(key), requested.get(key)
-        if a is not None and b is not None and a != b:
-            out.append(f"{key}: file {a}, requested {b}")
-    return out
-
-
-def _structure_of(env_id: str, hp: dict) -> dict:
-    """What would be built, in the same terms as :func:`infer_from_records`."""
-    from lerax_tui.core.env import catalogue
-
-    info = next((e for e in catalogue() if e.env_id == env_id), None)
-    return {
-        "env_id": env_id,
-        "width_size": hp.get("width_size"),
-        "depth": hp.get("depth"),
-        "observation_shape": list(info.observation_shape) if info and info.observation_shape is not None else None,
-        "num_actions": info.num_actions if info else None,
-    }
-
-
-# --- verify --------------------------------------------------------------------------------------
+from lerax_tui.core.structure import (  # noqa: F401 (build_skeleton, infer_from_records re-exported)
+    build_skeleton,
+    candidate_envs,
+    differences,
+    infer_from_records,
+    structure_of,
+    bounds_match,
+)
 
 
 def verify(
@@ -195,7 +44,7 @@ def verify(
     *,
     env_id: str | None = None,
     overrides: dict | None = None,
-    data: bytes | None = None,
+    data: bytes | FileView | None = None,
 ) -> Report:
     """Check a checkpoint before loading anything from it.
 
@@ -204,7 +53,7 @@ def verify(
         env_id: The environment you mean to build for (default: the manifest's, or inferred).
         overrides: Policy hyperparameters you mean to build with (``width_size``, ``depth``,
             ``epsilon``); other keys are ignored. Default: the manifest's, or read off the records.
-        data: The file's bytes, when the caller already read them.
+        data: The file's bytes (or a :class:`FileView` of it), when the caller already opened it.
 
     Returns:
         A :class:`Report`; ``report.ok`` means :func:`load_checkpoint` will load it.
@@ -221,157 +70,218 @@ def verify(
     return _verify(path, report, data, env_id, overrides)
 
 
-def unreadable(report: Report, path: Path, error: OSError) -> Report:
-    """The report for a path that cannot be opened as a regular file."""
-    if isinstance(error, NotRegularFile):
-        return report.fail("not-a-checkpoint", describe_os_error(path, error))
-    return report.fail("missing", describe_os_error(path, error))
+class _Refused(Exception):
+    """A step of the verification refused the file (the report already says why)."""
+
+
+def _refuse(report: Report, status: Status, *problems: str) -> NoReturn:
+    report.fail(status, *problems)
+    raise _Refused
 
 
 def _verify(path: Path, report: Report, data: Any, env_id: str | None, overrides: dict | None) -> Report:
-    """:func:`verify` on ``data``: ``bytes``, or a :class:`FileView` read only where looked at. The
-    payload is hashed last, once its size is the one its records and the structure declare."""
+    """:func:`verify` on ``data``: ``bytes``, or a :class:`FileView` read only where looked at."""
     report.file_bytes = len(data)
     if not data:
-        return report.fail("not-a-checkpoint", "empty file (0 bytes)")
+        return report.fail(Status.NOT_A_CHECKPOINT, "empty file (0 bytes)")
     from lerax_tui.core import lerax05
 
     if lerax05.is_unfingerprinted(data):  # lerax 0.0.5 writes no fingerprint: records from byte 0
         return lerax05.verify_v005(path, data, report, env_id=env_id, overrides=overrides)
+    try:
+        _verify_fingerprinted(path, report, data, env_id, overrides)
+    except _Refused:
+        pass
+    return report
+
+
+def _verify_fingerprinted(path: Path, report: Report, data: Any, env_id: str | None, overrides: dict | None) -> None:
+    """Our layout and lerax's: a 32-byte fingerprint, then Equinox leaf records. The payload is
+    hashed last, once its size is the one its records and the structure declare."""
     if len(data) < FINGERPRINT_BYTES:
-        return report.fail("truncated", f"{len(data)} bytes: shorter than the {FINGERPRINT_BYTES}-byte fingerprint")
+        _refuse(report, Status.TRUNCATED, f"{len(data)} bytes: shorter than the {FINGERPRINT_BYTES}-byte fingerprint")
     stored = data[:FINGERPRINT_BYTES]
     report.fingerprint = stored.hex()
+    manifest, current, fitting = _manifest_entry(path, report, data)
+    records = _records(report, data)
+    inferred = infer_from_records(records)
+    if inferred is not None and manifest is None:
+        _refuse_oversized(report, inferred)
+    file_hp, file_env, file_side = _what_the_file_is(report, manifest, inferred, records)
+    requested_hp = {**{k: v for k, v in file_hp.items() if v is not None}, **{k: v for k, v in (overrides or {}).items() if k in POLICY_KEYS}}
+    if requested_hp.get("width_size") is None and inferred is not None and inferred["depth"] == 0:
+        requested_hp["width_size"] = POLICY_DEFAULTS["width_size"]  # irrelevant at depth 0
+    candidates = [env_id] if env_id else ([file_env] if file_env else candidate_envs(inferred or {}))
+    if not candidates:
+        assert inferred is not None  # a manifest names its env
+        _refuse(
+            report,
+            Status.UNKNOWN_STRUCTURE,
+            f"no manifest, and no supported environment has observation shape {inferred['observation_shape']} "
+            f"with {inferred['num_actions']} actions: pass --env",
+        )
+    report.hyperparameters = {**POLICY_DEFAULTS, **requested_hp}
+    report.inferred = manifest is None and env_id is None
+    env_params = manifest.get("env_params") if manifest else None
+    matches, build_errors = _matching(candidates, requested_hp, stored, file_env, env_params)
+    if not matches:
+        report.env_id = candidates[0] if len(candidates) == 1 else None
+        if build_errors and len(build_errors) == len(candidates):
+            _refuse(report, Status.FINGERPRINT_MISMATCH if env_id else Status.UNKNOWN_STRUCTURE, *build_errors)
+        _refuse_mismatch(report, manifest, inferred, file_env, file_hp, file_side, candidates, requested_hp, asked=bool(overrides or env_id))
+    skeleton = _choose(report, matches, manifest, data, records)
+    _check_records(report, records, skeleton)
+    _check_payload(report, data, manifest, fitting, current)
 
-    manifest = _read_manifest(path, report)
-    if report.status != "ok":
-        return report
-    if manifest is not None:
-        # A write stopped between the manifest and the .eqx: its "previous" entry may describe the
-        # file on disk (lerax_tui.core.pairs). Entries are matched by size and fingerprint now, by
-        # digest last, once the structure has bounded what hashing the payload costs.
-        current = own_entry(manifest)
-        fitting = fitting_entries(data, manifest)
-        problems = [] if fitting else size_problems(data, current)
-        manifest = report.manifest = fitting[0][0] if fitting else current
+
+def _manifest_entry(path: Path, report: Report, data: Any) -> tuple[dict | None, dict | None, list]:
+    """The manifest entry that fits the file's size and fingerprint: ``(entry, own entry, fitting)``.
+
+    A write stopped between the manifest and the .eqx leaves a "previous" entry that may describe the
+    file on disk (``lerax_tui.core.pairs``). Entries are matched by size and fingerprint here, by
+    digest last (:func:`_check_payload`), once the structure has bounded what hashing costs.
+    """
+    manifest, status, problems = read_manifest(path)
+    if status is not None:
+        _refuse(report, Status(status), *problems)
+    if manifest is None:
+        return None, None, []
+    current = own_entry(manifest)
+    fitting = fitting_entries(data, manifest)
+    report.manifest = fitting[0][0] if fitting else current
+    if not fitting:
+        problems = size_problems(data, current)
         if problems:
-            return report.fail("truncated" if problems[0].startswith("truncated") else "corrupt", *problems)
+            _refuse(report, Status.TRUNCATED if problems[0].startswith("truncated") else Status.CORRUPT, *problems)
+    return report.manifest, current, fitting
 
-    # Record headers: cheap, and they tell truncation from garbage even without a manifest.
+
+def _records(report: Report, data: Any) -> list[Record]:
+    """The record headers: cheap, and they tell truncation from garbage even without a manifest."""
     try:
         records = scan_records(data)
     except RecordError as e:
         if e.truncated:
-            return report.fail("truncated", str(e))
+            _refuse(report, Status.TRUNCATED, str(e))
         if e.offset == FINGERPRINT_BYTES:
-            return report.fail("not-a-checkpoint", f"no Equinox leaf records after the fingerprint ({e})")
-        return report.fail("corrupt", str(e))
+            _refuse(report, Status.NOT_A_CHECKPOINT, f"no Equinox leaf records after the fingerprint ({e})")
+        _refuse(report, Status.CORRUPT, str(e))
     if not records:
-        return report.fail("truncated", "the fingerprint is there but no leaf records follow it")
-    inferred = infer_from_records(records)
-    if inferred is not None and manifest is None:
-        for name in ("width_size", "depth"):
-            problem = inferred[name] is not None and policy_hyperparameter_problem(name, inferred[name])
-            if problem:  # e.g. headers declaring a 10**6-wide layer: never built, never read
-                return report.fail("unknown-structure", f"the record headers declare {problem}: not a policy this app builds")
+        _refuse(report, Status.TRUNCATED, "the fingerprint is there but no leaf records follow it")
+    return records
 
-    # What the file is (manifest first, else read off the headers) and what the caller wants.
+
+def _refuse_oversized(report: Report, inferred: dict) -> None:
+    """Headers declaring e.g. a 10**6-wide layer: never built, never read."""
+    for name in ("width_size", "depth"):
+        problem = inferred[name] is not None and policy_hyperparameter_problem(name, inferred[name])
+        if problem:
+            _refuse(report, Status.UNKNOWN_STRUCTURE, f"the record headers declare {problem}: not a policy this app builds")
+
+
+def _what_the_file_is(report: Report, manifest: dict | None, inferred: dict | None, records: list[Record]) -> tuple[dict, str | None, dict | None]:
+    """``(hyperparameters, env_id, structure)`` the file declares: its manifest's, else read off the
+    headers. The structure of a manifest's file is built only on a mismatch (it needs the catalogue)."""
     if manifest is not None:
-        file_hp = {k: manifest.get("hyperparameters", {}).get(k) for k in POLICY_KEYS}
-        file_env = manifest.get("env_id")
-        file_side = None  # built only on a mismatch: it needs the catalogue (seconds, once)
-    elif inferred is not None:
-        file_hp = {"width_size": inferred["width_size"], "depth": inferred["depth"], "epsilon": None}
-        file_env = None
-        file_side = {**inferred}
-    else:
-        return report.fail(
-            "unknown-structure",
-            f"no manifest, and the {len(records)} records do not have an MLPQPolicy's layout (low, high, epsilon, weight/bias pairs)",
-        )
-    requested_hp = {**{k: v for k, v in file_hp.items() if v is not None}, **{k: v for k, v in (overrides or {}).items() if k in POLICY_KEYS}}
-    if requested_hp.get("width_size") is None and inferred is not None and inferred["depth"] == 0:
-        requested_hp["width_size"] = POLICY_DEFAULTS["width_size"]  # irrelevant at depth 0
-    candidates = [env_id] if env_id else ([file_env] if file_env else _candidate_envs(inferred or {}))
-    if not candidates:
-        return report.fail(
-            "unknown-structure",
-            f"no manifest, and no supported environment has observation shape {inferred['observation_shape']} "
-            f"with {inferred['num_actions']} actions: pass --env",
-        )
+        return {k: manifest.get("hyperparameters", {}).get(k) for k in POLICY_KEYS}, manifest.get("env_id"), None
+    if inferred is not None:
+        return {"width_size": inferred["width_size"], "depth": inferred["depth"], "epsilon": None}, None, {**inferred}
+    _refuse(
+        report,
+        Status.UNKNOWN_STRUCTURE,
+        f"no manifest, and the {len(records)} records do not have an MLPQPolicy's layout (low, high, epsilon, weight/bias pairs)",
+    )
 
-    report.hyperparameters = {**POLICY_DEFAULTS, **requested_hp}
-    report.inferred = manifest is None and env_id is None
+
+def _matching(candidates: list[str], requested_hp: dict, stored: bytes, file_env: str | None, env_params: dict | None) -> tuple[list[tuple[str, str, Any]], list[str]]:
+    """The candidates whose skeleton has the stored fingerprint, as ``(env_id, kind, skeleton)``, and
+    why each candidate that could not be built could not."""
     matches: list[tuple[str, str, Any]] = []
     build_errors: list[str] = []
     for candidate in candidates:
         try:
-            skeleton = build_skeleton(candidate, requested_hp, manifest.get("env_params") if manifest and candidate == file_env else None)
+            skeleton = build_skeleton(candidate, requested_hp, env_params if candidate == file_env else None)
         except ValueError as e:  # EnvError or a non-Discrete action space
             build_errors.append(f"{candidate}: {e}")
             continue
         kind = match_fingerprint(stored, skeleton)
         if kind is not None:
             matches.append((candidate, kind, skeleton))
+    return matches, build_errors
 
-    if not matches:
-        report.env_id = candidates[0] if len(candidates) == 1 else None
-        if build_errors and len(build_errors) == len(candidates):
-            return report.fail("fingerprint-mismatch" if env_id else "unknown-structure", *build_errors)
-        if manifest is not None and not overrides and not env_id:
-            # The manifest's own description does not rebuild the stored structure: it lies.
-            diffs = _differences({**(inferred or {})}, _structure_of(file_env, requested_hp)) if file_env else []
-            return report.fail(
-                "corrupt",
-                "the manifest does not describe the file: building from its hyperparameters gives another fingerprint",
-                *[d.replace("requested", "manifest") for d in diffs],
-            )
-        want = _structure_of(candidates[0], requested_hp) if len(candidates) == 1 else dict(requested_hp)
-        if file_side is None:
-            file_side = _structure_of(file_env, file_hp) if file_env else {**file_hp}
-        diffs = _differences(file_side, want)
-        if inferred is not None and manifest is not None:
-            diffs = diffs or _differences(inferred, want)
-        return report.fail(
-            "fingerprint-mismatch",
-            *(diffs or ["the structure you asked for differs from the file's (same sizes, other classes or activations)"]),
+
+def _refuse_mismatch(
+    report: Report,
+    manifest: dict | None,
+    inferred: dict | None,
+    file_env: str | None,
+    file_hp: dict,
+    file_side: dict | None,
+    candidates: list[str],
+    requested_hp: dict,
+    *,
+    asked: bool,
+) -> NoReturn:
+    """No candidate has the stored fingerprint: say which structural keys differ."""
+    if manifest is not None and not asked:
+        # The manifest's own description does not rebuild the stored structure: it lies.
+        diffs = differences({**(inferred or {})}, structure_of(file_env, requested_hp)) if file_env else []
+        _refuse(
+            report,
+            Status.CORRUPT,
+            "the manifest does not describe the file: building from its hyperparameters gives another fingerprint",
+            *[d.replace("requested", "manifest") for d in diffs],
         )
+    want = structure_of(candidates[0], requested_hp) if len(candidates) == 1 else dict(requested_hp)
+    if file_side is None:
+        file_side = structure_of(file_env, file_hp) if file_env else {**file_hp}
+    diffs = differences(file_side, want)
+    if inferred is not None and manifest is not None:
+        diffs = diffs or differences(inferred, want)
+    _refuse(
+        report,
+        Status.FINGERPRINT_MISMATCH,
+        *(diffs or ["the structure you asked for differs from the file's (same sizes, other classes or activations)"]),
+    )
 
+
+def _choose(report: Report, matches: list[tuple[str, str, Any]], manifest: dict | None, data: Any, records: list[Record]) -> Any:
+    """The matching env (without a manifest, several envs may share a structure: their Box bounds
+    decide, else the first is assumed and the report says so). Returns its skeleton."""
     if len(matches) > 1 and manifest is None:
-        by_bounds = [m for m in matches if _bounds_match(data, records, m[2], m[0])]
+        by_bounds = [m for m in matches if bounds_match(data, records, m[2], m[0])]
         matches = by_bounds or matches
         if len(matches) > 1:
             report.problems.append(
                 f"the structure fits {', '.join(m[0] for m in matches)}; assuming {matches[0][0]} (pass --env to choose)"
             )
     report.env_id, report.fingerprint_kind, skeleton = matches[0]
+    return skeleton
+
+
+def _check_records(report: Report, records: list[Record], skeleton: Any) -> None:
+    """Every record has the shape and dtype the structure needs, and there are as many."""
     want = expected_leaves(skeleton)
     if len(records) != len(want):
         extra = len(records) - len(want)
         what = f"{extra} extra records after the policy's {len(want)}" if extra > 0 else f"{-extra} records missing"
-        return report.fail("corrupt" if extra > 0 else "truncated", what)
+        _refuse(report, Status.CORRUPT if extra > 0 else Status.TRUNCATED, what)
     for rec, (leaf, shape, dtype) in zip(records, want):
         if rec.shape != shape or rec.dtype != dtype:
-            return report.fail("corrupt", f"record {leaf} is {rec.shape} {rec.dtype}, the structure needs {shape} {dtype}")
+            _refuse(report, Status.CORRUPT, f"record {leaf} is {rec.shape} {rec.dtype}, the structure needs {shape} {dtype}")
+
+
+def _check_payload(report: Report, data: Any, manifest: dict | None, fitting: list, current: dict | None) -> None:
+    """The payload's digest against the manifest entries that fit (its size is bounded by now)."""
     if manifest is None:
         report.problems.append("no manifest: array bytes cannot be checked against a digest (structure and sizes verified)")
-    else:
-        entry, note = pick_by_digest(fitting, sha256_from(data, FINGERPRINT_BYTES), current)
-        if entry is None:
-            return report.fail("corrupt", *digest_problems(data, current))
-        report.manifest = entry
-        if note:
-            report.problems.append(note)
-    return report
-
-
-def _read_manifest(path: Path, report: Report) -> dict | None:
-    manifest, status, problems = read_manifest(path)
-    if status is not None:
-        report.fail(status, *problems)
-    elif manifest is not None:
-        report.manifest = manifest
-    return manifest
+        return
+    entry, note = pick_by_digest(fitting, sha256_from(data, FINGERPRINT_BYTES), current)
+    if entry is None:
+        _refuse(report, Status.CORRUPT, *digest_problems(data, current))
+    report.manifest = entry
+    if note:
+        report.problems.append(note)
 
 
 def load_checkpoint(path: str | Path, *, env_id: str | None = None, overrides: dict | None = None) -> tuple[Any, Report]:
@@ -400,7 +310,7 @@ def load_checkpoint(path: str | Path, *, env_id: str | None = None, overrides: d
             raise CheckpointError(report)
         data = view.read_all()  # its size is now the one the verified structure declares
     if report.manifest is not None and digest_problems(data, report.manifest):
-        raise CheckpointError(report.fail("corrupt", "the file changed while it was being loaded"))
+        raise CheckpointError(report.fail(Status.CORRUPT, "the file changed while it was being loaded"))
     return decode_policy(data, report), report
 
 
