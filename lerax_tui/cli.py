@@ -98,7 +98,7 @@ def _source_arguments(args: argparse.Namespace) -> dict | str:
     except ConfigError as e:
         return str(e)
     if args.inspect_env is not None:
-        from lerax_tui.train.runner import check_env
+        from lerax_tui.train.checks import check_env
 
         try:
             check_env(args.inspect_env, None)  # known, buildable offline, Discrete actions

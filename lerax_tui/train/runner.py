@@ -7,53 +7,45 @@ effect at the next chunk boundary. Chunks are sized to take about 0.1-0.3 s.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lerax_tui.train.config import ConfigError, DQNConfig
 from lerax_tui.train.events import (
     ChunkMetrics,
-    CheckpointWritten,
     Compiling,
     EvalKind,
     Evaluated,
     Failed,
     Finished,
+    Event,
     Listener,
     Phase,
     PhaseChanged,
     RunResult,
 )
 from lerax_tui.train import lifecycle, runs
-from lerax_tui.train.checks import RESUMABLE_CHANGES, check_env, check_policy_fits, check_same_config  # noqa: F401
+from lerax_tui.train import schedule
+from lerax_tui.train.best import Best, load_best
+from lerax_tui.train.checks import check_env, check_policy_fits, check_same_config
+from lerax_tui.train.run_writer import RESUME_KIND, RunWriter
 from lerax_tui.train.runlock import RunLock
+from lerax_tui.train.schedule import max_chunk_iterations
 
-TARGET_CHUNK_S = 0.2
-FIRST_CHUNK_ITERATIONS = 16
-# Episode report arrays are (iterations, seeds, envs): keep them to ~128k entries per chunk.
-MAX_REPORT_ENTRIES = 1 << 17
-MAX_CHUNK_ITERATIONS = 4096
-RESUME_KIND = "dqn-train-state"
+if TYPE_CHECKING:
+    from lerax_tui.core.policy import MLPQPolicy
+    from lerax_tui.train.dqn import ChunkOutput, DQNState
+
+# Re-exported: tests and benches size chunks with these.
+__all__ = ["Runner", "make_runner", "max_chunk_iterations", "RESUME_KIND", "TrainingError", "check_env"]
 
 
 class TrainingError(RuntimeError):
     """Training stopped on non-finite numbers (the run folder keeps the last good checkpoint)."""
-
-
-def max_chunk_iterations(config: DQNConfig) -> int:
-    """The compiled chunk size: a power of two bounded by the report size and the run's length."""
-    per_iteration = config.num_envs * config.num_seeds
-    cap = max(1, MAX_REPORT_ENTRIES // per_iteration)
-    need = max(1, math.ceil(config.total_timesteps / config.num_envs))
-    n = 1
-    while n * 2 <= min(cap, MAX_CHUNK_ITERATIONS) and n < need:
-        n *= 2
-    return n
 
 
 class Runner:
@@ -94,7 +86,7 @@ class Runner:
         runs_dir: str | Path,
         listener: Listener | None = None,
         resume_from: str | Path | None = None,
-        init_policy: Any = None,
+        init_policy: MLPQPolicy | None = None,
         *,
         start_state: str | Path | lifecycle.ResumePoint | None = None,
         origin: dict | None = None,
@@ -118,20 +110,15 @@ class Runner:
         self._state_path: Path | None = None
         self.start_step, self.resume_note = 0, None
         self._lock = self._open_run_dir(Path(runs_dir), start_state, origin)
-        self._resume_step: int | None = self.start_step if self._state_path is not None else None
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
         self._checkpoint_requested = threading.Event()
-        self._last_good: Path | None = None
-        self._written: list[Path] = []
+        self._writer = RunWriter(self.run_dir, self.env, env_id, self.env_params, config, self._emit)
+        self._writer.resume_step = self.start_step if self._state_path is not None else None
         self._step, self._compile_s, self._train_s = self.start_step, 0.0, 0.0
         self._recent: list[list[float]] = [[] for _ in range(config.num_seeds)]
-        # each seed's best periodic evaluation (eval_interval): mean return, step, policy, file
-        self._best_score: list[float | None] = [None] * config.num_seeds
-        self._best_step: list[int | None] = [None] * config.num_seeds
-        self._best_policy: list[Any] = [None] * config.num_seeds
-        self._best_path: list[Path | None] = [None] * config.num_seeds
+        self._best: list[Best | None] = [None] * config.num_seeds  # each seed's best periodic evaluation
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path, listener: Listener | None = None, *, total_timesteps: int | None = None) -> "Runner":
@@ -174,19 +161,20 @@ class Runner:
         try:
             return self._run()
         except TrainingError as e:
-            self._emit(Failed(str(e), self._last_good))
+            self._emit(Failed(str(e), self._writer.last_good))
             self._emit(PhaseChanged(Phase.FAILED))
-            return RunResult(run_dir=self.run_dir, checkpoints=self._written, error=str(e), **self._timings())
+            return RunResult(run_dir=self.run_dir, checkpoints=self._writer.written, error=str(e), **self._timings())
         except OSError as e:  # a full disk, a folder that went away: every file on disk is complete
             where = f" ({e.filename})" if e.filename else ""
-            keep = (f"the last resume state is at step {self._resume_step:,}" if self._resume_step is not None
+            resume_step = self._writer.resume_step
+            keep = (f"the last resume state is at step {resume_step:,}" if resume_step is not None
                     else "no resume state was written yet: it restarts from step 0")
             message = f"writing the run folder failed: {e.strerror or e}{where}; {keep} - fix that (free space, permissions) and continue with --resume {self.run_dir}"
-            self._emit(Failed(message, self._last_good))
+            self._emit(Failed(message, self._writer.last_good))
             self._emit(PhaseChanged(Phase.FAILED))
-            return RunResult(run_dir=self.run_dir, checkpoints=self._written, error=message, **self._timings())
+            return RunResult(run_dir=self.run_dir, checkpoints=self._writer.written, error=message, **self._timings())
         except Exception as e:
-            self._emit(Failed(f"{type(e).__name__}: {e}", self._last_good))
+            self._emit(Failed(f"{type(e).__name__}: {e}", self._writer.last_good))
             self._emit(PhaseChanged(Phase.FAILED))
             raise
         finally:
@@ -194,14 +182,14 @@ class Runner:
 
     # --- internals --------------------------------------------------------------------------------
 
-    def _emit(self, event: Any) -> None:
+    def _emit(self, event: Event) -> None:
         if self.listener is not None:
             self.listener(event)
 
     def _timings(self) -> dict[str, Any]:
         return {"env_steps": self._step, "compile_s": self._compile_s, "train_s": self._train_s}
 
-    def _open_run_dir(self, runs_dir: Path, start_state: Any, origin: dict | None) -> RunLock:
+    def _open_run_dir(self, runs_dir: Path, start_state: str | Path | lifecycle.ResumePoint | None, origin: dict | None) -> RunLock:
         """Lock the folder this run writes (a new one unless resuming in place) and find where the
         run starts. The lock is released again if anything here fails."""
         if self._resume_from is not None:
@@ -248,7 +236,7 @@ class Runner:
             raise ConfigError("total_timesteps", f"the run is complete at step {point.step:,}: ask for more than {point.step:,} steps to train it further")
         self._state_path, self.start_step, self.resume_note = point.path, point.step, point.note
 
-    def _initial_state(self):
+    def _initial_state(self) -> DQNState:
         from lerax_tui.core.checkpoint import load_pytree
         from lerax_tui.train import dqn
 
@@ -275,16 +263,16 @@ class Runner:
         self._step = self.start_step = int(state.step)
         if self._resume_from is not None:
             lifecycle.truncate_metrics(self.run_dir, self._step)  # the chunks after it run again
-            self._load_best()
+            self._best = load_best(self.run_dir, config.num_seeds)
         max_iterations = max_chunk_iterations(config)
         chunk = dqn.make_chunk_fn(self.env, config, max_iterations, state)
         chunk.compile(state)
         self._compile_s = time.perf_counter() - start
         self._emit(PhaseChanged(Phase.TRAINING))
 
-        n_next = min(FIRST_CHUNK_ITERATIONS, max_iterations)
-        next_checkpoint = self._next_checkpoint(self._step)
-        next_eval = self._next_eval(self._step)
+        n_next = min(schedule.FIRST_CHUNK_ITERATIONS, max_iterations)
+        next_checkpoint = schedule.next_checkpoint(config, self._step)
+        next_eval = schedule.next_eval(config, self._step)
         stopped = False
         while self._step < config.total_timesteps:
             if not self._running.is_set():
@@ -298,37 +286,34 @@ class Runner:
             if self._checkpoint_requested.is_set():
                 self._checkpoint_requested.clear()
                 self._write_checkpoints(state, final=False)
-            remaining = math.ceil((config.total_timesteps - self._step) / config.num_envs)
-            n = min(n_next, remaining)
-            for boundary in (next_checkpoint, next_eval):
-                if boundary is not None:
-                    n = min(n, max(1, math.ceil((boundary - self._step) / config.num_envs)))
+            n = schedule.chunk_iterations(config, self._step, n_next, next_checkpoint, next_eval)
             t0 = time.perf_counter()
             state, out = chunk(state, n)
             out = jax.device_get(out)
             dt = time.perf_counter() - t0
             self._train_s += dt
-            n_next = self._adapt(n, dt, max_iterations)
+            n_next = schedule.next_chunk_iterations(n, dt, max_iterations)
             self._step = int(out.step)
             eval_returns = None
             due = next_eval is not None and self._step >= next_eval
             if due and np.all(out.finite):
                 eval_returns = self._evaluate_periodic(state)
-                next_eval = self._next_eval(self._step)
+                next_eval = schedule.next_eval(config, self._step)
             self._report_chunk(out, n, dt, time.perf_counter() - start, eval_returns)
             if eval_returns is not None:
-                self._emit(Evaluated(eval_returns, which=EvalKind.PERIODIC, step=self._step, best=list(self._best_score)))
+                self._emit(Evaluated(eval_returns, which=EvalKind.PERIODIC, step=self._step, best=[b.score if b else None for b in self._best]))
             if not np.all(out.finite):
                 bad = [int(i) for i in np.flatnonzero(~np.asarray(out.finite))]
                 where = f"seed {bad[0]}" if len(bad) == 1 else f"seeds {bad}"
-                keep = f"; last good checkpoint: {self._last_good}" if self._last_good else "; no checkpoint was written before it"
+                last_good = self._writer.last_good
+                keep = f"; last good checkpoint: {last_good}" if last_good else "; no checkpoint was written before it"
                 raise TrainingError(
                     f"training diverged at step {self._step}: non-finite loss or parameters in {where} "
                     f"(try a lower learning_rate or max_grad_norm){keep}"
                 )
             if next_checkpoint is not None and self._step >= next_checkpoint:
                 self._write_checkpoints(state, final=False)
-                next_checkpoint = self._next_checkpoint(self._step)
+                next_checkpoint = schedule.next_checkpoint(config, self._step)
 
         final = self._write_checkpoints(state, final=True)
         # a stop asked for after the last chunk (a signal during the final writes) skips evaluation too
@@ -339,45 +324,23 @@ class Runner:
             eval_returns = self._evaluate_final([dqn.seed_policy(state, s, config) for s in range(config.num_seeds)])
             self._emit(Evaluated(eval_returns))
         best_returns: list[np.ndarray] = []
-        if evaluate and any(p is not None for p in self._best_policy):
-            best_returns = self._evaluate_final(self._best_policy)
-            self._emit(Evaluated(best_returns, which=EvalKind.BEST, best_steps=list(self._best_step)))
+        if evaluate and any(b is not None for b in self._best):
+            best_returns = self._evaluate_final([b.policy if b else None for b in self._best])
+            self._emit(Evaluated(best_returns, which=EvalKind.BEST, best_steps=[b.step if b else None for b in self._best]))
         self._emit(PhaseChanged(Phase.STOPPED if stopped else Phase.FINISHED))
         self._emit(Finished(self.run_dir, final, stopped_early=stopped))
         return RunResult(
             run_dir=self.run_dir,
-            checkpoints=list(self._written),
+            checkpoints=list(self._writer.written),
             eval_returns=eval_returns,
             best_eval_returns=best_returns,
-            best_checkpoints=[p for p in self._best_path if p is not None],
-            best_steps=[s for s in self._best_step if s is not None],
+            best_checkpoints=[b.path for b in self._best if b is not None],
+            best_steps=[b.step for b in self._best if b is not None],
             stopped_early=stopped,
             **self._timings(),
         )
 
-    def _next_checkpoint(self, step: int) -> int | None:
-        interval = self.config.checkpoint_interval
-        if interval <= 0:
-            return None
-        return (step // interval + 1) * interval
-
-    def _next_eval(self, step: int) -> int | None:
-        """The next periodic evaluation: the next multiple of ``eval_interval``, or the run's last
-        step (so the final policy is a candidate for best too). None without evaluations:
-        ``eval_interval`` or ``eval_episodes`` 0."""
-        interval = self.config.eval_interval
-        if interval <= 0 or self.config.eval_episodes <= 0:
-            return None
-        return min((step // interval + 1) * interval, max(self.config.total_timesteps, step + 1))
-
-    @staticmethod
-    def _adapt(n: int, dt: float, max_iterations: int) -> int:
-        if dt <= 0:
-            return min(max_iterations, n * 4)
-        wanted = int(n * TARGET_CHUNK_S / dt)
-        return int(max(1, min(max_iterations, n * 4, max(n // 4, wanted))))
-
-    def _report_chunk(self, out: Any, n: int, dt: float, wall_s: float, eval_returns: list[np.ndarray] | None = None) -> None:
+    def _report_chunk(self, out: ChunkOutput, n: int, dt: float, wall_s: float, eval_returns: list[np.ndarray] | None = None) -> None:
         from lerax_tui.train.dqn import completed_episodes
 
         episodes = completed_episodes(out)
@@ -405,46 +368,12 @@ class Runner:
         r = self._recent[seed]
         return float(np.mean(r[-10:])) if r else None
 
-    def _write_checkpoints(self, state: Any, *, final: bool) -> Path:
+    def _write_checkpoints(self, state: DQNState, *, final: bool) -> Path:
         """Every seed's policy (``final`` or ``step-N``) and the full resume state. Returns seed 0's."""
-        from lerax_tui.core.checkpoint import save_pytree
-        from lerax_tui.train.dqn import seed_policy
+        recent = [self.recent_return(s) for s in range(self.config.num_seeds)]
+        return self._writer.write_all(state, self._step, recent, final=final)
 
-        folder = self.run_dir / runs.CHECKPOINTS
-        config = self.config
-        first = None
-        for s in range(config.num_seeds):
-            name = runs.checkpoint_name(None if final else self._step, seed=s, num_seeds=config.num_seeds)
-            path = self._save_policy(seed_policy(state, s, config), s, name)
-            self._written.append(path)
-            first = first or path
-        save_pytree(
-            state,
-            folder / runs.RESUME_NAME,
-            kind=RESUME_KIND,
-            manifest_extra={"env_id": self.env_id, "env_params": self.env_params, "config": config.to_dict(), "step": self._step},
-        )
-        self._last_good, self._resume_step = first, self._step
-        return first
-
-    def _save_policy(self, policy: Any, s: int, name: str, extra: dict | None = None) -> Path:
-        """Seed ``s``'s ``policy`` as ``checkpoints/NAME.eqx`` with its manifest (at this step)."""
-        from lerax_tui.core.checkpoint import save_checkpoint
-
-        config = self.config
-        path = save_checkpoint(
-            policy,
-            self.run_dir / runs.CHECKPOINTS / name,
-            env=self.env,
-            config=config.to_dict(),
-            step=self._step,
-            recent_return=self.recent_return(s),
-            extra={"seed": config.seed + s, "seed_index": s, "run_dir": str(self.run_dir), **(extra or {})},
-        )
-        self._emit(CheckpointWritten(path, self._step))
-        return path
-
-    def _evaluate_final(self, policies: list[Any]) -> list[np.ndarray]:
+    def _evaluate_final(self, policies: list[MLPQPolicy | None]) -> list[np.ndarray]:
         """Each seed's policy on that seed's final-evaluation episodes (the same episodes for the
         final and the best policies; empty for a seed without a policy)."""
         import jax.random as jr
@@ -458,7 +387,7 @@ class Runner:
             for s, policy in enumerate(policies)
         ]
 
-    def _evaluate_periodic(self, state: Any) -> list[np.ndarray]:
+    def _evaluate_periodic(self, state: DQNState) -> list[np.ndarray]:
         """Evaluate every seed's current policy greedily; where a seed's mean return is at least its
         best so far (ties go to the later policy), keep it and rewrite its best checkpoint."""
         import jax.random as jr
@@ -474,27 +403,14 @@ class Runner:
             returns = evaluate(policy, self.env, episodes=config.eval_episodes, key=key)
             out.append(returns)
             mean = float(np.mean(returns))
-            if self._best_score[s] is not None and mean < self._best_score[s]:
+            best = self._best[s]
+            if best is not None and not best.beaten_by(mean):
                 continue
             name = runs.best_checkpoint_name(seed=s, num_seeds=config.num_seeds)
-            path = self._save_policy(policy, s, name, {"eval_return": mean, "eval_returns": np.asarray(returns, dtype=float).tolist()})
-            self._best_score[s], self._best_step[s], self._best_policy[s], self._best_path[s] = mean, self._step, policy, path
+            extra = {"eval_return": mean, "eval_returns": np.asarray(returns, dtype=float).tolist()}
+            path = self._writer.save_policy(policy, s, name, self._step, self.recent_return(s), extra)
+            self._best[s] = Best(mean, self._step, policy, path)
         return out
-
-    def _load_best(self) -> None:
-        """On resume: each seed's best policy and score from its best checkpoint, where one was
-        written and still reads back (otherwise the next periodic evaluation starts afresh)."""
-        from lerax_tui.core.verification import load_checkpoint
-
-        config = self.config
-        for s in range(config.num_seeds):
-            path = self.run_dir / runs.CHECKPOINTS / f"{runs.best_checkpoint_name(seed=s, num_seeds=config.num_seeds)}.eqx"
-            try:
-                policy, report = load_checkpoint(path)  # verified against its manifest first
-                score, step = float(report.manifest["eval_return"]), int(report.manifest["step"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            self._best_score[s], self._best_step[s], self._best_policy[s], self._best_path[s] = score, step, policy, path
 
 
 def make_runner(env_id: str, env_params: dict, config: DQNConfig, runs_dir: Path, listener: Listener) -> Runner:
