@@ -13,22 +13,21 @@ iteration costs the same at any ``buffer_size`` (``tests/test_train_hlo.py``, ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, final
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PyTree
 
 from lerax_tui.core.env import GymnaxEnv, GymnaxEnvState
 from lerax_tui.core.policy import MLPQPolicy
 from lerax_tui.train.buffer import ReplayBuffer, Transitions, buffer_add, buffer_init
-from lerax_tui.train.config import ConfigError, DQNConfig
+from lerax_tui.train.config import DQNConfig
 from lerax_tui.train.learner import lr_scale_at, make_optimizer, update_seed, update_target
 from lerax_tui.train.learner import q_batch, td_loss, td_targets  # noqa: F401 (re-exported)
+from lerax_tui.train.memory import buffer_bytes, check_engine, memory_available  # noqa: F401 (re-exported)
 
 
 @final
@@ -93,57 +92,6 @@ def epsilon_at(config: DQNConfig, step: Int[Array, ""]) -> Float[Array, ""]:
         return jnp.asarray(config.epsilon_end, jnp.float32)
     fraction = jnp.clip(jnp.asarray(step, jnp.float32) / decay_steps, 0.0, 1.0)
     return jnp.asarray(config.epsilon_start + fraction * (config.epsilon_end - config.epsilon_start), jnp.float32)
-
-
-def buffer_bytes(env: GymnaxEnv, config: DQNConfig) -> int:
-    """Bytes the replay buffers of all seeds take: observation and next observation (float32),
-    action (int32), reward (float32), terminated and truncated (bool) per transition."""
-    obs = 4 * int(np.prod(env.observation_space.shape or (1,)))
-    return config.num_seeds * config.buffer_size * (2 * obs + 4 + 4 + 1 + 1)
-
-
-def memory_available() -> int | None:
-    """Bytes the default device can still hold: the accelerator's limit, or on CPU the host's
-    ``MemAvailable`` (None where neither is known)."""
-    device = jax.devices()[0]
-    if device.platform != "cpu":
-        stats = device.memory_stats() or {}
-        limit = stats.get("bytes_limit")
-        return None if limit is None else int(limit) - int(stats.get("bytes_in_use", 0))
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def check_engine(env: GymnaxEnv, config: DQNConfig, available: int | None = None) -> None:
-    """Cross-checks that need the environment.
-
-    Args:
-        available: Bytes of memory for the buffers (default: :func:`memory_available`).
-
-    Raises:
-        ConfigError: If one vector step does not fit in the buffer, the step counter would overflow,
-            or the replay buffers would not fit in memory (instead of the process being killed).
-    """
-    if config.buffer_size < config.num_envs:
-        raise ConfigError("buffer_size", f"{config.buffer_size} is smaller than num_envs {config.num_envs} (one vector step)")
-    if config.total_timesteps + config.num_envs >= 2**31:
-        raise ConfigError("total_timesteps", f"{config.total_timesteps} does not fit the 32-bit step counter (max {2**31 - 1 - config.num_envs})")
-    need = buffer_bytes(env, config)
-    available = memory_available() if available is None else available
-    if available is not None and need > 0.8 * available:
-        per_transition = need // (config.num_seeds * config.buffer_size)
-        fits = int(0.8 * available) // per_transition // config.num_seeds
-        raise ConfigError(
-            "buffer_size",
-            f"{config.buffer_size} transitions x {config.num_seeds} seed(s) need {need / 2**30:.1f} GiB of replay buffer "
-            f"but only {available / 2**30:.1f} GiB is available (at most ~{fits:,} per seed fits)",
-        )
 
 
 def _where_done(done: Bool[Array, " envs"], reset: Any, current: Any) -> Any:
@@ -336,12 +284,12 @@ def run_chunk(arrays: DQNState, n_active: Int[Array, ""], *, static: DQNState, e
 
     def body(i, carry):
         seeds, step, ret, length, done, ep_step, loss_sum, updates = carry
-        seeds, step, (r, l, d), loss, n = iterate(seeds, step, static.seeds, env, config, many=many)
+        seeds, step, (r, lengths, d), loss, n = iterate(seeds, step, static.seeds, env, config, many=many)
         return (
             seeds,
             step,
             ret.at[i].set(per_seed(r)),
-            length.at[i].set(per_seed(l)),
+            length.at[i].set(per_seed(lengths)),
             done.at[i].set(per_seed(d)),
             ep_step.at[i].set(step),
             loss_sum + per_seed(loss),
@@ -411,43 +359,6 @@ def seed_policy(state: DQNState, index: int, config: DQNConfig) -> MLPQPolicy:
     return eqx.tree_at(lambda p: p.epsilon, policy, float(config.epsilon))
 
 
-def shard_seeds(state: DQNState) -> DQNState:
-    """Spread the seed axis over every local device when there are several and it divides evenly.
-
-    The step counter is replicated; jit propagates the layout through ``run_chunk``.
-    """
-    devices = jax.local_devices()
-    num_seeds = state.seeds.episode_return.shape[0]
-    if len(devices) < 2 or num_seeds % len(devices):
-        return state
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-    mesh = Mesh(devices, ("seeds",))
-    split = NamedSharding(mesh, PartitionSpec("seeds"))
-    replicated = NamedSharding(mesh, PartitionSpec())
-    arrays, static = eqx.partition(state.seeds, eqx.is_array)
-    return DQNState(seeds=eqx.combine(jax.device_put(arrays, split), static), step=jax.device_put(state.step, replicated))
-
-
-@dataclass(frozen=True)
-class Episodes:
-    """Episodes completed in a chunk, per seed, in completion order."""
-
-    returns: list[Any]
-    lengths: list[Any]
-    steps: list[Any]
-
-
-def completed_episodes(out: Any) -> Episodes:
-    """Pull the masked episode entries out of a (numpy) :class:`ChunkOutput`, per seed."""
-    import numpy as np
-
-    done = np.asarray(out.episode_done)
-    steps = np.broadcast_to(np.asarray(out.episode_step)[:, None], done[:, 0, :].shape)
-    returns, lengths, ends = [], [], []
-    for s in range(done.shape[1]):
-        mask = done[:, s, :]
-        returns.append(np.asarray(out.episode_return)[:, s, :][mask])
-        lengths.append(np.asarray(out.episode_length)[:, s, :][mask])
-        ends.append(steps[mask])
-    return Episodes(returns, lengths, ends)
+# Re-exported at the end (they import DQNState from here): the runner, tests and benches use dqn.X.
+from lerax_tui.train.episodes import Episodes, completed_episodes  # noqa: E402, F401
+from lerax_tui.train.sharding import shard_seeds  # noqa: E402, F401

@@ -1,0 +1,62 @@
+"""Will the replay buffers fit? Their size, the memory the device has left, and the checks that
+refuse a run before it allocates (instead of the process being killed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lerax_tui.core.env import GymnaxEnv
+from lerax_tui.train.config import ConfigError, DQNConfig
+
+
+def buffer_bytes(env: GymnaxEnv, config: DQNConfig) -> int:
+    """Bytes the replay buffers of all seeds take: observation and next observation (float32),
+    action (int32), reward (float32), terminated and truncated (bool) per transition."""
+    obs = 4 * int(np.prod(env.observation_space.shape or (1,)))
+    return config.num_seeds * config.buffer_size * (2 * obs + 4 + 4 + 1 + 1)
+
+
+def memory_available() -> int | None:
+    """Bytes the default device can still hold: the accelerator's limit, or on CPU the host's
+    ``MemAvailable`` (None where neither is known)."""
+    import jax
+
+    device = jax.devices()[0]
+    if device.platform != "cpu":
+        stats = device.memory_stats() or {}
+        limit = stats.get("bytes_limit")
+        return None if limit is None else int(limit) - int(stats.get("bytes_in_use", 0))
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_engine(env: GymnaxEnv, config: DQNConfig, available: int | None = None) -> None:
+    """Cross-checks that need the environment.
+
+    Args:
+        available: Bytes of memory for the buffers (default: :func:`memory_available`).
+
+    Raises:
+        ConfigError: If one vector step does not fit in the buffer, the step counter would overflow,
+            or the replay buffers would not fit in memory (instead of the process being killed).
+    """
+    if config.buffer_size < config.num_envs:
+        raise ConfigError("buffer_size", f"{config.buffer_size} is smaller than num_envs {config.num_envs} (one vector step)")
+    if config.total_timesteps + config.num_envs >= 2**31:
+        raise ConfigError("total_timesteps", f"{config.total_timesteps} does not fit the 32-bit step counter (max {2**31 - 1 - config.num_envs})")
+    need = buffer_bytes(env, config)
+    available = memory_available() if available is None else available
+    if available is not None and need > 0.8 * available:
+        per_transition = need // (config.num_seeds * config.buffer_size)
+        fits = int(0.8 * available) // per_transition // config.num_seeds
+        raise ConfigError(
+            "buffer_size",
+            f"{config.buffer_size} transitions x {config.num_seeds} seed(s) need {need / 2**30:.1f} GiB of replay buffer "
+            f"but only {available / 2**30:.1f} GiB is available (at most ~{fits:,} per seed fits)",
+        )
