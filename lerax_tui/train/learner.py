@@ -26,10 +26,11 @@ def make_optimizer(config: DQNConfig) -> optax.GradientTransformation:
 
 def lr_scale_at(config: DQNConfig, step: Int[Array, ""]) -> Float[Array, ""]:
     """The factor on Adam's step at env step ``step``: 1, or ``1 - step / total_timesteps`` for the
-    linear schedule (applied to the updates, so the optimizer state keeps one structure)."""
+    linear schedule (applied to the updates, so the optimizer state keeps one structure: optax's
+    schedules inside ``adam`` would count optimizer updates in its state, not env steps)."""
     if config.lr_schedule == "constant":
         return jnp.ones((), jnp.float32)
-    return jnp.clip(1.0 - jnp.asarray(step, jnp.float32) / config.total_timesteps, 0.0, 1.0)
+    return jnp.asarray(optax.linear_schedule(1.0, 0.0, config.total_timesteps)(step), jnp.float32)
 
 
 def _batched_mlp(net: eqx.nn.MLP, x: Float[Array, "batch features"]) -> Float[Array, "batch out"]:
@@ -141,10 +142,11 @@ def update_seed(
 
 
 def update_target(online: MLPQPolicy, target: MLPQPolicy, tau: float) -> MLPQPolicy:
-    """``tau`` of the online network mixed into the target (1.0: a hard copy)."""
+    """``tau`` of the online network mixed into the target (``optax.incremental_update``; 1.0: a
+    hard copy, which also drops whatever the old target held)."""
     if tau >= 1.0:
         return eqx.tree_at(lambda p: p.q_network, target, online.q_network)
-    mixed = jax.tree.map(
-        lambda o, t: tau * o + (1.0 - tau) * t if eqx.is_inexact_array(o) else o, online.q_network, target.q_network
-    )
-    return eqx.tree_at(lambda p: p.q_network, target, mixed)
+    online_arrays, static = eqx.partition(online.q_network, eqx.is_inexact_array)
+    target_arrays = eqx.filter(target.q_network, eqx.is_inexact_array)
+    mixed = optax.incremental_update(online_arrays, target_arrays, tau)
+    return eqx.tree_at(lambda p: p.q_network, target, eqx.combine(mixed, static))
