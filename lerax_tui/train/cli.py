@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lerax_tui.core.timefmt import eta_seconds, format_duration
 from lerax_tui.exit_codes import EXIT_FAILED, EXIT_OK, fail, say
 
 
@@ -21,80 +20,6 @@ def signal_name(signum: int) -> str:
     from lerax_tui.train.stops import signal_name as name
 
     return name(signum)
-
-
-class Progress:
-    """A listener that prints steps, SPS, ETA (compile excluded) and the last return to stderr.
-
-    On a terminal one line is rewritten in place; otherwise a line is printed at most every 2 s.
-    """
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.last_print = 0.0
-        self.last_return: float | None = None
-        self.rate: float | None = None
-        self.closed = False
-
-    def __call__(self, event: Any) -> None:
-        from lerax_tui.train.events import ChunkMetrics, CheckpointWritten, Compiling, EvalKind, Evaluated, Failed, Finished
-
-        if isinstance(event, Compiling):
-            self._line(f"compiling ({event.run_dir})", force=True)
-        elif isinstance(event, ChunkMetrics):
-            for r in event.episode_returns[:1]:
-                if len(r):
-                    self.last_return = float(r[-1])
-            done = event.step >= event.total_steps
-            # SPS smoothed over chunks; compile time never enters it, so neither does the ETA.
-            self.rate = event.sps if self.rate is None else 0.7 * self.rate + 0.3 * event.sps
-            eta = eta_seconds(event.step, event.total_steps, self.rate / max(1, event.num_seeds))
-            last = f"{self.last_return:.1f}" if self.last_return is not None else "-"
-            self._line(
-                f"step {event.step:,}/{event.total_steps:,}  sps {event.sps:,.0f}  eta {format_duration(eta, placeholder='-')}  "
-                f"last return {last}  loss {_fmt_loss(event.loss)}  eps {event.epsilon:.3f}",
-                force=done,
-            )
-        elif isinstance(event, CheckpointWritten):
-            self._line(f"checkpoint {event.path}", force=True, keep=True)
-        elif isinstance(event, Evaluated):
-            means = ", ".join(f"{float(r.mean()):.1f}" for r in event.returns if len(r))
-            if event.which == EvalKind.PERIODIC:
-                best = ", ".join("-" if b is None else f"{b:.1f}" for b in event.best or [])
-                self._line(f"eval @ {event.step:,}: greedy {means}  (best so far {best})", force=True, keep=True)
-            elif event.which == EvalKind.BEST:
-                steps = ", ".join("-" if s is None else f"{s:,}" for s in event.best_steps or [])
-                self._line(f"best policies (steps {steps}): greedy evaluation: {means}", force=True, keep=True)
-            else:
-                self._line("greedy evaluation: " + means, force=True, keep=True)
-        elif isinstance(event, Failed):
-            self._line(f"failed: {event.message}", force=True, keep=True)
-        elif isinstance(event, Finished):
-            self._line(f"{'stopped' if event.stopped_early else 'finished'}: {event.run_dir}", force=True, keep=True)
-
-    def _line(self, text: str, *, force: bool = False, keep: bool = False) -> None:
-        now = time.monotonic()
-        if self.closed:
-            return
-        try:
-            if self.tty:
-                self.stream.write("\r\033[K" + text + ("\n" if keep else ""))
-            elif force or now - self.last_print >= 2.0:
-                self.stream.write(text + "\n")
-            else:
-                return
-            self.stream.flush()
-        except (OSError, ValueError):  # the terminal is gone (SIGHUP): training must go on to its stop
-            self.closed = True
-        self.last_print = now
-
-
-def _fmt_loss(loss: Any) -> str:
-    import numpy as np
-
-    loss = np.asarray(loss, dtype=float)
-    return f"{np.nanmean(loss):.4f}" if np.isfinite(loss).any() else "-"
 
 
 def _build_runner(args: argparse.Namespace, listener: Any):
@@ -158,6 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     (SIGINT 130, SIGTERM 143, SIGHUP 129) once the final and resume checkpoints are written."""
     from lerax_tui.train.config import ConfigError
     from lerax_tui.train.lifecycle import ResumeStateError
+    from lerax_tui.train.progress import Progress
     from lerax_tui.train.runlock import RunLocked
     from lerax_tui.train.stops import SignalStop, run_in_thread
 
@@ -196,6 +122,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = run_in_thread(runner.run, name="lerax-tui-train")
         except Exception as e:  # the runner emitted Failed already; one line, no traceback
             return fail(f"training failed: {type(e).__name__}: {e}", EXIT_FAILED)
+        finally:
+            progress.close()  # Finished and Failed end the live line; this covers anything else
     if result.error:
         fail(result.error, EXIT_FAILED)
     num_seeds = runner.config.num_seeds

@@ -1,0 +1,157 @@
+"""The headless ``train`` command's progress on stderr.
+
+On a terminal, a ``rich.progress`` bar is redrawn in place (steps, steps/s, ETA with compile time
+excluded, last return, loss, epsilon) and lasting lines (checkpoints, evaluations, the end) print above
+it. Elsewhere (a pipe, a log file) plain lines: a progress line at most every 2 s and every lasting
+line, which scripts and tests read.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO, Any
+
+import numpy as np
+
+from lerax_tui.core.timefmt import eta_seconds, format_duration
+from lerax_tui.train.events import ChunkMetrics, CheckpointWritten, Compiling, EvalKind, Evaluated, Event, Failed, Finished
+
+PLAIN_INTERVAL_S = 2.0
+"""Without a terminal, progress lines come at most this often (lasting lines always print)."""
+
+
+class Progress:
+    """A listener that reports a run on ``stream`` (stderr by default).
+
+    Args:
+        stream: Where to write.
+        terminal: Draw a live bar (default: whether ``stream`` is a terminal).
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, terminal: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)()) if terminal is None else terminal
+        self.last_print = 0.0
+        self.last_return: float | None = None
+        self.rate: float | None = None
+        self.closed = False
+        self._bar: Any = None  # a rich Progress while the live line is shown (terminal only)
+        self._task: Any = None
+
+    # --- events -------------------------------------------------------------------------------
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Compiling):
+            self._lasting(f"compiling ({event.run_dir})")
+        elif isinstance(event, ChunkMetrics):
+            self._chunk(event)
+        elif isinstance(event, CheckpointWritten):
+            self._lasting(f"checkpoint {event.path}")
+        elif isinstance(event, Evaluated):
+            self._lasting(_evaluation_line(event))
+        elif isinstance(event, Failed):
+            self._lasting(f"failed: {event.message}")
+            self.close()
+        elif isinstance(event, Finished):
+            self._lasting(f"{'stopped' if event.stopped_early else 'finished'}: {event.run_dir}")
+            self.close()
+
+    def _chunk(self, event: ChunkMetrics) -> None:
+        for r in event.episode_returns[:1]:
+            if len(r):
+                self.last_return = float(r[-1])
+        # SPS smoothed over chunks; compile time never enters it, so neither does the ETA.
+        self.rate = event.sps if self.rate is None else 0.7 * self.rate + 0.3 * event.sps
+        eta = format_duration(eta_seconds(event.step, event.total_steps, self.rate / max(1, event.num_seeds)), placeholder="-")
+        last = f"{self.last_return:.1f}" if self.last_return is not None else "-"
+        details = f"last return {last}  loss {_fmt_loss(event.loss)}  eps {event.epsilon:.3f}"
+        if self.tty:
+            self._draw(event, eta, details)
+            return
+        done = event.step >= event.total_steps
+        if done or time.monotonic() - self.last_print >= PLAIN_INTERVAL_S:
+            self._write(f"step {event.step:,}/{event.total_steps:,}  sps {event.sps:,.0f}  eta {eta}  {details}")
+
+    # --- output -------------------------------------------------------------------------------
+
+    def _lasting(self, text: str) -> None:
+        """A line that stays (above the live bar on a terminal)."""
+        if self._bar is not None and not self.closed:
+            try:
+                self._bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
+                self._bar.refresh()
+            except (OSError, ValueError):
+                self._gone()
+            return
+        self._write(text)
+
+    def _draw(self, event: ChunkMetrics, eta: str, details: str) -> None:
+        if self.closed:
+            return
+        try:
+            if self._bar is None:
+                self._start_bar(event.step, event.total_steps)
+            self._bar.update(self._task, completed=event.step, total=event.total_steps, sps=f"{event.sps:,.0f}", eta=eta, details=details)
+            self._bar.refresh()
+        except (OSError, ValueError):
+            self._gone()
+
+    def _start_bar(self, step: int, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress as RichProgress, TaskProgressColumn, TextColumn
+
+        console = Console(file=self.stream, force_terminal=True, highlight=False)
+        # No refresh thread and no redirection of stdout/stderr: the runner's thread draws at each
+        # chunk, and a terminal that goes away (SIGHUP) fails here, not in a thread of rich's.
+        self._bar = RichProgress(
+            BarColumn(bar_width=16),
+            TaskProgressColumn(),
+            TextColumn("step {task.completed:,.0f}/{task.total:,.0f}  sps {task.fields[sps]}  eta {task.fields[eta]}"),
+            TextColumn("{task.fields[details]}", style="dim"),  # the first to be cut on a narrow terminal
+            console=console,
+            auto_refresh=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._task = self._bar.add_task("training", completed=step, total=total, sps="-", eta="-", details="")
+        self._bar.start()
+
+    def _write(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # the terminal is gone (SIGHUP): training must go on to its stop
+            self.closed = True
+        self.last_print = time.monotonic()
+
+    def _gone(self) -> None:
+        self.closed = True
+        self._bar = None
+
+    def close(self) -> None:
+        """End the live bar (it stays on screen as the last line); plain output needs nothing."""
+        bar, self._bar = self._bar, None
+        if bar is not None and not self.closed:
+            try:
+                bar.stop()
+            except (OSError, ValueError):
+                self.closed = True
+
+
+def _evaluation_line(event: Evaluated) -> str:
+    means = ", ".join(f"{float(r.mean()):.1f}" for r in event.returns if len(r))
+    if event.which == EvalKind.PERIODIC:
+        best = ", ".join("-" if b is None else f"{b:.1f}" for b in event.best or [])
+        return f"eval @ {event.step:,}: greedy {means}  (best so far {best})"
+    if event.which == EvalKind.BEST:
+        steps = ", ".join("-" if s is None else f"{s:,}" for s in event.best_steps or [])
+        return f"best policies (steps {steps}): greedy evaluation: {means}"
+    return "greedy evaluation: " + means
+
+
+def _fmt_loss(loss: Any) -> str:
+    loss = np.asarray(loss, dtype=float)
+    return f"{np.nanmean(loss):.4f}" if np.isfinite(loss).any() else "-"
