@@ -321,31 +321,33 @@ class ChunkFn:
     Call it as ``fn(state, n_active) -> (state, ChunkOutput)`` with a full :class:`DQNState`;
     ``n_active`` is traced, so changing the chunk length never recompiles. :meth:`compile`
     compiles ahead (timed by the caller) and later calls reuse it.
+
+    ``eqx.filter_jit(donate="all-except-first")`` does the partition into arrays (traced, donated)
+    and the rest (static: the MLP's activation functions), which this class once did by hand around
+    ``jax.jit(donate_argnums=0)``; ``n_active`` goes first so it is not donated.
     """
 
     def __init__(self, env: GymnaxEnv, config: DQNConfig, max_iterations: int, skeleton: DQNState):
+        del skeleton  # the state's static part now travels with each call (filter_jit hashes it)
         self.max_iterations = max_iterations
-        _, self.static = eqx.partition(skeleton, eqx.is_array)
-        static = self.static
 
-        def chunk(arrays, n_active):
-            return run_chunk(arrays, n_active, static=static, env=env, config=config, max_iterations=max_iterations)
+        def chunk(n_active: Int[Array, ""], state: DQNState) -> tuple[DQNState, ChunkOutput]:
+            arrays, static = eqx.partition(state, eqx.is_array)
+            arrays, out = run_chunk(arrays, n_active, static=static, env=env, config=config, max_iterations=max_iterations)
+            return eqx.combine(arrays, static), out
 
-        self._jitted = jax.jit(chunk, donate_argnums=0)
-        self._compiled = None
+        self._jitted = eqx.filter_jit(chunk, donate="all-except-first")
+        self._compiled: Any = None
 
     def compile(self, state: DQNState) -> jax.stages.Compiled:
         """Compile for ``state``'s shapes and shardings; returns the executable (its ``as_text()``
         and ``memory_analysis()`` are what ``tests/test_train_hlo.py`` checks)."""
-        arrays, _ = eqx.partition(state, eqx.is_array)
-        self._compiled = self._jitted.lower(arrays, jnp.asarray(self.max_iterations, jnp.int32)).compile()
-        return self._compiled
+        self._compiled = self._jitted.lower(jnp.asarray(self.max_iterations, jnp.int32), state).compile()
+        return self._compiled.compiled
 
     def __call__(self, state: DQNState, n_active: int) -> tuple[DQNState, ChunkOutput]:
-        arrays, _ = eqx.partition(state, eqx.is_array)
         fn = self._compiled if self._compiled is not None else self._jitted
-        arrays, out = fn(arrays, jnp.asarray(n_active, jnp.int32))
-        return eqx.combine(arrays, self.static), out
+        return fn(jnp.asarray(n_active, jnp.int32), state)
 
 
 def make_chunk_fn(env: GymnaxEnv, config: DQNConfig, max_iterations: int, skeleton: DQNState) -> ChunkFn:
