@@ -11,12 +11,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from lerax_tui.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse's default prints usage too)
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse's default prints usage too)
         self.exit(EXIT_USAGE, f"lerax-tui: error: {message}\n")
 
 

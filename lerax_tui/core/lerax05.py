@@ -205,7 +205,7 @@ def verify_v005(path: Path, data: Any, report: Report, *, env_id: str | None, ov
         if problem:
             return report.fail(Status.UNKNOWN_STRUCTURE, f"the record headers declare {problem}: not a policy this app builds")
     inferred = layout.inferred()
-    requested_hp = {"width_size": layout.width_size, "depth": layout.depth}
+    requested_hp: dict[str, Any] = {"width_size": layout.width_size, "depth": layout.depth}
     requested_hp.update({k: v for k, v in (overrides or {}).items() if k in POLICY_KEYS and k != "epsilon"})
     if requested_hp["width_size"] is None:
         requested_hp["width_size"] = POLICY_DEFAULTS["width_size"]  # irrelevant at depth 0

@@ -87,9 +87,13 @@ def bounds_match(data: bytes, records: list[Record], skeleton: Any, env_id: str)
 
     from lerax_tui.core.env import make_env
 
-    env = make_env(env_id)
+    from lerax_tui.core.spaces import Box
+
+    space = make_env(env_id).observation_space
+    if not isinstance(space, Box):  # candidates are supported envs: Box observations
+        return False
     got = [np.load(io.BytesIO(data[r.offset : r.end]), allow_pickle=False) for r in records[:2]]
-    return bool(np.array_equal(got[0], np.asarray(env.observation_space.low)) and np.array_equal(got[1], np.asarray(env.observation_space.high)))
+    return bool(np.array_equal(got[0], np.asarray(space.low)) and np.array_equal(got[1], np.asarray(space.high)))
 
 
 def differences(file_side: dict, requested: dict) -> list[str]:

@@ -273,7 +273,7 @@ def _check_records(report: Report, records: list[Record], skeleton: Any) -> None
 
 def _check_payload(report: Report, data: Any, manifest: dict | None, fitting: list, current: dict | None) -> None:
     """The payload's digest against the manifest entries that fit (its size is bounded by now)."""
-    if manifest is None:
+    if manifest is None or current is None:
         report.problems.append("no manifest: array bytes cannot be checked against a digest (structure and sizes verified)")
         return
     entry, note = pick_by_digest(fitting, sha256_from(data, FINGERPRINT_BYTES), current)
@@ -318,6 +318,7 @@ def decode_policy(data: bytes, report: Report) -> Any:
     """The policy in ``data``, which :func:`verify` has passed (``report.ok``), in any layout."""
     import equinox as eqx
 
+    assert report.env_id is not None, "decode_policy needs a report that verify passed"
     env_params = report.manifest.get("env_params") if report.manifest and report.env_id == report.manifest.get("env_id") else None
     skeleton = build_skeleton(report.env_id, report.hyperparameters or {}, env_params)
     if report.fingerprint_kind == "lerax-0.0.5":

@@ -117,7 +117,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if stops.signum is not None:  # signalled while the runner was being built: nothing trained
             runner.close()
             say(f"{signal_name(stops.signum)} before training started: {_on_disk(runner)}")
-            return stops.exit_code
+            return 128 + stops.signum
         try:
             result = run_in_thread(runner.run, name="lerax-tui-train")
         except Exception as e:  # the runner emitted Failed already; one line, no traceback
@@ -226,6 +226,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except CheckpointError as e:
         return fail(str(e), EXIT_FAILED)
     manifest = report.manifest or {}
+    assert report.env_id is not None  # load_checkpoint only returns reports that matched an env
     try:
         saved = manifest.get("env_params") if manifest.get("env_id") == report.env_id else None
         env = make_env(report.env_id, **non_default_params(report.env_id, saved))

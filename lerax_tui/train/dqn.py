@@ -336,7 +336,8 @@ class ChunkFn:
             arrays, out = run_chunk(arrays, n_active, static=static, env=env, config=config, max_iterations=max_iterations)
             return eqx.combine(arrays, static), out
 
-        self._jitted = eqx.filter_jit(chunk, donate="all-except-first")
+        # Any: equinox types filter_jit's result as the plain callable, without .lower()
+        self._jitted: Any = eqx.filter_jit(chunk, donate="all-except-first")
         self._compiled: Any = None
 
     def compile(self, state: DQNState) -> jax.stages.Compiled:

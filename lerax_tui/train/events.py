@@ -131,8 +131,8 @@ class Evaluated:
     returns: list[np.ndarray]
     which: EvalKind = EvalKind.FINAL
     step: int | None = None
-    best: list[float] | None = None
-    best_steps: list[int] | None = None
+    best: list[float | None] | None = None
+    best_steps: list[int | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,8 @@ class Runner:
             check_policy_fits(init_policy, self.env, config)
         # where the state comes from: None for a fresh start (or a resume with no state yet)
         self._state_path: Path | None = None
-        self.start_step, self.resume_note = 0, None
+        self.start_step: int = 0
+        self.resume_note: str | None = None
         self._lock = self._open_run_dir(Path(runs_dir), start_state, origin)
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -294,7 +295,7 @@ class Runner:
             self._train_s += dt
             n_next = schedule.next_chunk_iterations(n, dt, max_iterations)
             self._step = int(out.step)
-            eval_returns = None
+            eval_returns: list[np.ndarray] | None = None
             due = next_eval is not None and self._step >= next_eval
             if due and np.all(out.finite):
                 eval_returns = self._evaluate_periodic(state)
@@ -318,11 +319,11 @@ class Runner:
         final = self._write_checkpoints(state, final=True)
         # a stop asked for after the last chunk (a signal during the final writes) skips evaluation too
         evaluate = not stopped and not self._stop.is_set() and config.eval_episodes > 0
-        eval_returns: list[np.ndarray] = []
+        final_returns: list[np.ndarray] = []
         if evaluate:
             self._emit(PhaseChanged(Phase.EVALUATING))
-            eval_returns = self._evaluate_final([dqn.seed_policy(state, s, config) for s in range(config.num_seeds)])
-            self._emit(Evaluated(eval_returns))
+            final_returns = self._evaluate_final([dqn.seed_policy(state, s, config) for s in range(config.num_seeds)])
+            self._emit(Evaluated(final_returns))
         best_returns: list[np.ndarray] = []
         if evaluate and any(b is not None for b in self._best):
             best_returns = self._evaluate_final([b.policy if b else None for b in self._best])
@@ -332,7 +333,7 @@ class Runner:
         return RunResult(
             run_dir=self.run_dir,
             checkpoints=list(self._writer.written),
-            eval_returns=eval_returns,
+            eval_returns=final_returns,
             best_eval_returns=best_returns,
             best_checkpoints=[b.path for b in self._best if b is not None],
             best_steps=[b.step for b in self._best if b is not None],
