@@ -168,7 +168,7 @@ def _format_report(report) -> str:
         lines.append("  policy       " + ", ".join(f"{k}={v}" for k, v in report.hyperparameters.items()))
     m = report.manifest
     if m:
-        lines.append(f"  step         {m.get('step')}    recent return {m.get('recent_return')}    created {m.get('created')}")
+        lines.append(f"  step         {m.step}    recent return {m.recent_return}    created {m.created}")
     for p in report.problems:
         lines.append(f"  - {p}")
     return "\n".join(lines)

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from lerax_tui.core.atomic import fsync_dir, temp_path
+from lerax_tui.core.manifest import Manifest
+from lerax_tui.core.report import Report
 from lerax_tui.core.checkpoint import (
     MANIFEST_FORMAT,
     eqx_path,
@@ -132,8 +134,8 @@ def constructor(path: Path, fmt: str, env_id: str, env_params: dict, hyperparame
     }
 
 
-def _non_default_params(env_id: str, manifest: dict | None) -> dict:
-    saved = (manifest or {}).get("env_params") if (manifest or {}).get("env_id") == env_id else None
+def _non_default_params(env_id: str, manifest: Manifest | None) -> dict:
+    saved = manifest.env_params_for(env_id) if manifest is not None else None
     if not saved:
         return {}
     from lerax_tui.core.env import non_default_params
@@ -272,7 +274,9 @@ def export_checkpoint(
     target, appended = output_path(out)
     stale = _check_target(target, eqx_path(source), fmt, force)
     policy, report = load_checkpoint(source, env_id=env_id, overrides=overrides)
-    env_params = _non_default_params(report.env_id, report.manifest)
+    source_env = report.env_id
+    assert source_env is not None  # load_checkpoint returns only reports that matched an env
+    env_params = _non_default_params(source_env, report.manifest)
     hp = dict(policy.hyperparameters)
     if fmt == "lerax-0.0.5":
         hp["epsilon"] = float(np.float32(hp["epsilon"]))
@@ -281,7 +285,7 @@ def export_checkpoint(
         if fmt == "lerax-tui":
             _write_ours(policy, report, target, env_params)
             try:
-                _read_back(target, fmt, report.env_id, hp, policy)
+                _read_back(target, fmt, source_env, hp, policy)
             except ExportVerificationError:
                 for p in (target, manifest_path(target)):
                     p.unlink(missing_ok=True)
@@ -290,14 +294,14 @@ def export_checkpoint(
             from lerax_tui.core import lerax05
 
             data = policy_bytes(policy, fingerprint="lerax") if fmt == "lerax" else lerax05.encode(policy)
-            _write_lerax(data, target, fmt, report.env_id, hp, policy, stale)
+            _write_lerax(data, target, fmt, source_env, hp, policy, stale)
     except OSError as e:
         raise ExportError(f"{target}: cannot be written ({e.strerror or e})") from None
     written = target.read_bytes()
     notes = []
     if report.inferred:
         fits = [p for p in report.problems if p.startswith("the structure fits")]
-        notes.append(f"the source has no manifest: read as {report.env_id}, inferred from its records" + (f" ({fits[0]})" if fits else ""))
+        notes.append(f"the source has no manifest: read as {source_env}, inferred from its records" + (f" ({fits[0]})" if fits else ""))
     if fmt == "lerax-0.0.5" and float(policy.epsilon) != hp["epsilon"]:
         notes.append(f"epsilon {float(policy.epsilon)!r} is stored as float32 in this layout: {hp['epsilon']!r}")
     if appended:
@@ -308,8 +312,8 @@ def export_checkpoint(
         source=source,
         source_status=report.status,
         source_format=report.fingerprint_kind,
-        env_id=report.env_id,
-        constructor=constructor(target, fmt, report.env_id, env_params, hp),
+        env_id=source_env,
+        constructor=constructor(target, fmt, source_env, env_params, hp),
         file_bytes=len(written),
         sha256=hashlib.sha256(written).hexdigest(),
         suffix_appended=appended,
@@ -317,20 +321,21 @@ def export_checkpoint(
     )
 
 
-def _write_ours(policy: Any, report: Any, target: Path, env_params: dict) -> None:
+def _write_ours(policy: Any, report: Report, target: Path, env_params: dict) -> None:
     from lerax_tui.core.env import make_env
 
-    manifest = report.manifest or {}
+    assert report.env_id is not None  # verified before it is written
+    manifest = report.manifest or Manifest()
     env = make_env(report.env_id, **env_params)
     origin = {"path": str(report.path), "layout": report.fingerprint_kind, "fingerprint": report.fingerprint}
-    step = manifest.get("step")
+    step = manifest.step
     save_checkpoint(
         policy,
         target,
         env=env,
         config=manifest.get("config"),
         step=step if isinstance(step, int) else 0,
-        recent_return=manifest.get("recent_return"),
+        recent_return=manifest.recent_return,
         extra={"exported_from": origin},
     )
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from lerax_tui.core.manifest import Manifest
 from lerax_tui.core.safe_io import NotRegularFile, describe_os_error
 
 
@@ -50,12 +51,15 @@ class Report:
     status: Status = Status.OK
     fingerprint_kind: str | None = None
     fingerprint: str | None = None
-    manifest: dict | None = None
+    manifest: Manifest | None = None
     problems: list[str] = field(default_factory=list)
     env_id: str | None = None
     hyperparameters: dict | None = None
     inferred: bool = False
     file_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        self.manifest = Manifest.of(self.manifest)  # a plain dict from a caller gets the typed fields
 
     @property
     def ok(self) -> bool:

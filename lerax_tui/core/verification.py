@@ -25,6 +25,7 @@ from lerax_tui.core.checkpoint import (
     pick_by_digest,
     size_problems,
 )
+from lerax_tui.core.manifest import Manifest
 from lerax_tui.core.fingerprint import FINGERPRINT_BYTES, Record, RecordError, expected_leaves, match_fingerprint, scan_records
 from lerax_tui.core.report import Report, Status, describe_kind, unreadable  # noqa: F401 (re-exported)
 from lerax_tui.core.safe_io import FileView, open_regular, sha256_from
@@ -122,7 +123,7 @@ def _verify_fingerprinted(path: Path, report: Report, data: Any, env_id: str | N
         )
     report.hyperparameters = {**POLICY_DEFAULTS, **requested_hp}
     report.inferred = manifest is None and env_id is None
-    env_params = manifest.get("env_params") if manifest else None
+    env_params = manifest.env_params if manifest else None
     matches, build_errors = _matching(candidates, requested_hp, stored, file_env, env_params)
     if not matches:
         report.env_id = candidates[0] if len(candidates) == 1 else None
@@ -134,7 +135,7 @@ def _verify_fingerprinted(path: Path, report: Report, data: Any, env_id: str | N
     _check_payload(report, data, manifest, fitting, current)
 
 
-def _manifest_entry(path: Path, report: Report, data: Any) -> tuple[dict | None, dict | None, list]:
+def _manifest_entry(path: Path, report: Report, data: Any) -> tuple[Manifest | None, dict | None, list]:
     """The manifest entry that fits the file's size and fingerprint: ``(entry, own entry, fitting)``.
 
     A write stopped between the manifest and the .eqx leaves a "previous" entry that may describe the
@@ -148,7 +149,7 @@ def _manifest_entry(path: Path, report: Report, data: Any) -> tuple[dict | None,
         return None, None, []
     current = own_entry(manifest)
     fitting = fitting_entries(data, manifest)
-    report.manifest = fitting[0][0] if fitting else current
+    report.manifest = Manifest.of(fitting[0][0] if fitting else current)
     if not fitting:
         problems = size_problems(data, current)
         if problems:
@@ -179,11 +180,11 @@ def _refuse_oversized(report: Report, inferred: dict) -> None:
             _refuse(report, Status.UNKNOWN_STRUCTURE, f"the record headers declare {problem}: not a policy this app builds")
 
 
-def _what_the_file_is(report: Report, manifest: dict | None, inferred: dict | None, records: list[Record]) -> tuple[dict, str | None, dict | None]:
+def _what_the_file_is(report: Report, manifest: Manifest | None, inferred: dict | None, records: list[Record]) -> tuple[dict, str | None, dict | None]:
     """``(hyperparameters, env_id, structure)`` the file declares: its manifest's, else read off the
     headers. The structure of a manifest's file is built only on a mismatch (it needs the catalogue)."""
     if manifest is not None:
-        return {k: manifest.get("hyperparameters", {}).get(k) for k in POLICY_KEYS}, manifest.get("env_id"), None
+        return {k: manifest.hyperparameters.get(k) for k in POLICY_KEYS}, manifest.env_id, None
     if inferred is not None:
         return {"width_size": inferred["width_size"], "depth": inferred["depth"], "epsilon": None}, None, {**inferred}
     _refuse(
@@ -279,7 +280,7 @@ def _check_payload(report: Report, data: Any, manifest: dict | None, fitting: li
     entry, note = pick_by_digest(fitting, sha256_from(data, FINGERPRINT_BYTES), current)
     if entry is None:
         _refuse(report, Status.CORRUPT, *digest_problems(data, current))
-    report.manifest = entry
+    report.manifest = Manifest.of(entry)
     if note:
         report.problems.append(note)
 
@@ -319,7 +320,7 @@ def decode_policy(data: bytes, report: Report) -> Any:
     import equinox as eqx
 
     assert report.env_id is not None, "decode_policy needs a report that verify passed"
-    env_params = report.manifest.get("env_params") if report.manifest and report.env_id == report.manifest.get("env_id") else None
+    env_params = report.manifest.env_params_for(report.env_id) if report.manifest else None
     skeleton = build_skeleton(report.env_id, report.hyperparameters or {}, env_params)
     if report.fingerprint_kind == "lerax-0.0.5":
         from lerax_tui.core import lerax05

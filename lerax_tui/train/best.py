@@ -50,8 +50,10 @@ def load_best(run_dir: Path, num_seeds: int) -> list[Best | None]:
         path = best_path(run_dir, s, num_seeds)
         try:
             policy, report = load_checkpoint(path)
-            manifest = report.manifest or {}
-            out.append(Best(float(manifest["eval_return"]), int(manifest["step"]), policy, path))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError):  # CheckpointError is a ValueError
             out.append(None)
+            continue
+        manifest = report.manifest
+        score, step = (manifest.eval_return, manifest.step) if manifest is not None else (None, None)
+        out.append(Best(score, step, policy, path) if score is not None and step is not None else None)
     return out

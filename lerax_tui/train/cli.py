@@ -225,10 +225,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         policy, report = load_checkpoint(path)
     except CheckpointError as e:
         return fail(str(e), EXIT_FAILED)
-    manifest = report.manifest or {}
     assert report.env_id is not None  # load_checkpoint only returns reports that matched an env
     try:
-        saved = manifest.get("env_params") if manifest.get("env_id") == report.env_id else None
+        saved = report.manifest.env_params_for(report.env_id) if report.manifest else None
         env = make_env(report.env_id, **non_default_params(report.env_id, saved))
     except EnvError as e:  # the manifest was checked by verify: reaching this is the file's problem
         return fail(f"{path}: its environment cannot be built: {e}", EXIT_FAILED)
