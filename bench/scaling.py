@@ -20,8 +20,11 @@ import argparse
 import statistics
 import time
 
-
-from throughput import OURS_AT_PUREJAXRL, OURS_AT_REJAX, PUREJAXRL_FIGURE  # bench/ is sys.path[0] when run as a script
+from throughput import (  # bench/ is sys.path[0] when run as a script
+    OURS_AT_PUREJAXRL,
+    OURS_AT_REJAX,
+    PUREJAXRL_FIGURE,
+)
 
 # lerax's own DQN defaults (ANCHORS.md): SB3-like, 1 env, 1M buffer, one update every 4 env steps.
 LERAX_DEFAULTS = dict(

@@ -21,9 +21,7 @@ import copy
 import statistics
 import time
 
-
 import numpy as np
-
 
 REJAX_FIGURE = "3.5-3.8k"
 PUREJAXRL_FIGURE = (43_000, 49_000)

@@ -140,7 +140,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     if problem is not None:
         return fail(problem)
     from lerax_tui.core.checkpoint import CheckpointError
-    from lerax_tui.core.export import ExportError, ExportVerificationError, describe, export_checkpoint
+    from lerax_tui.core.export import (
+        ExportError,
+        ExportVerificationError,
+        describe,
+        export_checkpoint,
+    )
 
     try:
         result = export_checkpoint(

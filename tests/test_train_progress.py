@@ -7,7 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lerax_tui.train.events import ChunkMetrics, CheckpointWritten, Compiling, EvalKind, Evaluated, Finished
+from lerax_tui.train.events import (
+    CheckpointWritten,
+    ChunkMetrics,
+    Compiling,
+    EvalKind,
+    Evaluated,
+    Finished,
+)
 from lerax_tui.train.progress import Progress
 
 

@@ -6,8 +6,9 @@ of an episode (bootstrapping stops there) and ``truncate`` is the time limit (bo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any, Mapping, final
+from typing import Any, final
 
 import equinox as eqx
 import jax

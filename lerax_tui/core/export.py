@@ -23,8 +23,6 @@ from typing import Any
 import numpy as np
 
 from lerax_tui.core.atomic import fsync_dir, temp_path
-from lerax_tui.core.manifest import Manifest
-from lerax_tui.core.report import Report
 from lerax_tui.core.checkpoint import (
     MANIFEST_FORMAT,
     eqx_path,
@@ -32,6 +30,8 @@ from lerax_tui.core.checkpoint import (
     policy_bytes,
     save_checkpoint,
 )
+from lerax_tui.core.manifest import Manifest
+from lerax_tui.core.report import Report
 
 FORMATS = ("lerax", "lerax-0.0.5", "lerax-tui")
 _DESCRIPTION = {"lerax": "lerax main", "lerax-0.0.5": "lerax 0.0.5", "lerax-tui": "lerax-tui"}

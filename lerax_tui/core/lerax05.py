@@ -27,8 +27,18 @@ from typing import Any
 
 import numpy as np
 
-from lerax_tui.core.checkpoint import MANIFEST_FORMAT, POLICY_DEFAULTS, POLICY_KEYS, manifest_path
-from lerax_tui.core.fingerprint import Record, RecordError, expected_leaves, scan_records
+from lerax_tui.core.checkpoint import (
+    MANIFEST_FORMAT,
+    POLICY_DEFAULTS,
+    POLICY_KEYS,
+    manifest_path,
+)
+from lerax_tui.core.fingerprint import (
+    Record,
+    RecordError,
+    expected_leaves,
+    scan_records,
+)
 from lerax_tui.core.report import Report, Status
 
 LAYOUT = "lerax-0.0.5"
@@ -98,7 +108,7 @@ def read_layout(data: bytes, records: list[Record]) -> Layout:
             ``truncated`` when a valid start ends early, ``corrupt`` when the stored sizes contradict
             the array shapes.
     """
-    unknown = lambda why: LayoutProblem(Status.UNKNOWN_STRUCTURE, f"no fingerprint, and the records are not a lerax 0.0.5 MLPQPolicy: {why}")  # noqa: E731
+    unknown = lambda why: LayoutProblem(Status.UNKNOWN_STRUCTURE, f"no fingerprint, and the records are not a lerax 0.0.5 MLPQPolicy: {why}")
     lead = 0
     while lead < len(records) and records[lead].shape == () and records[lead].dtype in _INTS:
         lead += 1

@@ -17,7 +17,7 @@ class Manifest(dict[str, Any]):
     """One manifest entry (see ``core.pairs`` for why a file may have two)."""
 
     @classmethod
-    def of(cls, entry: Mapping[str, Any] | None) -> "Manifest | None":
+    def of(cls, entry: Mapping[str, Any] | None) -> Manifest | None:
         """``entry`` as a :class:`Manifest` (itself when it already is one; None stays None)."""
         if entry is None or isinstance(entry, Manifest):
             return entry

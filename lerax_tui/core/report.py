@@ -65,7 +65,7 @@ class Report:
     def ok(self) -> bool:
         return self.status == Status.OK
 
-    def fail(self, status: Status | str, *problems: str) -> "Report":
+    def fail(self, status: Status | str, *problems: str) -> Report:
         """Set ``status`` (a :class:`Status` or its string; anything else raises ValueError) and add
         ``problems``."""
         self.status = Status(status)

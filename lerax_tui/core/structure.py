@@ -86,7 +86,6 @@ def bounds_match(data: bytes, records: list[Record], skeleton: Any, env_id: str)
     import numpy as np
 
     from lerax_tui.core.env import make_env
-
     from lerax_tui.core.spaces import Box
 
     space = make_env(env_id).observation_space

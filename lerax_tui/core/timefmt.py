@@ -12,7 +12,7 @@ def format_duration(seconds: float | None, *, placeholder: str = "–") -> str:
     """
     if seconds is None or not math.isfinite(seconds):
         return placeholder
-    whole = int(round(max(0.0, seconds)))
+    whole = round(max(0.0, seconds))
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -25,18 +25,25 @@ from lerax_tui.core.checkpoint import (
     pick_by_digest,
     size_problems,
 )
+from lerax_tui.core.fingerprint import (
+    FINGERPRINT_BYTES,
+    Record,
+    RecordError,
+    expected_leaves,
+    match_fingerprint,
+    scan_records,
+)
 from lerax_tui.core.manifest import Manifest
-from lerax_tui.core.fingerprint import FINGERPRINT_BYTES, Record, RecordError, expected_leaves, match_fingerprint, scan_records
 from lerax_tui.core.report import Report, Status, describe_kind, unreadable  # noqa: F401 (re-exported)
 from lerax_tui.core.safe_io import FileView, open_regular, sha256_from
 from lerax_tui.core.schema import policy_hyperparameter_problem, read_manifest
-from lerax_tui.core.structure import (  # noqa: F401 (build_skeleton, infer_from_records re-exported)
+from lerax_tui.core.structure import (
+    bounds_match,
     build_skeleton,
     candidate_envs,
     differences,
     infer_from_records,
     structure_of,
-    bounds_match,
 )
 
 

@@ -26,7 +26,7 @@ class Best:
 
     score: float
     step: int
-    policy: "MLPQPolicy"
+    policy: MLPQPolicy
     path: Path
 
     def beaten_by(self, score: float) -> bool:

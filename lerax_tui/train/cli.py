@@ -206,7 +206,12 @@ def _eval_summary(returns: list) -> tuple[list[float], float | None]:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Greedy evaluation of a checkpoint. Returns 0, 1 (checkpoint problem) or 2 (bad input)."""
-    from lerax_tui.cli_input import MAX_EVAL_EPISODES, SEED_MAX, file_problem, int_problem
+    from lerax_tui.cli_input import (
+        MAX_EVAL_EPISODES,
+        SEED_MAX,
+        file_problem,
+        int_problem,
+    )
 
     problem = int_problem("--episodes", args.episodes, 1, MAX_EVAL_EPISODES) or int_problem("--seed", args.seed, 0, SEED_MAX)
     if problem:

@@ -76,7 +76,7 @@ class DQNConfig:
         validate(self)
 
 
-    def replace(self, **changes: Any) -> "DQNConfig":
+    def replace(self, **changes: Any) -> DQNConfig:
         """A copy with ``changes`` applied and validated."""
         return dataclasses.replace(self, **changes)
 
@@ -84,7 +84,7 @@ class DQNConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DQNConfig":
+    def from_dict(cls, data: dict[str, Any]) -> DQNConfig:
         """Build from a dict (e.g. config.json), rejecting unknown keys."""
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)

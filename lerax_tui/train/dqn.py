@@ -25,8 +25,15 @@ from lerax_tui.core.env import GymnaxEnv, GymnaxEnvState
 from lerax_tui.core.policy import MLPQPolicy
 from lerax_tui.train.buffer import ReplayBuffer, Transitions, buffer_add, buffer_init
 from lerax_tui.train.config import DQNConfig
-from lerax_tui.train.learner import lr_scale_at, make_optimizer, update_seed, update_target
-from lerax_tui.train.learner import q_batch, td_loss, td_targets  # noqa: F401 (re-exported)
+from lerax_tui.train.learner import (  # noqa: F401 (re-exported)
+    lr_scale_at,
+    make_optimizer,
+    q_batch,
+    td_loss,
+    td_targets,
+    update_seed,
+    update_target,
+)
 from lerax_tui.train.memory import buffer_bytes, check_engine, memory_available  # noqa: F401 (re-exported)
 
 
@@ -363,5 +370,5 @@ def seed_policy(state: DQNState, index: int, config: DQNConfig) -> MLPQPolicy:
 
 
 # Re-exported at the end (they import DQNState from here): the runner, tests and benches use dqn.X.
-from lerax_tui.train.episodes import Episodes, completed_episodes  # noqa: E402, F401
-from lerax_tui.train.sharding import shard_seeds  # noqa: E402, F401
+from lerax_tui.train.episodes import Episodes, completed_episodes  # noqa: F401
+from lerax_tui.train.sharding import shard_seeds  # noqa: F401

@@ -20,7 +20,7 @@ class Episodes:
     steps: list[np.ndarray]
 
 
-def completed_episodes(out: "ChunkOutput") -> Episodes:
+def completed_episodes(out: ChunkOutput) -> Episodes:
     """Pull the masked episode entries out of a (host, numpy) :class:`ChunkOutput`, per seed."""
     done = np.asarray(out.episode_done)
     steps = np.broadcast_to(np.asarray(out.episode_step)[:, None], done[:, 0, :].shape)

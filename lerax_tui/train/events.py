@@ -6,10 +6,11 @@ and the real runner (``lerax_tui.train.runner``) implements the same interface.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -159,7 +160,7 @@ class PhaseChanged:
     phase: Phase
 
 
-Event = Union[Compiling, ChunkMetrics, CheckpointWritten, Evaluated, Finished, Failed, PhaseChanged]
+Event = Compiling | ChunkMetrics | CheckpointWritten | Evaluated | Finished | Failed | PhaseChanged
 Listener = Callable[[Event], None]
 
 

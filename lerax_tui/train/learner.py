@@ -13,7 +13,12 @@ import optax
 from jaxtyping import Array, Float, Int, PyTree
 
 from lerax_tui.core.policy import MLPQPolicy
-from lerax_tui.train.buffer import ReplayBuffer, Transitions, buffer_sample, buffer_sample_nstep
+from lerax_tui.train.buffer import (
+    ReplayBuffer,
+    Transitions,
+    buffer_sample,
+    buffer_sample_nstep,
+)
 from lerax_tui.train.config import DQNConfig
 
 

@@ -15,7 +15,16 @@ from typing import IO, Any
 import numpy as np
 
 from lerax_tui.core.timefmt import eta_seconds, format_duration
-from lerax_tui.train.events import ChunkMetrics, CheckpointWritten, Compiling, EvalKind, Evaluated, Event, Failed, Finished
+from lerax_tui.train.events import (
+    CheckpointWritten,
+    ChunkMetrics,
+    Compiling,
+    EvalKind,
+    Evaluated,
+    Event,
+    Failed,
+    Finished,
+)
 
 PLAIN_INTERVAL_S = 2.0
 """Without a terminal, progress lines come at most this often (lasting lines always print)."""
@@ -99,7 +108,8 @@ class Progress:
 
     def _start_bar(self, step: int, total: int) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress as RichProgress, TaskProgressColumn, TextColumn
+        from rich.progress import BarColumn, TaskProgressColumn, TextColumn
+        from rich.progress import Progress as RichProgress
 
         console = Console(file=self.stream, force_terminal=True, highlight=False)
         # No refresh thread and no redirection of stdout/stderr: the runner's thread draws at each

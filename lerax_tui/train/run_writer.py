@@ -6,9 +6,10 @@ when, this module what and where.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from lerax_tui.train import runs
 from lerax_tui.train.config import DQNConfig
@@ -34,7 +35,7 @@ class RunWriter:
     """
 
     run_dir: Path
-    env: "GymnaxEnv"
+    env: GymnaxEnv
     env_id: str
     env_params: dict[str, Any]
     config: DQNConfig
@@ -43,7 +44,7 @@ class RunWriter:
     last_good: Path | None = None
     resume_step: int | None = None
 
-    def write_all(self, state: "DQNState", step: int, recent_returns: list[float | None], *, final: bool) -> Path:
+    def write_all(self, state: DQNState, step: int, recent_returns: list[float | None], *, final: bool) -> Path:
         """Every seed's policy (``final`` or ``step-N``) and the full resume state. Returns seed 0's."""
         from lerax_tui.core.checkpoint import save_pytree
         from lerax_tui.train.dqn import seed_policy
@@ -66,7 +67,7 @@ class RunWriter:
         return first
 
     def save_policy(
-        self, policy: "MLPQPolicy", seed: int, name: str, step: int, recent_return: float | None, extra: dict[str, Any] | None = None
+        self, policy: MLPQPolicy, seed: int, name: str, step: int, recent_return: float | None, extra: dict[str, Any] | None = None
     ) -> Path:
         """Seed ``seed``'s ``policy`` as ``checkpoints/NAME.eqx`` with its manifest (at ``step``)."""
         from lerax_tui.core.checkpoint import save_checkpoint

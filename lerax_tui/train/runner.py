@@ -14,24 +14,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lerax_tui.train import lifecycle, runs, schedule
+from lerax_tui.train.best import Best, load_best
+from lerax_tui.train.checks import check_env, check_policy_fits, check_same_config
 from lerax_tui.train.config import ConfigError, DQNConfig
 from lerax_tui.train.events import (
     ChunkMetrics,
     Compiling,
     EvalKind,
     Evaluated,
+    Event,
     Failed,
     Finished,
-    Event,
     Listener,
     Phase,
     PhaseChanged,
     RunResult,
 )
-from lerax_tui.train import lifecycle, runs
-from lerax_tui.train import schedule
-from lerax_tui.train.best import Best, load_best
-from lerax_tui.train.checks import check_env, check_policy_fits, check_same_config
 from lerax_tui.train.run_writer import RESUME_KIND, RunWriter
 from lerax_tui.train.runlock import RunLock
 from lerax_tui.train.schedule import max_chunk_iterations
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
     from lerax_tui.train.dqn import ChunkOutput, DQNState
 
 # Re-exported: tests and benches size chunks with these.
-__all__ = ["Runner", "make_runner", "max_chunk_iterations", "RESUME_KIND", "TrainingError", "check_env"]
+__all__ = ["RESUME_KIND", "Runner", "TrainingError", "check_env", "make_runner", "max_chunk_iterations"]
 
 
 class TrainingError(RuntimeError):
@@ -122,7 +121,7 @@ class Runner:
         self._best: list[Best | None] = [None] * config.num_seeds  # each seed's best periodic evaluation
 
     @classmethod
-    def from_run_dir(cls, run_dir: str | Path, listener: Listener | None = None, *, total_timesteps: int | None = None) -> "Runner":
+    def from_run_dir(cls, run_dir: str | Path, listener: Listener | None = None, *, total_timesteps: int | None = None) -> Runner:
         """Continue the run in ``run_dir`` (optionally to a new ``total_timesteps``)."""
         saved = runs.read_config(run_dir)
         config = DQNConfig.from_dict(saved["config"])
