@@ -9,7 +9,7 @@ from typing import Any
 
 from lerax_tui.train.config import ConfigError, DQNConfig, preset
 
-__all__ = ["DQNConfig", "ConfigError", "preset", "train", "evaluate"]
+__all__ = ["ConfigError", "DQNConfig", "evaluate", "preset", "train"]
 
 
 def __getattr__(name: str) -> Any:

@@ -3,9 +3,13 @@ config, a config continues a saved run."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lerax_tui.train.config import ConfigError, DQNConfig
+
+if TYPE_CHECKING:  # both import JAX; the checks are imported before training starts
+    from lerax_tui.core.env import GymnaxEnv
+    from lerax_tui.core.policy import MLPQPolicy
 
 # Changing these on resume keeps the state's structure (and the meaning of what was learned).
 RESUMABLE_CHANGES = ("total_timesteps", "checkpoint_interval", "eval_episodes", "eval_interval")
@@ -38,7 +42,7 @@ def check_same_config(saved: dict, config: DQNConfig) -> None:
             raise ConfigError(name, f"{value!r} differs from the run's {saved.get(name)!r}; only {', '.join(RESUMABLE_CHANGES)} may change on resume")
 
 
-def check_policy_fits(policy: Any, env: Any, config: DQNConfig) -> None:
+def check_policy_fits(policy: MLPQPolicy, env: GymnaxEnv, config: DQNConfig) -> None:
     """Raise ValueError unless ``policy`` has the structure ``config`` builds for ``env``."""
     import equinox as eqx
     import jax

@@ -11,9 +11,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lerax_tui.exit_codes import EXIT_FAILED, EXIT_OK, fail, say
+
+if TYPE_CHECKING:
+    from lerax_tui.train.events import Listener, RunResult
+    from lerax_tui.train.runner import Runner
 
 
 def signal_name(signum: int) -> str:
@@ -22,7 +26,7 @@ def signal_name(signum: int) -> str:
     return name(signum)
 
 
-def _build_runner(args: argparse.Namespace, listener: Any):
+def _build_runner(args: argparse.Namespace, listener: Listener) -> Runner:
     """Check every argument (numbers, --set, --runs-dir, the resumed folder's config.json) before
     JAX is imported, then build the runner (which builds the env and, for a new run, the folder).
 
@@ -165,7 +169,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_summary(args: argparse.Namespace, summary: dict, result: Any, per_seed: list, best_per_seed: list) -> None:
+def _print_summary(args: argparse.Namespace, summary: dict[str, Any], result: RunResult, per_seed: list[float], best_per_seed: list[float]) -> None:
     num_seeds = summary["num_seeds"]
     if args.json:
         print(json.dumps(summary))
@@ -181,7 +185,7 @@ def _print_summary(args: argparse.Namespace, summary: dict, result: Any, per_see
             print("best eval    " + ", ".join(f"{m:.1f}" for m in best_per_seed) + "  (steps " + ", ".join(f"{s:,}" for s in result.best_steps) + ")")
 
 
-def _on_disk(runner: Any) -> str:
+def _on_disk(runner: Runner | None) -> str:
     """Where a stopped run's files are, and how to continue it (one sentence)."""
     if runner is None:
         return "no run folder was created"

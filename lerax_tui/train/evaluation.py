@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Key
+
+from lerax_tui.core.env import GymnaxEnv
+from lerax_tui.core.policy import AbstractQPolicy
 
 # Bound for environments that declare no episode limit, so evaluation always ends.
 DEFAULT_STEP_LIMIT = 10_000
@@ -18,7 +19,7 @@ EPISODE_BATCH = 1024
 
 
 @eqx.filter_jit
-def _episode_returns(policy: Any, env: Any, keys: Key[Array, " episodes"], limit: int, greedy: bool) -> Array:
+def _episode_returns(policy: AbstractQPolicy, env: GymnaxEnv, keys: Key[Array, " episodes"], limit: int, greedy: bool) -> Array:
     def one(key):
         reset_key, run_key = jr.split(key)
         state = env.initial(key=reset_key)
@@ -44,7 +45,7 @@ def _episode_returns(policy: Any, env: Any, keys: Key[Array, " episodes"], limit
     return jax.vmap(one)(keys)
 
 
-def evaluate(policy: Any, env: Any, *, episodes: int, key: Key[Array, ""], greedy: bool = True) -> np.ndarray:
+def evaluate(policy: AbstractQPolicy, env: GymnaxEnv, *, episodes: int, key: Key[Array, ""], greedy: bool = True) -> np.ndarray:
     """Returns of ``episodes`` greedy episodes (the policy's epsilon is ignored: ``key=None``), or
     with ``greedy=False`` episodes acting epsilon-greedily with the policy's own epsilon (a policy
     with epsilon 1 gives the uniform-random baseline).

@@ -18,18 +18,33 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import shutil
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lerax_tui.core.atomic import atomic_write_json, clean_stale_temps, fsync_dir, is_stale_temp, is_temp_name, temp_path
+from lerax_tui.core.atomic import (
+    atomic_write_json,
+    clean_stale_temps,
+    fsync_dir,
+    is_stale_temp,
+    is_temp_name,
+    temp_path,
+)
 from lerax_tui.core.checkpoint import MANIFEST_FORMAT
 from lerax_tui.core.pairs import PREVIOUS, verified_entry
-from lerax_tui.core.safe_io import MAX_METRICS_LINE, load_json, open_regular  # lines over the cap are not records
+from lerax_tui.core.safe_io import (  # lines over the cap are not records
+    MAX_METRICS_LINE,
+    load_json,
+    open_regular,
+)
 from lerax_tui.train import runs
+from lerax_tui.train.config import DQNConfig
 from lerax_tui.train.runlock import LOCK_FILE, RunLock
+
+if TYPE_CHECKING:
+    from lerax_tui.core.env import GymnaxEnv
 
 _BLOCK = 1 << 20
 _STAGING_CONTENTS = {runs.CONFIG_FILE, LOCK_FILE, runs.CHECKPOINTS}
@@ -79,7 +94,7 @@ def create_run_dir(runs_dir: str | Path, env_id: str, record: dict[str, Any], *,
     raise FileExistsError(f"could not create a fresh run folder under {runs_dir}")
 
 
-def config_record(env: Any, env_params: dict, config: Any, origin: dict | None, *, exact: bool) -> dict[str, Any]:
+def config_record(env: GymnaxEnv, env_params: dict, config: DQNConfig, origin: dict | None, *, exact: bool) -> dict[str, Any]:
     """A new run's ``config.json``: everything needed to rebuild it, and where it continues from.
 
     Args:
@@ -99,7 +114,7 @@ def config_record(env: Any, env_params: dict, config: Any, origin: dict | None, 
         "env_params_overrides": env_params,
         "config": config.to_dict(),
         "seeds": [config.seed + k for k in range(config.num_seeds)],
-        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "versions": package_versions(),
     }
     if origin:
@@ -107,11 +122,11 @@ def config_record(env: Any, env_params: dict, config: Any, origin: dict | None, 
     return record
 
 
-def note_resume(run_dir: Path, config: Any) -> None:
+def note_resume(run_dir: Path, config: DQNConfig) -> None:
     """Record a continuation in place in ``config.json`` (the new ``total_timesteps``, when it changed)."""
     saved = runs.read_config(run_dir)
     saved["config"] = config.to_dict()
-    saved.setdefault("resumed", []).append(_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    saved.setdefault("resumed", []).append(_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     atomic_write_json(Path(run_dir) / runs.CONFIG_FILE, saved)
 
 
@@ -120,7 +135,7 @@ def clean_stale_run_dirs(runs_dir: Path) -> list[Path]:
 
     Only folders holding nothing but what :func:`create_run_dir` puts there are removed.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(runs_dir))
     except OSError:

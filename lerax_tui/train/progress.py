@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,10 @@ from lerax_tui.train.events import (
     Failed,
     Finished,
 )
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 PLAIN_INTERVAL_S = 2.0
 """Without a terminal, progress lines come at most this often (lasting lines always print)."""
@@ -45,8 +49,8 @@ class Progress:
         self.last_return: float | None = None
         self.rate: float | None = None
         self.closed = False
-        self._bar: Any = None  # a rich Progress while the live line is shown (terminal only)
-        self._task: Any = None
+        self._bar: RichProgress | None = None  # while the live line is shown (terminal only)
+        self._task: TaskID | None = None
 
     # --- events -------------------------------------------------------------------------------
 
@@ -99,14 +103,14 @@ class Progress:
         if self.closed:
             return
         try:
-            if self._bar is None:
-                self._start_bar(event.step, event.total_steps)
+            if self._bar is None or self._task is None:
+                self._bar, self._task = self._start_bar(event.step, event.total_steps)
             self._bar.update(self._task, completed=event.step, total=event.total_steps, sps=f"{event.sps:,.0f}", eta=eta, details=details)
             self._bar.refresh()
         except (OSError, ValueError):
             self._gone()
 
-    def _start_bar(self, step: int, total: int) -> None:
+    def _start_bar(self, step: int, total: int) -> tuple[RichProgress, TaskID]:
         from rich.console import Console
         from rich.progress import BarColumn, TaskProgressColumn, TextColumn
         from rich.progress import Progress as RichProgress
@@ -114,7 +118,7 @@ class Progress:
         console = Console(file=self.stream, force_terminal=True, highlight=False)
         # No refresh thread and no redirection of stdout/stderr: the runner's thread draws at each
         # chunk, and a terminal that goes away (SIGHUP) fails here, not in a thread of rich's.
-        self._bar = RichProgress(
+        bar = RichProgress(
             BarColumn(bar_width=16),
             TaskProgressColumn(),
             TextColumn("step {task.completed:,.0f}/{task.total:,.0f}  sps {task.fields[sps]}  eta {task.fields[eta]}"),
@@ -124,8 +128,9 @@ class Progress:
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self._task = self._bar.add_task("training", completed=step, total=total, sps="-", eta="-", details="")
-        self._bar.start()
+        task = bar.add_task("training", completed=step, total=total, sps="-", eta="-", details="")
+        bar.start()
+        return bar, task
 
     def _write(self, text: str) -> None:
         if self.closed:

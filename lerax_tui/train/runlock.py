@@ -35,7 +35,7 @@ class RunLock:
         self.path, self._fd = path, fd
 
     @classmethod
-    def acquire(cls, folder: str | Path, *, what: str = "train") -> "RunLock":
+    def acquire(cls, folder: str | Path, *, what: str = "train") -> RunLock:
         """Lock ``folder`` for writing, or raise :class:`RunLocked` naming the holder.
 
         Raises:
@@ -70,7 +70,7 @@ class RunLock:
             info = {
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
-                "since": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "since": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "command": what,
             }
             os.ftruncate(fd, 0)
@@ -97,7 +97,7 @@ class RunLock:
         os.close(self._fd)
         self._fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from lerax_tui.core.safe_io import MAX_METRICS_LINE, iter_lines, load_json, open_regular
-from lerax_tui.train.records import MetricsRecord, RunConfig, parse_metrics_line, parse_run_config
+from lerax_tui.train.records import (
+    MetricsRecord,
+    RunConfig,
+    parse_metrics_line,
+    parse_run_config,
+)
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"

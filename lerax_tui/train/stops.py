@@ -18,7 +18,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 FORCE_WINDOW_S = 5.0
@@ -64,7 +65,7 @@ class SignalStop:
         """128 + the first signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), or None."""
         return None if self.signum is None else 128 + self.signum
 
-    def __enter__(self) -> "SignalStop":
+    def __enter__(self) -> SignalStop:
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNALS:
                 previous = signal.getsignal(signum)
