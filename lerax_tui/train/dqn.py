@@ -101,7 +101,7 @@ def epsilon_at(config: DQNConfig, step: Int[Array, ""]) -> Float[Array, ""]:
     return jnp.asarray(config.epsilon_start + fraction * (config.epsilon_end - config.epsilon_start), jnp.float32)
 
 
-def _where_done(done: Bool[Array, " envs"], reset: Any, current: Any) -> Any:
+def _where_done(done: Bool[Array, " envs"], reset: GymnaxEnvState, current: GymnaxEnvState) -> GymnaxEnvState:
     def pick(r, c):
         mask = done.reshape(done.shape + (1,) * (c.ndim - 1))
         return jnp.where(mask, r, c)
@@ -210,7 +210,7 @@ def act_seed(seed: SeedState, env: GymnaxEnv, epsilon: Float[Array, ""], num_env
     return seed, (ep_return, ep_length, done)
 
 
-def _params_finite(q_network: Any) -> Bool[Array, ""]:
+def _params_finite(q_network: eqx.nn.MLP) -> Bool[Array, ""]:
     leaves = jax.tree.leaves(eqx.filter(q_network, eqx.is_array))
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
