@@ -177,15 +177,19 @@ def build_in_subprocess(root: Path, n: int) -> None:
     """Build in another process, so this one starts without JAX imported (like the app)."""
     import subprocess
 
-    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import browser_scale as b; from pathlib import Path; b.build(Path({str(root)!r}), {n})"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # the script itself as the child (its folder is then sys.path[0]), with a flag that only builds
+    subprocess.run([sys.executable, __file__, "--build-only", str(root), "--files", str(n)], check=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=3000)
     parser.add_argument("--keep", type=Path, default=None, help="build (or reuse) the folder here instead of a temp dir")
+    parser.add_argument("--build-only", type=Path, default=None, metavar="DIR", help=argparse.SUPPRESS)  # the build subprocess
     args = parser.parse_args()
+    if args.build_only is not None:
+        build(args.build_only, args.files)
+        return 0
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     root = args.keep or Path(tempfile.mkdtemp(prefix="browser-scale-"))
     try:
