@@ -184,3 +184,27 @@ def test_continue_training_from_an_older_checkpoint_never_touches_the_source(tmp
     assert history[-1] == 512 and history == sorted(set(history))
 
     assert _tree_digest(source.run_dir) == before  # not one byte of the source run changed
+
+
+@pytest.mark.parametrize("until_exit", [True, False])
+def test_a_second_ctrl_c_after_a_signalled_block_exits_at_once_only_with_until_exit(until_exit):
+    """train's SignalStop keeps its handlers once a signal started the stop: a second ctrl-c while the
+    command prints its summary (or while JAX's atexit hooks run) exits at once with 130 and the usual
+    line, never a KeyboardInterrupt traceback from a shutdown hook. Without until_exit the old handler
+    (Python's default_int_handler here) is back, which is what raised that traceback."""
+    code = (
+        "import os, signal, sys, time\n"
+        "from lerax_tui.train.stops import SignalStop\n"
+        f"with SignalStop(until_exit={until_exit}) as stops:\n"
+        "    os.kill(os.getpid(), signal.SIGINT); time.sleep(0.1)\n"
+        "print('block done', stops.signum, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGINT); time.sleep(0.5)\n"
+        "print('still running')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "block done 2" in out.stdout
+    if until_exit:
+        assert out.returncode == 130 and "still running" not in out.stdout
+        assert "SIGINT again: exiting at once" in out.stderr and "Traceback" not in out.stderr
+    else:
+        assert "KeyboardInterrupt" in out.stderr

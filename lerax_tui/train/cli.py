@@ -99,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if "runner" in built:
             built["runner"].stop()
 
-    with SignalStop(on_signal, force_note=lambda: _on_disk(built.get("runner"))) as stops:
+    with SignalStop(on_signal, force_note=lambda: _on_disk(built.get("runner")), until_exit=True) as stops:
         try:
             runner = _build_runner(args, progress)
         except ResumeStateError as e:

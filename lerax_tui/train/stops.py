@@ -42,6 +42,10 @@ class SignalStop:
         immediate: Exit at once on the first signal (work that writes nothing, e.g. evaluation).
         force_note: Called before a forced exit; returns a sentence about what is on disk.
         stream: Where messages go (stderr).
+        until_exit: After a signal, keep handling signals when the block ends, for the rest of the
+            process: the command is on its way out with 128 + N, and a second ctrl-c while it prints
+            its summary or while the interpreter shuts down (JAX's atexit hooks) then exits at once
+            with the usual message instead of raising KeyboardInterrupt in a shutdown hook.
     """
 
     def __init__(
@@ -52,10 +56,12 @@ class SignalStop:
         immediate: bool = False,
         force_note: Callable[[], str] | None = None,
         stream: TextIO | None = None,
+        until_exit: bool = False,
     ):
         self.on_signal, self.what, self.immediate = on_signal, what, immediate
         self.force_note = force_note
         self.stream = stream
+        self.until_exit = until_exit
         self.signum: int | None = None
         self._last_sigint: float | None = None
         self._previous: dict[int, Any] = {}
@@ -76,6 +82,8 @@ class SignalStop:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.until_exit and self.signum is not None:
+            return  # the handlers stay: see until_exit
         for signum, previous in self._previous.items():
             signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
         self._previous.clear()
