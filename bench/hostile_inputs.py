@@ -166,8 +166,6 @@ def build_workspace(w: Path) -> dict:
     config = preset("CartPole-v1").replace(total_timesteps=256, learning_starts=64, eval_interval=0, eval_episodes=1,
                                            width_size=16, depth=1, buffer_size=256, batch_size=32)
     runner = Runner("CartPole-v1", {}, config, w / "runs")
-    no_resume = w / "run-without-resume"
-    shutil.copytree(runner.run_dir, no_resume)
     # a real resume pair (the state at step 0), as the runner writes it
     from lerax_tui.core.checkpoint import save_pytree
     from lerax_tui.train import dqn, runs
@@ -175,6 +173,11 @@ def build_workspace(w: Path) -> dict:
 
     save_pytree(dqn.init_state(runner.env, config), runner.run_dir / runs.CHECKPOINTS / runs.RESUME_NAME, kind=RESUME_KIND,
                 manifest_extra={"env_id": "CartPole-v1", "env_params": {}, "config": config.to_dict(), "step": 0})
+    # a complete run (its resume state records the last step): --resume reads it all, then refuses (2)
+    complete = w / "run-complete"
+    shutil.copytree(runner.run_dir, complete)
+    save_pytree(dqn.init_state(runner.env, config), complete / runs.CHECKPOINTS / runs.RESUME_NAME, kind=RESUME_KIND,
+                manifest_extra={"env_id": "CartPole-v1", "env_params": {}, "config": config.to_dict(), "step": config.total_timesteps})
     (w / "text.txt").write_text("hello, not a checkpoint\n")
     (w / "empty.eqx").write_bytes(b"")
     (w / "folder").mkdir()
@@ -184,7 +187,7 @@ def build_workspace(w: Path) -> dict:
     (w / "loop.eqx").symlink_to(w / "loop.eqx")
     (w / "zero.eqx").symlink_to("/dev/zero")
     (w / "a-file").write_text("x")
-    return {"ok": ok, "run": runner.run_dir, "run_without_resume": no_resume, "config": config}
+    return {"ok": ok, "run": runner.run_dir, "run_complete": complete, "config": config}
 
 
 # --- command lines -----------------------------------------------------------------------------
@@ -295,7 +298,7 @@ def cli_cases(w: Path, ws: dict) -> list[tuple[str, list[str], int]]:
     add("train --resume with --seeds", ["train", "CartPole-v1", "--resume", run, "--seeds", "2"])
     add("train --resume --steps -5", ["train", "CartPole-v1", "--resume", run, "--steps", "-5"])
     add("train --resume --steps 10**30", ["train", "CartPole-v1", "--resume", run, "--steps", str(10**30)])
-    add("train --resume without resume.eqx", ["train", "CartPole-v1", "--resume", str(ws["run_without_resume"])])
+    add("train --resume a complete run", ["train", "CartPole-v1", "--resume", str(ws["run_complete"])])
     # eval
     add("eval missing file", ["eval", str(w / "nope.eqx")])
     add("eval missing, no suffix", ["eval", str(w / "nope")])
@@ -346,7 +349,7 @@ def cli_cases(w: Path, ws: dict) -> list[tuple[str, list[str], int]]:
     add("export an empty source path", ["export", "", "--format", "lerax", "-o", str(w / "out")])
     add("export -o empty", ["export", ok, "--format", "lerax", "-o", ""])
     add("export -o a folder", ["export", ok, "--format", "lerax", "-o", str(w / "folder")])
-    add("export -o an existing file", ["export", ok, "--format", "lerax", "-o", str(w / "a-file")])
+    add("export -o an existing file", ["export", ok, "--format", "lerax", "-o", str(w / "empty.eqx")])
     add("export -o /sys (cannot be written)", ["export", ok, "--format", "lerax", "-o", "/sys/kernel/lerax-out"])
     add("export -o 300-char name", ["export", ok, "--format", "lerax", "-o", str(w / long_name)])
     add("export --env unknown", ["export", ok, "--format", "lerax", "--env", "Nope-v0", "-o", str(w / "out")])
@@ -538,7 +541,8 @@ def crafted_cases() -> list[Crafted]:
     run_file("config.json: a folder", replace_with("dir"))
     run_file("resume.eqx: 1 GB sparse", lambda run, ws: sparse(run / "checkpoints/resume.eqx", GB), resume_code=1)
     run_file("resume.eqx: valid + 1 GB sparse tail, manifest claims it", _resume_tail, resume_code=1)
-    run_file("resume.eqx: a FIFO", lambda run, ws: ((run / "checkpoints/resume.eqx").unlink(), os.mkfifo(run / "checkpoints/resume.eqx")))
+    # a run's own files that cannot be used are a damaged resume state (1), as a damaged resume.eqx
+    run_file("resume.eqx: a FIFO", lambda run, ws: ((run / "checkpoints/resume.eqx").unlink(), os.mkfifo(run / "checkpoints/resume.eqx")), resume_code=1)
     run_file("resume.json: 100,000-deep JSON", lambda run, ws: (run / "checkpoints/resume.json").write_text(_deep(100_000)), resume_code=1)
 
     def metrics(name: str, make: Callable[[Path], None]):
@@ -684,7 +688,7 @@ def main() -> int:
         baseline = {
             "inspect": probe(["inspect", str(ws["ok"])], 0, "valid file [inspect]"),
             "eval": probe(["eval", str(ws["ok"]), "--episodes", "1"], 0, "valid file [eval]"),
-            "resume": probe(["train", "CartPole-v1", "--resume", str(ws["run_without_resume"])], 2, "valid run without resume.eqx [resume]"),
+            "resume": probe(["train", "CartPole-v1", "--resume", str(ws["run_complete"])], 2, "valid complete run [resume]"),
             "app": probe(["-c", APP_PROBE, str(valid["runs"]), str(valid["ckpts"])], 0, "valid files [app]", module=False),
         }
         print("valid files, peak RSS: " + ", ".join(f"{k} {o.peak_rss_mb:.0f} MB" for k, o in baseline.items()))

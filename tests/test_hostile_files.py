@@ -525,3 +525,17 @@ def test_resume_helpers_never_open_a_fifo(tmp_path):
     (tmp_path / "resume.eqx").write_bytes(b"x")
     os.mkfifo(tmp_path / "resume.json")
     assert finishes(lambda: resume_state_at(tmp_path / "final.eqx", 100)) is None
+
+
+def test_a_resume_state_that_is_a_fifo_or_folder_says_what_it_is(tmp_path):
+    """Its size (0 or 4096) was reported as a size the manifest does not record: say what it is instead."""
+    from lerax_tui.core.pairs import verified_entry
+
+    (tmp_path / "resume.json").write_text(json.dumps({"payload_bytes": 0, "fingerprint": "00", "payload_sha256": "00"}))
+    os.mkfifo(tmp_path / "resume.eqx")
+    with pytest.raises(ValueError, match=r"resume.eqx is a FIFO \(named pipe\), not a file"):
+        finishes(lambda: verified_entry(tmp_path / "resume.eqx"))
+    os.unlink(tmp_path / "resume.eqx")
+    (tmp_path / "resume.eqx").mkdir()
+    with pytest.raises(ValueError, match="resume.eqx is a folder, not a file"):
+        verified_entry(tmp_path / "resume.eqx")

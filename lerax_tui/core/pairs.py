@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from lerax_tui.core.atomic import atomic_write_bytes, atomic_write_json
 from lerax_tui.core.fingerprint import FINGERPRINT_BYTES
-from lerax_tui.core.safe_io import sha256_from
+from lerax_tui.core.safe_io import check_regular, describe_os_error, sha256_from
 
 PREVIOUS = "previous"
 # A manifest read back by the writer (to carry it as "previous") is small; anything larger is not ours.
@@ -239,6 +239,10 @@ def verified_entry(eqx: Path) -> tuple[dict, str | None]:
     manifest = _read_own_manifest(eqx.with_suffix(".json"))
     if manifest is None:
         raise ValueError(f"{eqx.name}: its manifest {eqx.with_suffix('.json').name} is missing or unreadable")
+    try:  # a FIFO or a folder has a size too (0, 4096): say what it is, not that its size is wrong
+        check_regular(eqx)
+    except OSError as e:
+        raise ValueError(describe_os_error(eqx.name, e)) from None
     key = _stat_key(eqx)
     sizes = [e.get("payload_bytes") for e in (own_entry(manifest), manifest.get(PREVIOUS)) if isinstance(e, dict)]
     if key is not None and key[1] - FINGERPRINT_BYTES not in sizes:  # sizes first: a huge file is never hashed
