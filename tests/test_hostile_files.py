@@ -448,8 +448,9 @@ async def test_the_app_starts_ticks_and_quits_on_hostile_run_folders_and_checkpo
     crashed it at start and while tailing; a FIFO in the browser stayed "verifying..." and ctrl+q hung."""
     import asyncio
 
-    from lerax_tui.tui.app import make_app
     from support.fake import FAKE_CATALOGUE, FakeFactory
+
+    from lerax_tui.tui.app import make_app
     from lerax_tui.tui.checkpoint_text import row_label
     from lerax_tui.tui.screens.checkpoints import CheckpointBrowserScreen
     from lerax_tui.tui.widgets.runs_list import RunsList
