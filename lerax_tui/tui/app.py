@@ -13,12 +13,12 @@ import signal
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from lerax_tui.core.env_catalogue import EnvInfo
 from lerax_tui.train.events import TrainerFactory
 from lerax_tui.tui.keymap import binding_ids, default_keymap_path, load_keymap
 from lerax_tui.tui.messages import ContinueTraining, PolicyLoaded
@@ -27,10 +27,6 @@ from lerax_tui.tui.screens.help import HelpScreen, pane_help
 from lerax_tui.tui.screens.inspector import InspectorScreen
 from lerax_tui.tui.screens.main import MainScreen
 from lerax_tui.tui.training import default_trainer_factory
-
-if TYPE_CHECKING:
-    from lerax_tui.core.env import EnvInfo
-
 
 
 class LeraxApp(App[None], inherit_bindings=False):

@@ -12,19 +12,23 @@ from pathlib import Path
 
 import numpy as np
 
+from lerax_tui.core.timefmt import eta_seconds
 from lerax_tui.train.events import (
+    TERMINAL_PHASES,
     CheckpointWritten,
     ChunkMetrics,
     Compiling,
+    EvalKind,
     Evaluated,
     Event,
     Failed,
     Finished,
+    Phase,
     PhaseChanged,
 )
 from lerax_tui.tui.history import ReturnHistory, ScalarSeries
 
-TERMINAL_PHASES = frozenset({"finished", "stopped", "failed"})
+IDLE = "idle"  # before any run (the trainer's phases are train.events.Phase; stopping/pausing are requests)
 
 
 class LiveRun:
@@ -42,7 +46,7 @@ class LiveRun:
         message: The status bar's note.
     """
 
-    def __init__(self, label: str = "this run", total_steps: int = 0, *, phase: str = "idle", message: str = "") -> None:
+    def __init__(self, label: str = "this run", total_steps: int = 0, *, phase: str = IDLE, message: str = "") -> None:
         self.label = label
         self.history = ReturnHistory()
         self.loss = ScalarSeries()
@@ -66,10 +70,10 @@ class LiveRun:
             return reported
         if self.stop_requested:
             return "stopping"
-        if self.pause_requested and reported == "training":
+        if self.pause_requested and reported == Phase.TRAINING:
             return "pausing"
-        if not self.pause_requested and reported == "paused":
-            return "training"  # resumed: the trainer says so at its next chunk
+        if not self.pause_requested and reported == Phase.PAUSED:
+            return Phase.TRAINING  # resumed: the trainer says so at its next chunk
         return reported
 
     @property
@@ -110,7 +114,7 @@ class LiveRun:
         if isinstance(event, ChunkMetrics):
             self._add_chunk(event)
         elif isinstance(event, Compiling):
-            self.reported_phase, self.run_dir, self.message = "compiling", event.run_dir, ""
+            self.reported_phase, self.run_dir, self.message = Phase.COMPILING, event.run_dir, ""
         elif isinstance(event, PhaseChanged):
             if not self.ended:
                 self.reported_phase = event.phase
@@ -119,19 +123,19 @@ class LiveRun:
         elif isinstance(event, Evaluated):
             self._add_evaluation(event)
         elif isinstance(event, Finished):
-            self.reported_phase = "stopped" if event.stopped_early else "finished"
+            self.reported_phase = Phase.STOPPED if event.stopped_early else Phase.FINISHED
             self.run_dir = event.run_dir
         elif isinstance(event, Failed):
             self.fail(event.message)
 
     def fail(self, message: str) -> None:
         """The run ended on an error (a ``Failed`` event, or the worker raised)."""
-        self.reported_phase, self.message = "failed", message
+        self.reported_phase, self.message = Phase.FAILED, message
 
     def end(self) -> None:
         """The worker returned without the trainer reporting an end (e.g. stopped while it was built)."""
         if not self.ended:
-            self.reported_phase = "stopped" if self.stop_requested else "finished"
+            self.reported_phase = Phase.STOPPED if self.stop_requested else Phase.FINISHED
 
     def _add_chunk(self, chunk: ChunkMetrics) -> None:
         self.history.add_chunk(chunk)
@@ -139,25 +143,24 @@ class LiveRun:
         finite = loss[np.isfinite(loss)]
         self.loss.append(chunk.step, float(finite.mean()) if finite.size else None)
         self.epsilon.append(chunk.step, chunk.epsilon)
-        if self.reported_phase in ("idle", "compiling"):
-            self.reported_phase = "training"
+        if self.reported_phase in (IDLE, Phase.COMPILING):
+            self.reported_phase = Phase.TRAINING
         self.step, self.total, self.sps = int(chunk.step), int(chunk.total_steps), float(chunk.sps)
-        self.eta_s = None
-        if chunk.train_s > 0 and chunk.step > 0:
-            self.eta_s = (chunk.total_steps - chunk.step) / (chunk.step / chunk.train_s)  # compile excluded
+        rate = chunk.step / chunk.train_s if chunk.train_s > 0 and chunk.step > 0 else None  # compile excluded
+        self.eta_s = eta_seconds(self.step, self.total, rate)
 
     def _add_evaluation(self, event: Evaluated) -> None:
         """Greedy evaluations: the message only (the chart's marks come with the chunk's ``eval_returns``)."""
         values = [float(np.mean(r)) for r in event.returns if len(r)]
         mean = sum(values) / len(values) if values else float("nan")
-        if event.which == "periodic":
+        if event.which == EvalKind.PERIODIC:
             bests = [b for b in event.best or [] if b is not None]
             best_text = f" (best {sum(bests) / len(bests):,.1f})" if bests else ""
             self.message = f"eval @ {event.step or 0:,}: greedy {mean:,.1f}{best_text}"
             return
         if not self.ended:
-            self.reported_phase = "evaluating"
-        if event.which == "best":
+            self.reported_phase = Phase.EVALUATING
+        if event.which == EvalKind.BEST:
             before = f"{self.message}; " if self.message.startswith("greedy eval") else ""
             self.message = f"{before}best policies {mean:,.1f}"
         else:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from lerax_tui.core.env_catalogue import EnvInfo
 from lerax_tui.train.events import (
     CheckpointWritten,
     ChunkMetrics,
@@ -201,27 +202,13 @@ class FakeFactory:
         return self.made[-1]
 
 
-@dataclass(frozen=True)
-class FakeEnvInfo:
-    """Shaped like ``lerax_tui.core.env.EnvInfo`` without importing JAX."""
-
-    env_id: str
-    family: str
-    observation_shape: tuple | None
-    action_space: str
-    num_actions: int | None
-    supported: bool
-    reason: str | None
-    max_episode_steps: int | None
-
-
 _BOX = "continuous action space (Box(1,)): an MLPQPolicy needs Discrete actions"
-FAKE_CATALOGUE: tuple[FakeEnvInfo, ...] = (
-    FakeEnvInfo("CartPole-v1", "cartpole", (4,), "Discrete(2)", 2, True, None, 500),
-    FakeEnvInfo("Pendulum-v1", "classic", (3,), "Box(1,)", None, False, _BOX, 200),
-    FakeEnvInfo("Acrobot-v1", "acrobot", (6,), "Discrete(3)", 3, True, None, 500),
-    FakeEnvInfo("MountainCar-v0", "mountaincar", (2,), "Discrete(3)", 3, True, None, 200),
-    FakeEnvInfo("Breakout-MinAtar", "minatar", (10, 10, 4), "Discrete(3)", 3, True, None, 1000),
-    FakeEnvInfo("Catch-bsuite", "bsuite", (10, 5), "Discrete(3)", 3, True, None, 1000),
-    FakeEnvInfo("MNISTBandit-bsuite", "bsuite", None, "?", None, False, "its constructor downloads the MNIST dataset, which cannot happen offline", None),
+FAKE_CATALOGUE: tuple[EnvInfo, ...] = (
+    EnvInfo("CartPole-v1", "cartpole", (4,), "Discrete(2)", 2, True, None, 500),
+    EnvInfo("Pendulum-v1", "classic", (3,), "Box(1,)", None, False, _BOX, 200),
+    EnvInfo("Acrobot-v1", "acrobot", (6,), "Discrete(3)", 3, True, None, 500),
+    EnvInfo("MountainCar-v0", "mountaincar", (2,), "Discrete(3)", 3, True, None, 200),
+    EnvInfo("Breakout-MinAtar", "minatar", (10, 10, 4), "Discrete(3)", 3, True, None, 1000),
+    EnvInfo("Catch-bsuite", "bsuite", (10, 5), "Discrete(3)", 3, True, None, 1000),
+    EnvInfo("MNISTBandit-bsuite", "bsuite", None, "?", None, False, "its constructor downloads the MNIST dataset, which cannot happen offline", None),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Callable
+from collections.abc import Callable
 
 Mutation = Callable[[bytes, str | None, random.Random], tuple[bytes, str | None, set[str]]]
 BAD = {"corrupt", "truncated", "not-a-checkpoint", "fingerprint-mismatch", "unknown-structure"}

@@ -26,6 +26,7 @@ from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from lerax_tui.core.checkpoint_index import CheckpointRow
+from lerax_tui.core.manifest import Manifest
 from lerax_tui.tui.checkpoint_text import format_return
 from lerax_tui.tui.policy_watch import (
     Episode,
@@ -151,12 +152,12 @@ from its weights with a fresh replay buffer. The source run is never written to.
         self._timer: Timer | None = None
 
     @property
-    def manifest(self) -> dict:
-        return self.report.manifest or {}
+    def manifest(self) -> Manifest:
+        return self.report.manifest or Manifest()
 
     @property
     def env_id(self) -> str | None:
-        return self.manifest.get("env_id") or self.report.env_id
+        return self.manifest.env_id or self.report.env_id
 
     @property
     def env(self) -> GymnaxEnv:
@@ -166,8 +167,7 @@ from its weights with a fresh replay buffer. The source run is never written to.
                 raise ValueError(f"{self.path.name}: the environment is unknown (no manifest, nothing inferred)")
             from lerax_tui.core.env import make_env
 
-            m = self.manifest
-            params = m.get("env_params") if m.get("env_id") == env_id else None
+            params = self.manifest.env_params_for(env_id)
             defaults = make_env(env_id).param_dict() if params else {}
             self._env = make_env(env_id, **{k: v for k, v in (params or {}).items() if defaults.get(k) != v})
         return self._env
@@ -190,12 +190,12 @@ from its weights with a fresh replay buffer. The source run is never written to.
         hp = self.report.hyperparameters or {}
         m = self.manifest
         parts = [self.path.name, self.env_id or "?", "MLPQPolicy " + " ".join(f"{k}={v}" for k, v in hp.items())]
-        if isinstance(m.get("step"), int):
-            parts.append(f"step {m['step']:,}")
-        if isinstance(m.get("eval_return"), (int, float)):  # a best.eqx: its greedy score first
-            parts.append(f"best eval {format_return(m['eval_return'])}")
-        if m.get("recent_return") is not None:
-            parts.append(f"recent return {format_return(m.get('recent_return'))}")
+        if isinstance(m.step, int):
+            parts.append(f"step {m.step:,}")
+        if m.eval_return is not None:  # a best.eqx: its greedy score first
+            parts.append(f"best eval {format_return(m.eval_return)}")
+        if m.recent_return is not None:
+            parts.append(f"recent return {format_return(m.recent_return)}")
         return Text.assemble(("Inspector  ", "bold"), " · ".join(parts))
 
     def on_mount(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lerax_tui.core.checkpoint_index import run_dir_of
+from lerax_tui.core.manifest import Manifest
 from lerax_tui.tui.messages import ContinueTraining
 from lerax_tui.tui.policy_watch import fork_trainer_factory, policy_trainer_factory
 
@@ -54,20 +55,20 @@ def plan_continue(path: Path, report: Report) -> ContinuePlan:
     """
     from lerax_tui.train.lifecycle import resume_state_at
 
-    m = report.manifest or {}
+    m = report.manifest or Manifest()
     config = dict(m.get("config") or {})
     hp = report.hyperparameters or {}
     config.update({k: v for k, v in hp.items() if k in ("width_size", "depth") and v is not None})
-    raw_step = m.get("step")
+    raw_step = m.step
     step: int = raw_step if type(raw_step) is int else 0  # a bool is no step
     total = config.get("total_timesteps")
     if isinstance(total, int) and step >= total:
         config["total_timesteps"] = step + total
     return ContinuePlan(
-        env_id=m.get("env_id") or report.env_id,
+        env_id=m.env_id or report.env_id,
         config=config,
         run_dir=run_dir_of(path),
-        resume=resume_state_at(path, m.get("step")),
+        resume=resume_state_at(path, m.step),
         step=step,
         origin={"path": str(path), "step": step, "fingerprint": report.fingerprint},
     )

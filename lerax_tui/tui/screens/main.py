@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from lerax_tui.core.env_catalogue import EnvInfo
 from lerax_tui.train.config import ConfigError, DQNConfig, preset
 from lerax_tui.train.events import Failed, RunResult, TrainerFactory
 from lerax_tui.tui.live_run import LiveRun
@@ -35,9 +35,6 @@ from lerax_tui.tui.widgets.metrics_view import MetricsView
 from lerax_tui.tui.widgets.return_chart import Overlay, ReturnChart
 from lerax_tui.tui.widgets.runs_list import RunsList
 from lerax_tui.tui.widgets.status_bar import StatusBar
-
-if TYPE_CHECKING:
-    from lerax_tui.core.env import EnvInfo  # imports JAX: the catalogue is loaded in a worker
 
 NARROW_BELOW = 100  # columns: the sidebar shrinks and labels shorten
 SHORT_BELOW = 30  # rows: the loss/epsilon view shrinks to one line each

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on
@@ -14,8 +13,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-if TYPE_CHECKING:
-    from lerax_tui.core.env import EnvInfo  # imports JAX: only its type here
+from lerax_tui.core.env_catalogue import EnvInfo
 
 
 class EnvOptionList(OptionList):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.widgets import Static
 
+from lerax_tui.core.timefmt import format_duration
 from lerax_tui.tui.live_run import LiveRun
 
 PHASE_STYLE = {
@@ -20,15 +21,6 @@ PHASE_STYLE = {
     "stopping": "$warning",
     "failed": "$error",
 }
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds == float("inf"):
-        return "–"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _num(value: float | None) -> str:
