@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from rich.text import Text
 
-if TYPE_CHECKING:  # both import JAX: only their types here
+from lerax_tui.train.events import Listener, Trainer, TrainerFactory
+
+if TYPE_CHECKING:  # these import JAX: only their types here
     from lerax_tui.core.env import GymnaxEnv
     from lerax_tui.core.policy import MLPQPolicy
+    from lerax_tui.train.config import DQNConfig
 
 Progress = Callable[[int, np.ndarray], None]
 Evaluator = Callable[[int, int, Progress, Callable[[], bool]], np.ndarray]
@@ -197,11 +200,11 @@ def stats_text(returns: np.ndarray, episodes: int) -> Text:
     )
 
 
-def fork_trainer_factory(state_path: Path, origin: dict) -> Callable:
+def fork_trainer_factory(state_path: Path, origin: dict) -> TrainerFactory:
     """A trainer factory that continues the training state ``state_path`` (a run's ``resume.eqx``)
     exactly, in a new run folder that records ``origin``; the source run is only read."""
 
-    def factory(env_id: str, env_params: dict, config: Any, runs_dir: Path, listener: Callable) -> Any:
+    def factory(env_id: str, env_params: dict, config: DQNConfig, runs_dir: Path, listener: Listener) -> Trainer:
         from lerax_tui.train.lifecycle import fork_point
         from lerax_tui.train.runner import Runner
 
@@ -213,12 +216,12 @@ def fork_trainer_factory(state_path: Path, origin: dict) -> Callable:
     return factory
 
 
-def policy_trainer_factory(policy: MLPQPolicy, origin: dict | None = None) -> Callable:
+def policy_trainer_factory(policy: MLPQPolicy, origin: dict | None = None) -> TrainerFactory:
     """A trainer factory for a new run whose online and target networks start as ``policy``'s
     (every seed); the replay buffer, optimiser and exploration schedule start fresh. The new run
     folder records ``origin`` (the checkpoint's path, step and fingerprint)."""
 
-    def factory(env_id: str, env_params: dict, config: Any, runs_dir: Path, listener: Callable) -> Any:
+    def factory(env_id: str, env_params: dict, config: DQNConfig, runs_dir: Path, listener: Listener) -> Trainer:
         from lerax_tui.train.runner import Runner
 
         return Runner(env_id, env_params, config, runs_dir, listener, init_policy=policy, origin=origin)
