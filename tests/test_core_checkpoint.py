@@ -195,3 +195,19 @@ def test_inspect_json_shape_and_exit_codes(saved_checkpoint, tmp_path):
     assert usage.returncode == 2 and usage.stderr.count("\n") == 1 and "Traceback" not in usage.stderr
     missing = run(str(tmp_path / "nope.eqx"))  # no file named: bad input (2), the report still printed
     assert missing.returncode == 2 and json.loads(missing.stdout)["status"] == "missing" and missing.stderr.count("\n") == 1
+
+
+def test_a_policy_manifest_without_env_over_foreign_records_is_unknown_structure(tmp_path, capsys):
+    """A crafted pair: a consistent manifest of kind policy that names no env, over records that are not a
+    policy's. verify once raised KeyError on it (the CLI's 'unexpected KeyError'); now it says what it is."""
+    import jax.numpy as jnp
+
+    from lerax_tui.cli import main
+    from lerax_tui.core.checkpoint import save_pytree
+
+    path = save_pytree((jnp.zeros(3), jnp.ones(2)), tmp_path / "odd", kind="policy")
+    report = verify(path)
+    assert report.status == "unknown-structure"
+    assert "names no environment" in report.problems[0] and "pass --env" in report.problems[0]
+    assert main(["inspect", str(path)]) == 1
+    assert "unknown-structure" in capsys.readouterr().out

@@ -119,9 +119,14 @@ def _verify_fingerprinted(path: Path, report: Report, data: Any, env_id: str | N
     requested_hp = {**{k: v for k, v in file_hp.items() if v is not None}, **{k: v for k, v in (overrides or {}).items() if k in POLICY_KEYS}}
     if requested_hp.get("width_size") is None and inferred is not None and inferred["depth"] == 0:
         requested_hp["width_size"] = POLICY_DEFAULTS["width_size"]  # irrelevant at depth 0
-    candidates = [env_id] if env_id else ([file_env] if file_env else candidate_envs(inferred or {}))
+    candidates = [env_id] if env_id else ([file_env] if file_env else (candidate_envs(inferred) if inferred else []))
     if not candidates:
-        assert inferred is not None  # a manifest names its env
+        if inferred is None:  # a manifest without env_id over records that are not a policy's
+            _refuse(
+                report,
+                Status.UNKNOWN_STRUCTURE,
+                f"the manifest names no environment and the {len(records)} records do not have an MLPQPolicy's layout: pass --env",
+            )
         _refuse(
             report,
             Status.UNKNOWN_STRUCTURE,
