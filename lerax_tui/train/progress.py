@@ -112,17 +112,22 @@ class Progress:
 
     def _start_bar(self, step: int, total: int) -> tuple[RichProgress, TaskID]:
         from rich.console import Console
+        from rich.table import Column
         from rich.progress import BarColumn, TaskProgressColumn, TextColumn
         from rich.progress import Progress as RichProgress
 
         console = Console(file=self.stream, force_terminal=True, highlight=False)
         # No refresh thread and no redirection of stdout/stderr: the runner's thread draws at each
         # chunk, and a terminal that goes away (SIGHUP) fails here, not in a thread of rich's.
+        # On a narrow terminal the bar and the details give way first: steps, sps and the ETA stay whole.
         bar = RichProgress(
             BarColumn(bar_width=16),
-            TaskProgressColumn(),
-            TextColumn("step {task.completed:,.0f}/{task.total:,.0f}  sps {task.fields[sps]}  eta {task.fields[eta]}"),
-            TextColumn("{task.fields[details]}", style="dim"),  # the first to be cut on a narrow terminal
+            TaskProgressColumn(table_column=Column(no_wrap=True, min_width=4)),
+            TextColumn(
+                "step {task.completed:,.0f}/{task.total:,.0f}  sps {task.fields[sps]}  eta {task.fields[eta]}",
+                table_column=Column(no_wrap=True, min_width=56),
+            ),
+            TextColumn("{task.fields[details]}", style="dim", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
             console=console,
             auto_refresh=False,
             redirect_stdout=False,
