@@ -488,7 +488,7 @@ def crafted_cases() -> list[Crafted]:
     payload("payload: .npy header declaring 10**12 floats", lambda p, ws: p.write_bytes(b"\x11" * 32 + _npy_header((10**12,)) + b"\0" * 64))
     payload("payload: .npy v2 header of 4 GB", lambda p, ws: p.write_bytes(b"\x11" * 32 + b"\x93NUMPY\x02\x00" + (4 * GB - 1).to_bytes(4, "little") + b"{" * 100))
     payload("payload: object-dtype record", lambda p, ws: p.write_bytes(b"\x11" * 32 + _npy_header((1,), "|O") + b"\0" * 8))
-    payload("payload: lerax layout, width 10**6, 16 GB sparse", _wide_lerax)
+    payload("payload: lerax layout, width 10**6, 28 MB sparse", _wide_lerax)
     payload("payload: a FIFO", lambda p, ws: os.mkfifo(p), code=2)
 
     # run folders: config.json and resume files, read by --resume and by the app's run list
@@ -615,7 +615,7 @@ def _npy_header(shape: tuple, dtype: str = "<f4", version: int = 1) -> bytes:
 
 
 def _wide_lerax(path: Path, ws: dict) -> None:
-    """A lerax-layout file (no manifest) whose headers declare a 10**6-wide MLP over 16 GB (sparse),
+    """A lerax-layout file (no manifest) whose headers declare a 10**6-wide MLP over 28 MB (sparse),
     with a fingerprint forged the way lerax computes it, so only the declared width can refuse it."""
     import equinox as eqx
     import jax

@@ -218,7 +218,7 @@ def test_sparse_and_lying_payloads_are_refused_with_bounded_memory(tmp_path, sav
 
 def test_headers_declaring_a_network_wider_than_the_app_builds_are_refused(tmp_path):
     """A lerax-layout file (no manifest, fingerprint forged as lerax computes it) declaring a
-    10**6-wide layer over a 16 GB sparse file: refused from its headers, nothing read."""
+    10**6-wide layer over a 28 MB sparse file: refused from its headers, nothing read."""
     import equinox as eqx
     import jax
 
