@@ -100,14 +100,14 @@ async def app_sps_and_latency(config, runs_dir: Path, presses: int) -> tuple[flo
             if before in (0, option_list.option_count - 1):
                 key = "down" if before == 0 else "up"
             shown = asyncio.Event()
-            watch["until"] = lambda: option_list.highlighted != before
+            watch["until"] = lambda before=before: option_list.highlighted != before
             watch["event"] = shown
             t0 = time.perf_counter()
             app.simulate_key(key)
             try:
                 await asyncio.wait_for(shown.wait(), 2.0)
                 latencies.append(frames[-1] - t0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 latencies.append(2.0)
             await asyncio.sleep(0.2)  # a person presses keys a few times a second, not continuously
         app._display = display
@@ -150,7 +150,7 @@ def main() -> None:
     config = preset("CartPole-v1").replace(total_timesteps=args.steps, num_seeds=args.seeds, eval_episodes=0)
     headless_runs, attached_runs, latencies = [], [], []
     with tempfile.TemporaryDirectory(prefix="lerax-bench-") as tmp:
-        for repeat in range(args.repeats):  # alternate, so drifting machine load hits both alike
+        for _ in range(args.repeats):  # alternate, so drifting machine load hits both alike
             sps, wall = headless_sps(config, Path(tmp))
             headless_runs.append(sps)
             print(f"headless: {sps:,.0f} env steps/s ({wall:.1f} s wall)", file=sys.stderr)

@@ -61,7 +61,7 @@ def main() -> int:
     per_mutation = collections.defaultdict(collections.Counter)
     times = []
     target = work / "m.eqx"
-    for i in range(args.n):
+    for _ in range(args.n):
         which = rng.choice(sorted(originals))
         name = rng.choice(sorted(MUTATIONS))
         data, manifest = originals[which]

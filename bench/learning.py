@@ -81,7 +81,7 @@ def report(env_id: str, out: dict) -> None:
         for s, (r, b, at) in enumerate(zip(per_seed, best, result.best_steps)):
             print(f"| {config.seed + s} | {r:.1f} | {b:.1f} | {at:,} |")
     else:
-        print("| seed | greedy return (mean of %d) |" % config.eval_episodes)
+        print(f"| seed | greedy return (mean of {config.eval_episodes}) |")
         print("|---|---|")
         for s, r in enumerate(per_seed):
             print(f"| {config.seed + s} | {r:.1f} |")

@@ -12,7 +12,7 @@ import jax
 import numpy as np
 import pytest
 
-from lerax_tui.core import MLPQPolicy, make_env, verify
+from lerax_tui.core import MLPQPolicy, verify
 from lerax_tui.core.checkpoint import CheckpointError, atomic_write_bytes, manifest_path, save_checkpoint
 from lerax_tui.core.fingerprint import describe_structure, lerax_tui_fingerprint
 from lerax_tui.core.verification import load_checkpoint

@@ -11,10 +11,10 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.mutations import MUTATIONS
 
 from lerax_tui.core import verify
 from lerax_tui.core.checkpoint import manifest_path
-from support.mutations import MUTATIONS
 
 
 @pytest.fixture(scope="module")

@@ -75,7 +75,7 @@ def test_epsilon_greedy_frequency(small_policy):
     keys = jax.random.split(jax.random.key(7), 4000)
     for eps in (0.0, 0.5, 1.0):
         p = eqx.tree_at(lambda m: m.epsilon, small_policy, eps)
-        acts = jax.vmap(lambda k: p(None, obs, key=k)[1])(keys)
+        acts = jax.vmap(lambda k, p=p: p(None, obs, key=k)[1])(keys)
         non_greedy = float(np.mean(np.asarray(acts) != greedy))
         assert abs(non_greedy - eps / 2) < 0.03, (eps, non_greedy)
 

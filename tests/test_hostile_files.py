@@ -84,7 +84,7 @@ def test_fifos_devices_and_folders_are_refused_before_a_read(tmp_path):
     (tmp_path / "dir").mkdir()
     for path, kind in ((tmp_path / "fifo", "FIFO"), ("/dev/zero", "character device"), (tmp_path / "dir", "folder")):
         with pytest.raises(safe_io.NotRegularFile, match=kind):
-            finishes(lambda: safe_io.read_bytes(path, 100))
+            finishes(lambda path=path: safe_io.read_bytes(path, 100))
     with pytest.raises(FileNotFoundError):
         safe_io.read_bytes(tmp_path / "nothing", 100)
 
@@ -209,10 +209,10 @@ def test_sparse_and_lying_payloads_are_refused_with_bounded_memory(tmp_path, sav
     (tmp_path / "huge-header.eqx").write_bytes(b"\x11" * 32 + header + b"\0" * 64)
     cases["huge header"] = tmp_path / "huge-header.eqx"
     for name, path in cases.items():
-        report, peak = peak_alloc(lambda: verify(path))
+        report, peak = peak_alloc(lambda path=path: verify(path))
         assert report.status in ("corrupt", "truncated", "not-a-checkpoint"), (name, report)
         assert peak < 5 * MB, (name, peak)
-        error, peak = peak_alloc(lambda: load_checkpoint(path))
+        error, peak = peak_alloc(lambda path=path: load_checkpoint(path))
         assert isinstance(error, Exception) and peak < 5 * MB, (name, error, peak)
 
 
@@ -513,7 +513,7 @@ def test_a_hostile_keymap_file_falls_back_to_the_default_keys(tmp_path):
         (tmp_path / name).write_text(text)
     os.mkfifo(tmp_path / "fifo.toml")
     for name in [*cases, "fifo.toml"]:
-        keymap, problems = finishes(lambda: load_keymap(tmp_path / name, {"app.quit"}))
+        keymap, problems = finishes(lambda name=name: load_keymap(tmp_path / name, {"app.quit"}))
         assert keymap == {} and "using default keys" in problems[0], (name, problems)
 
 

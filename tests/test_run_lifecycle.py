@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
+from support.pairs import payload as _payload
 
 from lerax_tui.core.atomic import host_tag, is_temp_name
 from lerax_tui.core.pairs import consistent_entry, verified_entry, write_pair
 from lerax_tui.train import lifecycle, runs
 from lerax_tui.train.runlock import RunLock, RunLocked
-from support.pairs import payload as _payload
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ import pytest
 
 from lerax_tui.train import dqn, runs
 from lerax_tui.train.config import DQNConfig
-from lerax_tui.train.events import ChunkMetrics, CheckpointWritten, Evaluated, Failed, Finished, PhaseChanged
+from lerax_tui.train.events import CheckpointWritten, ChunkMetrics, Evaluated, Failed, Finished, PhaseChanged
 
 TINY = dict(width_size=8, depth=1, num_envs=2, total_timesteps=256, buffer_size=128, batch_size=8,
             learning_starts=32, train_frequency=2, target_update_interval=32, eval_episodes=2)
@@ -51,7 +51,9 @@ def test_exact_resume_continues_the_same_run(tmp_path):
     for a, b in zip(_params(straight.run_dir / "checkpoints/final.eqx"), _params(first.run_dir / "checkpoints/final.eqx")):
         np.testing.assert_array_equal(a, b)
     # the learning curve carries on: the same episodes, in the same order
-    curve = lambda d: [x for r in runs.read_metrics(d) for x in r["episode_returns"][0]]
+    def curve(d):
+        return [x for r in runs.read_metrics(d) for x in r["episode_returns"][0]]
+
     assert curve(straight.run_dir) == curve(first.run_dir)
     np.testing.assert_array_equal(straight.eval_returns[0], resumed.eval_returns[0])
 

@@ -11,12 +11,21 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import io
-import json
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lerax_tui.core.atomic import atomic_write_bytes, atomic_write_json  # noqa: F401  (re-exported)
+from lerax_tui.core.fingerprint import (
+    FINGERPRINT_BYTES,
+    RecordError,
+    describe_structure,
+    expected_leaves,
+    lerax_fingerprint,
+    lerax_tui_fingerprint,
+    match_fingerprint,
+    scan_records,
+)
 from lerax_tui.core.pairs import (  # noqa: F401  (re-exported)
     consistent_entry,
     digest_problems,
@@ -27,16 +36,9 @@ from lerax_tui.core.pairs import (  # noqa: F401  (re-exported)
     size_problems,
     write_pair,
 )
-from lerax_tui.core.fingerprint import (
-    FINGERPRINT_BYTES,
-    describe_structure,
-    expected_leaves,
-    lerax_fingerprint,
-    lerax_tui_fingerprint,
-    match_fingerprint,
-    scan_records,
-    RecordError,
-)
+
+if TYPE_CHECKING:
+    from lerax_tui.core.safe_io import FileView
 
 MANIFEST_FORMAT = "lerax-tui-checkpoint"
 MANIFEST_VERSION = 1
@@ -130,7 +132,7 @@ def _manifest(kind: str, data: bytes, tree: Any, fingerprint_kind: str) -> dict[
         "fingerprint_kind": fingerprint_kind,
         "payload_bytes": len(payload),
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "versions": package_versions(),
     }
 
@@ -287,7 +289,7 @@ def read_policy(cls: Any, path: str | Path, *args: Any, **kwargs: Any) -> Any:
     return eqx.tree_deserialise_leaves(io.BytesIO(payload), skeleton)
 
 
-def check_records(data: bytes, skeleton: Any, *, name: str) -> None:
+def check_records(data: bytes | FileView, skeleton: Any, *, name: str) -> None:
     """Every record's shape and dtype must be the skeleton's, and nothing may follow the last.
 
     Raises:

@@ -104,11 +104,12 @@ def _scalar(where: str, name: str, value: Any, kind: str, default: np.ndarray) -
         raise EnvParamError(f"{where}: {value!r} is not finite")
     if kind in "iu" and not isinstance(value, (int, np.integer)):
         raise EnvParamError(f"{where}: {value!r} is a fraction, expected a whole number (an integer)")
+    number = float(value)  # a real number from here on (the checks above refused everything else)
     if name == "max_steps_in_episode":
         if value != int(value) or not 1 <= value <= MAX_EPISODE_STEPS:
             raise EnvParamError(f"{where}: {value!r} is out of range (allowed 1 to {MAX_EPISODE_STEPS:,}: evaluation runs every episode to its end)")
-    elif abs(value) > MAX_MAGNITUDE:
+    elif abs(number) > MAX_MAGNITUDE:
         raise EnvParamError(f"{where}: {value!r} is out of range (allowed -{MAX_MAGNITUDE:g} to {MAX_MAGNITUDE:g})")
-    elif kind in "iu" and float(default) >= 0 and value < 0:
+    elif kind in "iu" and float(default) >= 0 and number < 0:
         raise EnvParamError(f"{where}: {value!r} is negative (its default is {default.item()!r})")
     return int(value) if kind in "iu" else float(value)

@@ -19,9 +19,12 @@ import hashlib
 import io
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from lerax_tui.core.safe_io import FileView
 
 FINGERPRINT_BYTES = 32
 _MAGIC = b"\x93NUMPY"
@@ -78,7 +81,7 @@ def _described_statics(module: Any) -> tuple[str, ...] | None:
     cls = type(module)
     if cls.__module__.startswith("lerax_tui"):
         return None
-    for (mod, name), keep in _FOREIGN_HYPERPARAMETERS.items():
+    for (_mod, name), keep in _FOREIGN_HYPERPARAMETERS.items():
         if cls.__name__ == name and cls.__module__.startswith("equinox"):
             return keep
     return ()
@@ -187,7 +190,7 @@ class RecordError(ValueError):
         self.offset = offset
 
 
-def scan_records(data: bytes, start: int = FINGERPRINT_BYTES, limit: int | None = None) -> list[Record]:
+def scan_records(data: bytes | FileView, start: int = FINGERPRINT_BYTES, limit: int | None = None) -> list[Record]:
     """Walk ``.npy`` record headers from ``start`` to the end of ``data`` (or ``limit`` records).
 
     Headers are parsed with NumPy's own safe header reader (``ast.literal_eval``); array bytes are

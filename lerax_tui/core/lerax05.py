@@ -108,7 +108,9 @@ def read_layout(data: bytes, records: list[Record]) -> Layout:
             ``truncated`` when a valid start ends early, ``corrupt`` when the stored sizes contradict
             the array shapes.
     """
-    unknown = lambda why: LayoutProblem(Status.UNKNOWN_STRUCTURE, f"no fingerprint, and the records are not a lerax 0.0.5 MLPQPolicy: {why}")
+    def unknown(why: str) -> LayoutProblem:
+        return LayoutProblem(Status.UNKNOWN_STRUCTURE, f"no fingerprint, and the records are not a lerax 0.0.5 MLPQPolicy: {why}")
+
     lead = 0
     while lead < len(records) and records[lead].shape == () and records[lead].dtype in _INTS:
         lead += 1

@@ -21,7 +21,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 from lerax_tui.core.atomic import atomic_write_bytes, atomic_write_json
 from lerax_tui.core.fingerprint import FINGERPRINT_BYTES
@@ -135,7 +135,7 @@ def file_digest(path: Path) -> tuple[str, int, str] | None:
     return head.hex(), size, sha.hexdigest()
 
 
-def entry_matches(entry: Any, digest: tuple[str, int, str]) -> bool:
+def entry_matches(entry: Any, digest: tuple[str, int, str]) -> TypeGuard[dict[str, Any]]:
     """Whether a manifest entry describes a file with this :func:`file_digest`."""
     if not isinstance(entry, dict):
         return False
@@ -147,7 +147,8 @@ class _open_regular:
     """``open(path, "rb")`` for a regular file; ``None`` for anything else (a FIFO would block)."""
 
     def __init__(self, path: Path):
-        self.path, self.file = path, None
+        self.path = path
+        self.file: IO[bytes] | None = None
 
     def __enter__(self) -> IO[bytes] | None:
         fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))

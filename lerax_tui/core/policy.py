@@ -207,9 +207,9 @@ class MLPQPolicy(AbstractQPolicy):
     @property
     def hyperparameters(self) -> dict[str, Any]:
         """The constructor's structural arguments (epsilon is a leaf, reported as a float)."""
-        eps = self.epsilon
+        eps: float | None
         try:
-            eps = float(eps)
+            eps = float(self.epsilon)
         except (TypeError, jax.errors.ConcretizationTypeError):
             eps = None
         return {"epsilon": eps, "width_size": self.q_network.width_size, "depth": self.q_network.depth}

@@ -24,8 +24,9 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 # Caps (README "Limits"). Real files are far below them: a manifest is ~4 kB, a config.json ~1.5 kB,
 # a metrics line at most ~6 MB (131,072 episodes per chunk, see train/runner.py MAX_REPORT_ENTRIES).
@@ -142,6 +143,7 @@ def json_depth_exceeds(value: Any, max_depth: int) -> bool:
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):

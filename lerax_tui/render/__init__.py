@@ -10,7 +10,8 @@ This package imports only numpy and rich: never JAX (gymnax objects are passed i
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 
@@ -18,7 +19,14 @@ from lerax_tui.render.actions import action_names, q_value_bars
 from lerax_tui.render.canvas import env_attr, fit, vstack
 from lerax_tui.render.classic import render_acrobot, render_cartpole, render_mountain_car
 from lerax_tui.render.generic import observation_labels, render_generic
-from lerax_tui.render.grids import render_catch, render_deep_sea, render_four_rooms, render_meta_maze, render_minatar, render_pong
+from lerax_tui.render.grids import (
+    render_catch,
+    render_deep_sea,
+    render_four_rooms,
+    render_meta_maze,
+    render_minatar,
+    render_pong,
+)
 
 __all__ = ["render_state", "renderer_for", "q_value_bars", "action_names", "observation_labels", "RENDERERS"]
 

@@ -375,5 +375,5 @@ def seed_policy(state: DQNState, index: int, config: DQNConfig) -> MLPQPolicy:
 
 
 # Re-exported at the end (they import DQNState from here): the runner, tests and benches use dqn.X.
-from lerax_tui.train.episodes import Episodes, completed_episodes  # noqa: F401
-from lerax_tui.train.sharding import shard_seeds  # noqa: F401
+from lerax_tui.train.episodes import Episodes, completed_episodes  # noqa: E402, F401
+from lerax_tui.train.sharding import shard_seeds  # noqa: E402, F401

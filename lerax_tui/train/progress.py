@@ -112,9 +112,9 @@ class Progress:
 
     def _start_bar(self, step: int, total: int) -> tuple[RichProgress, TaskID]:
         from rich.console import Console
-        from rich.table import Column
         from rich.progress import BarColumn, TaskProgressColumn, TextColumn
         from rich.progress import Progress as RichProgress
+        from rich.table import Column
 
         console = Console(file=self.stream, force_terminal=True, highlight=False)
         # No refresh thread and no redirection of stdout/stderr: the runner's thread draws at each

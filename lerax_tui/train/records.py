@@ -142,7 +142,7 @@ def _per_seed(value: Any, name: str, kind: type) -> list[np.ndarray]:
     """A list (one entry per seed) of lists of numbers, as arrays; anything else is refused."""
     if not isinstance(value, list) or len(value) > MAX_SEEDS:
         raise RunFileError(f"{name} is {_kind(value)}, expected one list of numbers per seed")
-    out = []
+    out: list[np.ndarray] = []
     for seed, entry in enumerate(value):
         if not isinstance(entry, list):
             raise RunFileError(f"{name}[{seed}] is {_kind(entry)}, expected a list of numbers")

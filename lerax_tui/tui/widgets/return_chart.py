@@ -146,9 +146,9 @@ tab are overlaid in other colours; one still being written by another process gr
                 # A zigzag low->high->high->low... puts a vertical stroke in every column: a filled band.
                 x, y = band_path(summary.x, summary.low, summary.high)
                 plt.plot(x, y, marker="braille", color=colours["band"])
-            plt.scatter(summary.x, summary.raw, marker="braille", color=colours["raw"])
+            plt.scatter(summary.x, summary.raw, marker="braille", color=colours["raw"])  # type: ignore[arg-type]  # plotext iterates ndarrays; its stubs say Sequence
             label = frame.live_label[:28] if frame.overlays else None
-            plt.plot(summary.x, summary.mean, marker="braille", color=colours["smooth"], label=label)
+            plt.plot(summary.x, summary.mean, marker="braille", color=colours["smooth"], label=label)  # type: ignore[arg-type]
             drew = True
         eval_steps, eval_means = frame.evaluations
         if eval_steps.size:
