@@ -35,7 +35,9 @@ def headless_sps(config, runs_dir: Path) -> tuple[float, float]:
     from lerax_tui.train.runner import make_runner
 
     chunks: list = []
-    runner = make_runner("CartPole-v1", {}, config, runs_dir, lambda e: chunks.append(e) if isinstance(e, ChunkMetrics) else None)
+    runner = make_runner(
+        "CartPole-v1", {}, config, runs_dir, lambda e: chunks.append(e) if isinstance(e, ChunkMetrics) else None
+    )
     start = time.perf_counter()
     runner.run()
     return wall_sps(chunks, config.num_seeds), time.perf_counter() - start
@@ -126,7 +128,9 @@ async def chart_redraw_ms(episodes: int, seeds: int) -> float:
         per_seed = episodes // seeds
         steps = np.sort(np.random.default_rng(0).integers(1, 10_000_000, per_seed))
         for seed in range(seeds):
-            chart.run.history.extend(seed, steps, 20 + 480 * (1 - np.exp(-steps / 3e6)) + np.random.default_rng(seed).normal(0, 30, per_seed))
+            chart.run.history.extend(
+                seed, steps, 20 + 480 * (1 - np.exp(-steps / 3e6)) + np.random.default_rng(seed).normal(0, 30, per_seed)
+            )
         await pilot.pause()
         times = [chart.redraw_now() for _ in range(20)]  # bucketing + plotext build + conversion
         return 1000 * statistics.median(times)
@@ -177,7 +181,9 @@ def main() -> None:
         print(json.dumps(result))
     else:
         print(f"SPS with app / headless: {result['sps_ratio']:.3f}  (target >= 0.9)")
-        print(f"key to screen: p50 {result['key_latency_ms_p50']:.1f} ms, p95 {result['key_latency_ms_p95']:.1f} ms  (target p95 < 50 ms)")
+        print(
+            f"key to screen: p50 {result['key_latency_ms_p50']:.1f} ms, p95 {result['key_latency_ms_p95']:.1f} ms  (target p95 < 50 ms)"
+        )
         print(f"chart redraw, 100k episodes: {redraw_1:.1f} ms (1 seed), {redraw_4:.1f} ms (4 seeds)  (target < 20 ms)")
 
 

@@ -184,8 +184,12 @@ def build_in_subprocess(root: Path, n: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=3000)
-    parser.add_argument("--keep", type=Path, default=None, help="build (or reuse) the folder here instead of a temp dir")
-    parser.add_argument("--build-only", type=Path, default=None, metavar="DIR", help=argparse.SUPPRESS)  # the build subprocess
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="build (or reuse) the folder here instead of a temp dir"
+    )
+    parser.add_argument(
+        "--build-only", type=Path, default=None, metavar="DIR", help=argparse.SUPPRESS
+    )  # the build subprocess
     args = parser.parse_args()
     if args.build_only is not None:
         build(args.build_only, args.files)
@@ -197,7 +201,9 @@ def main() -> int:
             t0 = time.perf_counter()
             build_in_subprocess(root, args.files)
             print(f"built {args.files} checkpoints in {time.perf_counter() - t0:.1f} s under {root}", file=sys.stderr)
-        print(f"cpu cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (other work on the machine skews every figure)")
+        print(
+            f"cpu cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (other work on the machine skews every figure)"
+        )
         # The UI first, in a process that has not imported JAX yet: what a user opening the browser sees.
         print(f"jax imported before the UI run: {'jax' in sys.modules}")
         for k, v in asyncio.run(bench_ui(root / "runs")).items():

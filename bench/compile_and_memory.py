@@ -33,8 +33,13 @@ print(json.dumps({"compile_s": result.compile_s, "train_s": result.train_s, "wal
 def child(overrides: dict, cache: str, runs_dir: str) -> dict:
     env = dict(os.environ, LERAX_TUI_JAX_CACHE=cache, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"))
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps(overrides), runs_dir], env=env,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(overrides), runs_dir],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -54,10 +59,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## compile time and memory (CartPole-v1 default preset, {args.steps:,} steps, fresh process each)")
     print("| run | compile s | train s | process wall s | peak RSS MB |")
     print("|---|---|---|---|---|")
-    print(f"| cold cache | {cold['compile_s']:.2f} | {cold['train_s']:.2f} | {cold['wall_s']:.2f} | {cold['peak_rss_mb']:.0f} |")
-    print(f"| warm cache (second launch) | {warm['compile_s']:.2f} | {warm['train_s']:.2f} | {warm['wall_s']:.2f} | {warm['peak_rss_mb']:.0f} |")
-    print(f"| buffer 10k, no cache | {base['compile_s']:.2f} | {base['train_s']:.2f} | {base['wall_s']:.2f} | {base['peak_rss_mb']:.0f} |")
-    print(f"| buffer 1M, no cache | {off['compile_s']:.2f} | {off['train_s']:.2f} | {off['wall_s']:.2f} | {off['peak_rss_mb']:.0f} (target < 1536) |")
+    print(
+        f"| cold cache | {cold['compile_s']:.2f} | {cold['train_s']:.2f} | {cold['wall_s']:.2f} | {cold['peak_rss_mb']:.0f} |"
+    )
+    print(
+        f"| warm cache (second launch) | {warm['compile_s']:.2f} | {warm['train_s']:.2f} | {warm['wall_s']:.2f} | {warm['peak_rss_mb']:.0f} |"
+    )
+    print(
+        f"| buffer 10k, no cache | {base['compile_s']:.2f} | {base['train_s']:.2f} | {base['wall_s']:.2f} | {base['peak_rss_mb']:.0f} |"
+    )
+    print(
+        f"| buffer 1M, no cache | {off['compile_s']:.2f} | {off['train_s']:.2f} | {off['wall_s']:.2f} | {off['peak_rss_mb']:.0f} (target < 1536) |"
+    )
     return 0
 
 

@@ -44,6 +44,7 @@ def main() -> int:
 
     from lerax_tui.core import MLPQPolicy, make_env, verify
     from lerax_tui.core.checkpoint import manifest_path, save_checkpoint
+
     MUTATIONS = _load_mutations()
 
     fixtures = REPO / "tests/fixtures/lerax"
@@ -99,15 +100,27 @@ def main() -> int:
         per_mutation[name][key] += 1
     shutil.rmtree(work, ignore_errors=True)
 
-    print(f"mutations: {args.n} (seed {args.seed}) on a lerax-tui file with manifest and real lerax files (main, 0.0.5)")
-    for key in ("crashed", "loaded-silently", "refused-right-status", "refused-wrong-status", "undetectable", "unchanged-ok", "unchanged-refused"):
+    print(
+        f"mutations: {args.n} (seed {args.seed}) on a lerax-tui file with manifest and real lerax files (main, 0.0.5)"
+    )
+    for key in (
+        "crashed",
+        "loaded-silently",
+        "refused-right-status",
+        "refused-wrong-status",
+        "undetectable",
+        "unchanged-ok",
+        "unchanged-refused",
+    ):
         print(f"  {key:22s} {counts[key]}")
     print("statuses: " + ", ".join(f"{k} {v}" for k, v in by_status.most_common()))
     print("per mutation:")
     for name in sorted(per_mutation):
         print(f"  {name:15s} " + ", ".join(f"{k} {v}" for k, v in sorted(per_mutation[name].items())))
     times_ms = sorted(t * 1000 for t in times)
-    print(f"verify time per file: median {statistics.median(times_ms):.2f} ms, p95 {times_ms[int(0.95 * len(times_ms))]:.2f} ms")
+    print(
+        f"verify time per file: median {statistics.median(times_ms):.2f} ms, p95 {times_ms[int(0.95 * len(times_ms))]:.2f} ms"
+    )
     bad = counts["crashed"] + counts["loaded-silently"] + counts["refused-wrong-status"]
     return 1 if bad else 0
 

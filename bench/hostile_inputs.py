@@ -127,8 +127,15 @@ def run(argv: list[str], *, expected: int, name: str, timeout: float, module: bo
     env = {**os.environ, "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu"), "COLUMNS": "120"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, rss.name, *cmd], stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=err, env=env, cwd=CWD, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-S", "-c", LAUNCHER, rss.name, *cmd],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=CWD,
+            start_new_session=True,
+        )
         try:
             rc = proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -139,7 +146,15 @@ def run(argv: list[str], *, expected: int, name: str, timeout: float, module: bo
         rss_kb = int(rss.read() or 0)
         out.seek(0)
         err.seek(0)
-        return Outcome(name, rc, expected, seconds, rss_kb / 1024, err.read().decode(errors="replace"), out.read().decode(errors="replace"))
+        return Outcome(
+            name,
+            rc,
+            expected,
+            seconds,
+            rss_kb / 1024,
+            err.read().decode(errors="replace"),
+            out.read().decode(errors="replace"),
+        )
 
 
 # --- the workspace -----------------------------------------------------------------------------
@@ -163,21 +178,42 @@ def build_workspace(w: Path) -> dict:
 
     env = make_env("CartPole-v1")
     ok = save_checkpoint(MLPQPolicy(env, width_size=16, depth=1, key=jax.random.key(0)), w / "ok", env=env, step=100)
-    config = preset("CartPole-v1").replace(total_timesteps=256, learning_starts=64, eval_interval=0, eval_episodes=1,
-                                           width_size=16, depth=1, buffer_size=256, batch_size=32)
+    config = preset("CartPole-v1").replace(
+        total_timesteps=256,
+        learning_starts=64,
+        eval_interval=0,
+        eval_episodes=1,
+        width_size=16,
+        depth=1,
+        buffer_size=256,
+        batch_size=32,
+    )
     runner = Runner("CartPole-v1", {}, config, w / "runs")
     # a real resume pair (the state at step 0), as the runner writes it
     from lerax_tui.core.checkpoint import save_pytree
     from lerax_tui.train import dqn, runs
     from lerax_tui.train.runner import RESUME_KIND
 
-    save_pytree(dqn.init_state(runner.env, config), runner.run_dir / runs.CHECKPOINTS / runs.RESUME_NAME, kind=RESUME_KIND,
-                manifest_extra={"env_id": "CartPole-v1", "env_params": {}, "config": config.to_dict(), "step": 0})
+    save_pytree(
+        dqn.init_state(runner.env, config),
+        runner.run_dir / runs.CHECKPOINTS / runs.RESUME_NAME,
+        kind=RESUME_KIND,
+        manifest_extra={"env_id": "CartPole-v1", "env_params": {}, "config": config.to_dict(), "step": 0},
+    )
     # a complete run (its resume state records the last step): --resume reads it all, then refuses (2)
     complete = w / "run-complete"
     shutil.copytree(runner.run_dir, complete)
-    save_pytree(dqn.init_state(runner.env, config), complete / runs.CHECKPOINTS / runs.RESUME_NAME, kind=RESUME_KIND,
-                manifest_extra={"env_id": "CartPole-v1", "env_params": {}, "config": config.to_dict(), "step": config.total_timesteps})
+    save_pytree(
+        dqn.init_state(runner.env, config),
+        complete / runs.CHECKPOINTS / runs.RESUME_NAME,
+        kind=RESUME_KIND,
+        manifest_extra={
+            "env_id": "CartPole-v1",
+            "env_params": {},
+            "config": config.to_dict(),
+            "step": config.total_timesteps,
+        },
+    )
     (w / "text.txt").write_text("hello, not a checkpoint\n")
     (w / "empty.eqx").write_bytes(b"")
     (w / "folder").mkdir()
@@ -262,18 +298,56 @@ def cli_cases(w: Path, ws: dict) -> list[tuple[str, list[str], int]]:
     add("train --seed 2**63", ["train", "CartPole-v1", "--seed", str(2**63)])
     add("train --seed 10**30", ["train", "CartPole-v1", "--seed", str(10**30)])
     # train: --set
-    for pair in ["foo=1", "learning_rate", "=1", "learning_rate=", "learning_rate=abc", "learning_rate=nan",
-                 "learning_rate=inf", "learning_rate=-1", "learning_rate=0", "learning_rate=2", "width_size=0",
-                 "width_size=4097", "width_size=1.5", "width_size=1e400", "width_size=nan", "depth=-1", "depth=17",
-                 "batch_size=0", "num_envs=0", "num_envs=100000", "gamma=1.5", "gamma=-0.1", "tau=0", "epsilon=2",
-                 "loss=foo", "lr_schedule=bogus", "double_dqn=maybe", "n_step=0", "eval_episodes=-1",
-                 "checkpoint_interval=-5", "seed=-1", "num_seeds=0", "total_timesteps=0",
-                 "total_timesteps=2147483648", "max_grad_norm=-1", "exploration_fraction=2", "LEARNING_RATE=1e-3",
-                 "width_size=0x40", "gradient_steps=0"]:
+    for pair in [
+        "foo=1",
+        "learning_rate",
+        "=1",
+        "learning_rate=",
+        "learning_rate=abc",
+        "learning_rate=nan",
+        "learning_rate=inf",
+        "learning_rate=-1",
+        "learning_rate=0",
+        "learning_rate=2",
+        "width_size=0",
+        "width_size=4097",
+        "width_size=1.5",
+        "width_size=1e400",
+        "width_size=nan",
+        "depth=-1",
+        "depth=17",
+        "batch_size=0",
+        "num_envs=0",
+        "num_envs=100000",
+        "gamma=1.5",
+        "gamma=-0.1",
+        "tau=0",
+        "epsilon=2",
+        "loss=foo",
+        "lr_schedule=bogus",
+        "double_dqn=maybe",
+        "n_step=0",
+        "eval_episodes=-1",
+        "checkpoint_interval=-5",
+        "seed=-1",
+        "num_seeds=0",
+        "total_timesteps=0",
+        "total_timesteps=2147483648",
+        "max_grad_norm=-1",
+        "exploration_fraction=2",
+        "LEARNING_RATE=1e-3",
+        "width_size=0x40",
+        "gradient_steps=0",
+    ]:
         add(f"train --set {pair}", ["train", "CartPole-v1", "--set", pair])
     add("train a buffer that cannot fit in memory", ["train", "Pong-misc", "--set", "buffer_size=100000000"])
-    add("train batch_size > buffer_size", ["train", "CartPole-v1", "--set", "batch_size=100", "--set", "buffer_size=10"])
-    add("train epsilon_end > epsilon_start", ["train", "CartPole-v1", "--set", "epsilon_end=0.9", "--set", "epsilon_start=0.1"])
+    add(
+        "train batch_size > buffer_size", ["train", "CartPole-v1", "--set", "batch_size=100", "--set", "buffer_size=10"]
+    )
+    add(
+        "train epsilon_end > epsilon_start",
+        ["train", "CartPole-v1", "--set", "epsilon_end=0.9", "--set", "epsilon_start=0.1"],
+    )
     add("train learning_starts >= total_timesteps?", ["train", "CartPole-v1", "--set", "num_envs=0", "--steps", "10"])
     # train: --runs-dir
     add("train --runs-dir a file", ["train", "CartPole-v1", "--runs-dir", str(w / "a-file")])
@@ -335,8 +409,18 @@ def cli_cases(w: Path, ws: dict) -> list[tuple[str, list[str], int]]:
     add("inspect --env unknown", ["inspect", ok, "--env", "Nope-v0"])
     add("inspect --env continuous", ["inspect", ok, "--env", "Pendulum-v1"])
     add("inspect --env needs a download", ["inspect", ok, "--env", "MNISTBandit-bsuite"])
-    for pair in ["depth=-1", "depth=17", "width_size=0", "width_size=100000", "width_size=1e400", "epsilon=2",
-                 "epsilon=nan", "foo=1", "depth", "=2"]:
+    for pair in [
+        "depth=-1",
+        "depth=17",
+        "width_size=0",
+        "width_size=100000",
+        "width_size=1e400",
+        "epsilon=2",
+        "epsilon=nan",
+        "foo=1",
+        "depth",
+        "=2",
+    ]:
         add(f"inspect --set {pair}", ["inspect", ok, "--set", pair])
     # export (issue 12's command): the same rules for its source, and its output must be writable
     add("export without --format", ["export", ok, "-o", str(w / "out")])
@@ -446,18 +530,33 @@ def crafted_cases() -> list[Crafted]:
     ckpt("manifest: env_id an int", manifest=lambda ws: _with(ws, env_id=7))
     ckpt("manifest: env_id unknown", manifest=lambda ws: _with(ws, env_id="Nope-v0"))
     ckpt("manifest: env_params a string", eval=True, manifest=lambda ws: _with(ws, env_params="gravity=9.8"))
-    ckpt("manifest: max_steps_in_episode 2e9", eval=True, manifest=lambda ws: _with(ws, **{"env_params.max_steps_in_episode": 2_000_000_000}))
-    ckpt("manifest: max_steps_in_episode a float 2e9", eval=True, manifest=lambda ws: _with(ws, **{"env_params.max_steps_in_episode": 2e9}))
+    ckpt(
+        "manifest: max_steps_in_episode 2e9",
+        eval=True,
+        manifest=lambda ws: _with(ws, **{"env_params.max_steps_in_episode": 2_000_000_000}),
+    )
+    ckpt(
+        "manifest: max_steps_in_episode a float 2e9",
+        eval=True,
+        manifest=lambda ws: _with(ws, **{"env_params.max_steps_in_episode": 2e9}),
+    )
     ckpt("manifest: gravity a string", eval=True, manifest=lambda ws: _with(ws, **{"env_params.gravity": "strong"}))
     ckpt("manifest: gravity a nested list", eval=True, manifest=lambda ws: _with(ws, **{"env_params.gravity": [[9.8]]}))
     ckpt("manifest: env param unknown", eval=True, manifest=lambda ws: _with(ws, **{"env_params.warp": 9}))
-    ckpt("manifest: width_size a string", eval=True, manifest=lambda ws: _with(ws, **{"hyperparameters.width_size": "16"}))
+    ckpt(
+        "manifest: width_size a string",
+        eval=True,
+        manifest=lambda ws: _with(ws, **{"hyperparameters.width_size": "16"}),
+    )
     ckpt("manifest: depth -1", manifest=lambda ws: _with(ws, **{"hyperparameters.depth": -1}))
     ckpt("manifest: width_size 10**9", manifest=lambda ws: _with(ws, **{"hyperparameters.width_size": 10**9}))
     ckpt("manifest: hyperparameters a list", manifest=lambda ws: _with(ws, hyperparameters=[16, 1]))
     ckpt("manifest: payload_bytes 10**12", eval=True, manifest=lambda ws: _with(ws, payload_bytes=10**12))
     ckpt("manifest: payload_bytes a string", manifest=lambda ws: _with(ws, payload_bytes="19664"))
-    ckpt("manifest: step a string, return NaN", manifest=lambda ws: json.dumps(_with(ws, step="many", recent_return=float("nan"))))
+    ckpt(
+        "manifest: step a string, return NaN",
+        manifest=lambda ws: json.dumps(_with(ws, step="many", recent_return=float("nan"))),
+    )
     ckpt("manifest: a JSON list", manifest="[1, 2, 3]")
     ckpt("manifest: invalid UTF-8", manifest=b"\xff\xfe{\x00")
 
@@ -483,11 +582,24 @@ def crafted_cases() -> list[Crafted]:
         out.append(Crafted(name, build))
 
     payload("payload: 1 GB sparse file, no manifest", lambda p, ws: sparse(p, GB))
-    payload("payload: 1 GB sparse, a valid start, no manifest", lambda p, ws: sparse(p, GB, Path(ws["ok"]).read_bytes()[:200]))
+    payload(
+        "payload: 1 GB sparse, a valid start, no manifest",
+        lambda p, ws: sparse(p, GB, Path(ws["ok"]).read_bytes()[:200]),
+    )
     payload("payload: valid file + 1 GB sparse tail, manifest claims it", _sparse_tail)
-    payload("payload: .npy header declaring 10**12 floats", lambda p, ws: p.write_bytes(b"\x11" * 32 + _npy_header((10**12,)) + b"\0" * 64))
-    payload("payload: .npy v2 header of 4 GB", lambda p, ws: p.write_bytes(b"\x11" * 32 + b"\x93NUMPY\x02\x00" + (4 * GB - 1).to_bytes(4, "little") + b"{" * 100))
-    payload("payload: object-dtype record", lambda p, ws: p.write_bytes(b"\x11" * 32 + _npy_header((1,), "|O") + b"\0" * 8))
+    payload(
+        "payload: .npy header declaring 10**12 floats",
+        lambda p, ws: p.write_bytes(b"\x11" * 32 + _npy_header((10**12,)) + b"\0" * 64),
+    )
+    payload(
+        "payload: .npy v2 header of 4 GB",
+        lambda p, ws: p.write_bytes(
+            b"\x11" * 32 + b"\x93NUMPY\x02\x00" + (4 * GB - 1).to_bytes(4, "little") + b"{" * 100
+        ),
+    )
+    payload(
+        "payload: object-dtype record", lambda p, ws: p.write_bytes(b"\x11" * 32 + _npy_header((1,), "|O") + b"\0" * 8)
+    )
     payload("payload: lerax layout, width 10**6, 28 MB sparse", _wide_lerax)
     payload("payload: a FIFO", lambda p, ws: os.mkfifo(p), code=2)
 
@@ -527,14 +639,20 @@ def crafted_cases() -> list[Crafted]:
         return make
 
     run_file("config.json: 100,000-deep JSON", config_text(_deep(100_000)))
-    run_file("config.json: 200 MB", lambda run, ws: _padded_json(run / "config.json", json.loads((run / "config.json").read_text()), 200 * MB))
+    run_file(
+        "config.json: 200 MB",
+        lambda run, ws: _padded_json(run / "config.json", json.loads((run / "config.json").read_text()), 200 * MB),
+    )
     run_file("config.json: a list", config_text("[]"))
-    run_file("config.json: no \"config\"", config_text('{"env_id": "CartPole-v1"}'))
+    run_file('config.json: no "config"', config_text('{"env_id": "CartPole-v1"}'))
     run_file("config.json: config a list", config_edit(config=[1, 2]))
     run_file("config.json: env_id a list", config_edit(env_id=["CartPole-v1"]))
     run_file("config.json: env_id an int", config_edit(env_id=3))
     run_file("config.json: width_size a string", config_edit(**{"config.width_size": "wide"}))
-    run_file("config.json: env_params_overrides max_steps 2e9", config_edit(env_params_overrides={"max_steps_in_episode": 2_000_000_000}))
+    run_file(
+        "config.json: env_params_overrides max_steps 2e9",
+        config_edit(env_params_overrides={"max_steps_in_episode": 2_000_000_000}),
+    )
     run_file("config.json: env_params_overrides a list", config_edit(env_params_overrides=[1]))
     run_file("config.json: invalid UTF-8", config_text(b"\xff\xfe\x00{"))
     run_file("config.json: a FIFO", replace_with("fifo"))
@@ -542,8 +660,16 @@ def crafted_cases() -> list[Crafted]:
     run_file("resume.eqx: 1 GB sparse", lambda run, ws: sparse(run / "checkpoints/resume.eqx", GB), resume_code=1)
     run_file("resume.eqx: valid + 1 GB sparse tail, manifest claims it", _resume_tail, resume_code=1)
     # a run's own files that cannot be used are a damaged resume state (1), as a damaged resume.eqx
-    run_file("resume.eqx: a FIFO", lambda run, ws: ((run / "checkpoints/resume.eqx").unlink(), os.mkfifo(run / "checkpoints/resume.eqx")), resume_code=1)
-    run_file("resume.json: 100,000-deep JSON", lambda run, ws: (run / "checkpoints/resume.json").write_text(_deep(100_000)), resume_code=1)
+    run_file(
+        "resume.eqx: a FIFO",
+        lambda run, ws: ((run / "checkpoints/resume.eqx").unlink(), os.mkfifo(run / "checkpoints/resume.eqx")),
+        resume_code=1,
+    )
+    run_file(
+        "resume.json: 100,000-deep JSON",
+        lambda run, ws: (run / "checkpoints/resume.json").write_text(_deep(100_000)),
+        resume_code=1,
+    )
 
     def metrics(name: str, make: Callable[[Path], None]):
         def build(ctx: Ctx) -> dict:
@@ -554,13 +680,33 @@ def crafted_cases() -> list[Crafted]:
 
     good = json.dumps({"step": 100, "episode_returns": [[10.0, 12.0]], "episode_steps": [[50, 100]]})
     metrics("metrics.jsonl: one 100 MB line", _long_metrics_line)
-    metrics("metrics.jsonl: wrong types", lambda p: p.write_text(good + "\n" + '{"step": 4100, "episode_returns": [["a","b"]]}\n'))
-    metrics("metrics.jsonl: more wrong types", lambda p: p.write_text("\n".join([
-        good, '{"step": "x", "episode_returns": [[1]]}', '{"step": 1e400, "episode_returns": [[1]]}',
-        '{"step": 10000000000000000000000000000000, "episode_returns": [[1]]}', '{"episode_returns": {"a": 1}}',
-        '{"step": 5, "episode_returns": [[1, 2]], "episode_steps": [["a", 3]]}', '{"step": 5, "episode_returns": [1, 2]}',
-        '{"step": 5, "episode_returns": "abc"}', '{"step": 5, "eval_returns": [[NaN, "a"]]}', '[1, 2]', 'null',
-        '{"step": 5, "episode_returns": [[1]], "episode_steps": [[1e300]]}', '{"step": true, "episode_returns": [[1]]}']) + "\n"))
+    metrics(
+        "metrics.jsonl: wrong types",
+        lambda p: p.write_text(good + "\n" + '{"step": 4100, "episode_returns": [["a","b"]]}\n'),
+    )
+    metrics(
+        "metrics.jsonl: more wrong types",
+        lambda p: p.write_text(
+            "\n".join(
+                [
+                    good,
+                    '{"step": "x", "episode_returns": [[1]]}',
+                    '{"step": 1e400, "episode_returns": [[1]]}',
+                    '{"step": 10000000000000000000000000000000, "episode_returns": [[1]]}',
+                    '{"episode_returns": {"a": 1}}',
+                    '{"step": 5, "episode_returns": [[1, 2]], "episode_steps": [["a", 3]]}',
+                    '{"step": 5, "episode_returns": [1, 2]}',
+                    '{"step": 5, "episode_returns": "abc"}',
+                    '{"step": 5, "eval_returns": [[NaN, "a"]]}',
+                    "[1, 2]",
+                    "null",
+                    '{"step": 5, "episode_returns": [[1]], "episode_steps": [[1e300]]}',
+                    '{"step": true, "episode_returns": [[1]]}',
+                ]
+            )
+            + "\n"
+        ),
+    )
     metrics("metrics.jsonl: 100,000-deep line", lambda p: p.write_text(good + "\n" + _deep(100_000) + "\n"))
     metrics("metrics.jsonl: a FIFO", lambda p: (p.unlink(missing_ok=True), os.mkfifo(p)))
     metrics("metrics.jsonl: a folder", lambda p: (p.unlink(missing_ok=True), p.mkdir()))
@@ -625,8 +771,18 @@ def _wide_lerax(path: Path, ws: dict) -> None:
     from lerax_tui.core.fingerprint import lerax_fingerprint
 
     width = 10**6
-    skeleton = eqx.filter_eval_shape(MLPQPolicy, make_env("CartPole-v1"), width_size=width, depth=1, key=jax.random.key(0))
-    records = (((4,), "<f4"), ((4,), "<f4"), ((), "<f8"), ((width, 4), "<f4"), ((width,), "<f4"), ((2, width), "<f4"), ((2,), "<f4"))
+    skeleton = eqx.filter_eval_shape(
+        MLPQPolicy, make_env("CartPole-v1"), width_size=width, depth=1, key=jax.random.key(0)
+    )
+    records = (
+        ((4,), "<f4"),
+        ((4,), "<f4"),
+        ((), "<f8"),
+        ((width, 4), "<f4"),
+        ((width,), "<f4"),
+        ((2, width), "<f4"),
+        ((2,), "<f4"),
+    )
     with open(path, "wb") as f:
         f.write(lerax_fingerprint(skeleton))
         for shape, dtype in records:
@@ -656,7 +812,16 @@ def main() -> int:
     outcomes: list[Outcome] = []
 
     def report(o: Outcome) -> None:
-        flags = [f for f, bad in (("HANG", o.hang), ("TRACEBACK", o.traceback), (f"rc {o.rc} != {o.expected}", o.wrong_code), ("stderr not one line", o.not_one_line)) if bad]
+        flags = [
+            f
+            for f, bad in (
+                ("HANG", o.hang),
+                ("TRACEBACK", o.traceback),
+                (f"rc {o.rc} != {o.expected}", o.wrong_code),
+                ("stderr not one line", o.not_one_line),
+            )
+            if bad
+        ]
         last = (o.stderr.strip().splitlines() or [""])[-1][:160]
         if flags:
             print(f"  !! {o.name}: {', '.join(flags)} ({o.seconds:.1f}s) {last}")
@@ -688,8 +853,12 @@ def main() -> int:
         baseline = {
             "inspect": probe(["inspect", str(ws["ok"])], 0, "valid file [inspect]"),
             "eval": probe(["eval", str(ws["ok"]), "--episodes", "1"], 0, "valid file [eval]"),
-            "resume": probe(["train", "CartPole-v1", "--resume", str(ws["run_complete"])], 2, "valid complete run [resume]"),
-            "app": probe(["-c", APP_PROBE, str(valid["runs"]), str(valid["ckpts"])], 0, "valid files [app]", module=False),
+            "resume": probe(
+                ["train", "CartPole-v1", "--resume", str(ws["run_complete"])], 2, "valid complete run [resume]"
+            ),
+            "app": probe(
+                ["-c", APP_PROBE, str(valid["runs"]), str(valid["ckpts"])], 0, "valid files [app]", module=False
+            ),
         }
         print("valid files, peak RSS: " + ", ".join(f"{k} {o.peak_rss_mb:.0f} MB" for k, o in baseline.items()))
         crafted = [c for c in crafted_cases() if args.k in c.name]
@@ -702,8 +871,12 @@ def main() -> int:
         rows: list[tuple[str, list[Outcome]]] = []
         for i, case in enumerate(crafted):
             probes = case.build(Ctx(ckpts, runs, f"{i:06x}", ws))
-            rows.append((case.name, [probe(argv, code, f"{case.name} [{kind}]") for kind, (argv, code) in probes.items()]))
-        app = probe(["-c", APP_PROBE, str(runs), str(ckpts)], 0, f"all {n_files} crafted files at once [app]", module=False)
+            rows.append(
+                (case.name, [probe(argv, code, f"{case.name} [{kind}]") for kind, (argv, code) in probes.items()])
+            )
+        app = probe(
+            ["-c", APP_PROBE, str(runs), str(ckpts)], 0, f"all {n_files} crafted files at once [app]", module=False
+        )
         if app.rc == 0 and "app-probe-ok" not in app.stdout:
             app.rc = 99
         print(f"  ({time.perf_counter() - t0:.0f} s)")
@@ -722,8 +895,15 @@ def main() -> int:
         print("largest excess over the valid file: " + ", ".join(f"{k} {v:+.0f} MB" for k, v in worst.items()))
 
     print()
-    print(f"tried: {n_cli} command lines, {n_files} crafted files ({len(outcomes)} subprocesses), {time.perf_counter() - t_start:.0f} s")
-    for label, pred in (("tracebacks", "traceback"), ("hangs", "hang"), ("wrong exit codes", "wrong_code"), ("stderr not one line", "not_one_line")):
+    print(
+        f"tried: {n_cli} command lines, {n_files} crafted files ({len(outcomes)} subprocesses), {time.perf_counter() - t_start:.0f} s"
+    )
+    for label, pred in (
+        ("tracebacks", "traceback"),
+        ("hangs", "hang"),
+        ("wrong exit codes", "wrong_code"),
+        ("stderr not one line", "not_one_line"),
+    ):
         print(f"  {label:22s} {sum(1 for o in outcomes if getattr(o, pred))}")
     print(f"uptime: {os.popen('uptime').read().strip()}")
     if args.keep:

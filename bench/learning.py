@@ -71,12 +71,16 @@ def report(env_id: str, out: dict) -> None:
     target = TARGETS.get(env_id)
     per_seed = out["per_seed"]
     print(f"\n## {env_id}  ({config.num_seeds} seeds vmapped, {config.total_timesteps:,} steps each)")
-    print(f"wall {out['wall_s']:.1f} s (compile {result.compile_s:.1f} s, train {result.train_s:.1f} s), "
-          f"{config.num_seeds * (result.env_steps) / max(result.train_s, 1e-9):,.0f} env steps/s all seeds")
+    print(
+        f"wall {out['wall_s']:.1f} s (compile {result.compile_s:.1f} s, train {result.train_s:.1f} s), "
+        f"{config.num_seeds * (result.env_steps) / max(result.train_s, 1e-9):,.0f} env steps/s all seeds"
+    )
     best = out["best"]
     if best:
-        print(f"| seed | final policy: greedy return (mean of {config.eval_episodes}) | best policy (eval every "
-              f"{config.eval_interval:,} steps): greedy return on the same episodes | its step |")
+        print(
+            f"| seed | final policy: greedy return (mean of {config.eval_episodes}) | best policy (eval every "
+            f"{config.eval_interval:,} steps): greedy return on the same episodes | its step |"
+        )
         print("|---|---|---|---|")
         for s, (r, b, at) in enumerate(zip(per_seed, best, result.best_steps)):
             print(f"| {config.seed + s} | {r:.1f} | {b:.1f} | {at:,} |")
@@ -89,14 +93,18 @@ def report(env_id: str, out: dict) -> None:
     if best:
         print(f"best policies: mean {np.mean(best):.1f}, median {np.median(best):.1f}, min {np.min(best):.1f}")
     above = sum(r > out["random"] for r in per_seed)
-    print(f"uniform-random policy: mean {out['random']:.2f}; seeds whose greedy return beats it: {above}/{len(per_seed)}")
+    print(
+        f"uniform-random policy: mean {out['random']:.2f}; seeds whose greedy return beats it: {above}/{len(per_seed)}"
+    )
     if target:
         if target["on"] == "seed":
             hits = sum(r >= target["threshold"] for r in per_seed)
             print(f"target: >= {target['threshold']} on {target['seeds_needed']}/10 seeds -> {hits}/{len(per_seed)}")
             if best:
                 hits = sum(r >= target["threshold"] for r in best)
-                print(f"best-policy target: >= {target['threshold']} on {target['seeds_needed']}/10 seeds -> {hits}/{len(best)}")
+                print(
+                    f"best-policy target: >= {target['threshold']} on {target['seeds_needed']}/10 seeds -> {hits}/{len(best)}"
+                )
         else:
             print(f"target: mean >= {target['threshold']} -> {np.mean(per_seed):.1f}")
             if best:

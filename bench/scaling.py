@@ -28,9 +28,24 @@ from throughput import (  # bench/ is sys.path[0] when run as a script
 
 # lerax's own DQN defaults (ANCHORS.md): SB3-like, 1 env, 1M buffer, one update every 4 env steps.
 LERAX_DEFAULTS = dict(
-    num_envs=1, buffer_size=1_000_000, batch_size=32, learning_starts=100, train_frequency=4, gradient_steps=1,
-    target_update_interval=10_000, tau=1.0, learning_rate=1e-4, max_grad_norm=10.0, double_dqn=True, loss="mse",
-    gamma=0.99, epsilon_start=1.0, epsilon_end=0.05, exploration_fraction=0.1, width_size=64, depth=2,
+    num_envs=1,
+    buffer_size=1_000_000,
+    batch_size=32,
+    learning_starts=100,
+    train_frequency=4,
+    gradient_steps=1,
+    target_update_interval=10_000,
+    tau=1.0,
+    learning_rate=1e-4,
+    max_grad_norm=10.0,
+    double_dqn=True,
+    loss="mse",
+    gamma=0.99,
+    epsilon_start=1.0,
+    epsilon_end=0.05,
+    exploration_fraction=0.1,
+    width_size=64,
+    depth=2,
 )
 # The single-env case: one update per env step, 50k buffer (otherwise our defaults).
 ONE_ENV = dict(num_envs=1, train_frequency=1, buffer_size=50_000, batch_size=64)
@@ -117,14 +132,19 @@ class Fused:
             net = eqx.nn.MLP(obs_dim, n_actions, c.width_size, c.depth, key=k_net)
             obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(k_env, E), params)
             buf = dict(
-                obs=jnp.zeros((N, obs_dim)), action=jnp.zeros((N,), jnp.int32), reward=jnp.zeros((N,)),
-                next_obs=jnp.zeros((N, obs_dim)), terminated=jnp.zeros((N,), bool),
+                obs=jnp.zeros((N, obs_dim)),
+                action=jnp.zeros((N,), jnp.int32),
+                reward=jnp.zeros((N,)),
+                next_obs=jnp.zeros((N, obs_dim)),
+                terminated=jnp.zeros((N,), bool),
             )
             net = eqx.filter(net, eqx.is_array)
             opt_state = opt.init(net)
             return (net, net, opt_state, buf, jnp.int32(0), jnp.int32(0), env_state, obs, jnp.int32(0), k_run)
 
-        static = eqx.filter(eqx.nn.MLP(obs_dim, n_actions, c.width_size, c.depth, key=jax.random.key(0)), eqx.is_array, inverse=True)
+        static = eqx.filter(
+            eqx.nn.MLP(obs_dim, n_actions, c.width_size, c.depth, key=jax.random.key(0)), eqx.is_array, inverse=True
+        )
 
         def loss_fn(net, target, batch):
             online, target = eqx.combine(net, static), eqx.combine(target, static)
@@ -149,7 +169,11 @@ class Fused:
         def iteration(carry, _):
             net, target, opt_state, buf, pos, size, env_state, obs, step, key = carry
             key, k_eps, k_rand, k_step, k_learn = jax.random.split(key, 5)
-            eps = c.epsilon_end if decay <= 0 else c.epsilon_start + jnp.clip(step / decay, 0, 1) * (c.epsilon_end - c.epsilon_start)
+            eps = (
+                c.epsilon_end
+                if decay <= 0
+                else c.epsilon_start + jnp.clip(step / decay, 0, 1) * (c.epsilon_end - c.epsilon_start)
+            )
             greedy = jnp.argmax(q(eqx.combine(net, static), obs), axis=1)
             explore = jax.random.uniform(k_eps, (E,)) < eps
             action = jnp.where(explore, jax.random.randint(k_rand, (E,), 0, n_actions), greedy)
@@ -160,12 +184,20 @@ class Fused:
             new = dict(obs=obs, action=action, reward=reward, next_obs=info["final_observation"], terminated=terminated)
             buf = jax.tree.map(lambda b, x: b.at[index].set(x.astype(b.dtype)), buf, new)
             pos, size, after = (pos + E) % N, jnp.minimum(size + E, N), step + E
-            n = jnp.where(after >= c.learning_starts, (after // c.train_frequency - step // c.train_frequency) * c.gradient_steps, 0)
+            n = jnp.where(
+                after >= c.learning_starts,
+                (after // c.train_frequency - step // c.train_frequency) * c.gradient_steps,
+                0,
+            )
             if max_updates == 1:
-                net, opt_state = jax.lax.cond(n > 0, lambda: learn(net, opt_state, target, buf, size, k_learn), lambda: (net, opt_state))
+                net, opt_state = jax.lax.cond(
+                    n > 0, lambda: learn(net, opt_state, target, buf, size, k_learn), lambda: (net, opt_state)
+                )
             else:
+
                 def body(i, nk):
                     return learn(*nk, target, buf, size, jax.random.fold_in(k_learn, i))
+
                 net, opt_state = jax.lax.fori_loop(0, n, body, (net, opt_state))
             do_target = after // c.target_update_interval > step // c.target_update_interval
             mixed = jax.tree.map(lambda o, t: c.tau * o + (1 - c.tau) * t, net, target) if c.tau < 1 else net
@@ -202,15 +234,25 @@ def main(argv: list[str] | None = None) -> int:
         for name, overrides in CONFIGS.items():
             config = make_config(overrides, args.steps)
             systems[name] = (Ours(config), Fused(config))
-            print(f"compiled {name}: ours {systems[name][0].compile_s:.1f} s, fused {systems[name][1].compile_s:.1f} s", flush=True)
+            print(
+                f"compiled {name}: ours {systems[name][0].compile_s:.1f} s, fused {systems[name][1].compile_s:.1f} s",
+                flush=True,
+            )
         sps = {(name, who): [] for name in CONFIGS for who in ("ours", "fused")}
         for r in range(args.repeats):
             for name, (ours, fused) in systems.items():
-                for who, system in (("ours", ours), ("fused", fused)) if r % 2 == 0 else (("fused", fused), ("ours", ours)):
+                for who, system in (
+                    (("ours", ours), ("fused", fused)) if r % 2 == 0 else (("fused", fused), ("ours", ours))
+                ):
                     sps[(name, who)].append(system.run(r))
-                print(f"run {r} {name}: ours {sps[(name, 'ours')][-1]:,.0f}, fused {sps[(name, 'fused')][-1]:,.0f} env steps/s", flush=True)
+                print(
+                    f"run {r} {name}: ours {sps[(name, 'ours')][-1]:,.0f}, fused {sps[(name, 'fused')][-1]:,.0f} env steps/s",
+                    flush=True,
+                )
         del systems
-        print(f"\n## ours vs fused reference, CartPole-v1, {args.steps:,} env steps per run, median of {args.repeats} alternating runs")
+        print(
+            f"\n## ours vs fused reference, CartPole-v1, {args.steps:,} env steps per run, median of {args.repeats} alternating runs"
+        )
         print("| configuration | ours env steps/s | fused env steps/s | ours / fused (target >= 0.9) |")
         print("|---|---|---|---|")
         for name in CONFIGS:
@@ -231,8 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.repeats):
             for k, cell in cells.items():
                 table[k].append(cell.run(r))
-        print(f"\n## our env steps/s at lerax's DQN defaults, one seed, {args.table_steps:,} env steps per run, "
-              f"median of {args.repeats} alternating runs")
+        print(
+            f"\n## our env steps/s at lerax's DQN defaults, one seed, {args.table_steps:,} env steps per run, "
+            f"median of {args.repeats} alternating runs"
+        )
         print("| num_envs | " + " | ".join(f"buffer {b:,}" for b in buffers) + " | 1M / 10k (target >= 0.8) |")
         print("|---|" + "---|" * (len(buffers) + 1))
         for e in envs:

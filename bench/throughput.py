@@ -28,22 +28,64 @@ PUREJAXRL_FIGURE = (43_000, 49_000)
 
 # rejax's CartPole DQN config (its repo), in rejax's names
 REJAX_CONFIG = dict(
-    num_envs=10, buffer_size=50_000, fill_buffer=5_000, batch_size=100, num_epochs=5, polyak=0.98,
-    target_update_freq=10, learning_rate=1e-3, max_grad_norm=10.0, ddqn=True, gamma=0.99,
-    eps_start=1.0, eps_end=0.05, exploration_fraction=0.5,
-    agent="DuelingQNetwork", agent_kwargs={"activation": "swish"},
+    num_envs=10,
+    buffer_size=50_000,
+    fill_buffer=5_000,
+    batch_size=100,
+    num_epochs=5,
+    polyak=0.98,
+    target_update_freq=10,
+    learning_rate=1e-3,
+    max_grad_norm=10.0,
+    ddqn=True,
+    gamma=0.99,
+    eps_start=1.0,
+    eps_end=0.05,
+    exploration_fraction=0.5,
+    agent="DuelingQNetwork",
+    agent_kwargs={"activation": "swish"},
 )
 # ... and the same hyperparameters in ours (train every iteration of 10 env steps, 5 gradient steps)
 OURS_AT_REJAX = dict(
-    num_envs=10, buffer_size=50_000, learning_starts=5_000, batch_size=100, train_frequency=10, gradient_steps=5,
-    tau=0.02, target_update_interval=10, learning_rate=1e-3, max_grad_norm=10.0, double_dqn=True, gamma=0.99,
-    epsilon_start=1.0, epsilon_end=0.05, exploration_fraction=0.5, width_size=64, depth=2, loss="mse",
+    num_envs=10,
+    buffer_size=50_000,
+    learning_starts=5_000,
+    batch_size=100,
+    train_frequency=10,
+    gradient_steps=5,
+    tau=0.02,
+    target_update_interval=10,
+    learning_rate=1e-3,
+    max_grad_norm=10.0,
+    double_dqn=True,
+    gamma=0.99,
+    epsilon_start=1.0,
+    epsilon_end=0.05,
+    exploration_fraction=0.5,
+    width_size=64,
+    depth=2,
+    loss="mse",
 )
 # PureJaxRL's DQN config (ANCHORS.md; its dqn.py uses optax.adam without a gradient clip: max_grad_norm 0)
 OURS_AT_PUREJAXRL = dict(
-    num_envs=10, buffer_size=10_000, learning_starts=10_000, batch_size=128, train_frequency=10, gradient_steps=1,
-    tau=1.0, target_update_interval=500, learning_rate=2.5e-4, max_grad_norm=0.0, double_dqn=False, gamma=0.99,
-    epsilon_start=1.0, epsilon_end=0.05, exploration_fraction=0.5, width_size=120, depth=2, loss="mse",
+    num_envs=10,
+    buffer_size=10_000,
+    learning_starts=10_000,
+    batch_size=128,
+    train_frequency=10,
+    gradient_steps=1,
+    tau=1.0,
+    target_update_interval=500,
+    learning_rate=2.5e-4,
+    max_grad_norm=0.0,
+    double_dqn=False,
+    gamma=0.99,
+    epsilon_start=1.0,
+    epsilon_end=0.05,
+    exploration_fraction=0.5,
+    width_size=120,
+    depth=2,
+    loss="mse",
 )
 # PureJaxRL's 120-84 net does 10.7k multiply-adds per forward pass; our two equal hidden layers match
 # that at width 100 (10.6k); width 120 (15.1k) is the upper bound above.
@@ -101,8 +143,14 @@ def time_rejax(steps: int, seed: int) -> tuple[float, float, float]:
     from rejax import DQN
 
     env, params = _legacy_env()
-    algo = DQN.create(env=env, env_params=params, total_timesteps=steps, eval_freq=steps,
-                      skip_initial_evaluation=True, **copy.deepcopy(REJAX_CONFIG))
+    algo = DQN.create(
+        env=env,
+        env_params=params,
+        total_timesteps=steps,
+        eval_freq=steps,
+        skip_initial_evaluation=True,
+        **copy.deepcopy(REJAX_CONFIG),
+    )
     rng = jax.random.PRNGKey(seed)
     t0 = time.perf_counter()
     compiled = jax.jit(algo.train).lower(rng).compile()
@@ -137,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
             c, sps, ret = time_rejax(args.steps, r)
             rows["rejax"].append(sps)
             compiles["rejax"].append(c)
-            print(f"run {r}: rejax          {sps:10,.0f} env steps/s  (compile {c:.1f} s, final eval {ret:.0f})", flush=True)
+            print(
+                f"run {r}: rejax          {sps:10,.0f} env steps/s  (compile {c:.1f} s, final eval {ret:.0f})",
+                flush=True,
+            )
         c, sps = time_ours(OURS_AT_REJAX, args.steps, r)
         rows["ours@rejax"].append(sps)
         compiles["ours@rejax"].append(c)
@@ -151,23 +202,33 @@ def main(argv: list[str] | None = None) -> int:
         compiles["ours@purejaxrl-matched"].append(c)
         print(f"run {r}: ours @ PureJaxRL, 100-100 net {sps:8,.0f} env steps/s  (compile {c:.1f} s)", flush=True)
 
-    print(f"\n## CartPole-v1 DQN throughput, {args.steps:,} env steps per run, {args.repeats} alternating runs (median)")
+    print(
+        f"\n## CartPole-v1 DQN throughput, {args.steps:,} env steps per run, {args.repeats} alternating runs (median)"
+    )
     print("| system @ config | env steps/s | compile s | ratio |")
     print("|---|---|---|---|")
     med = {k: statistics.median(v) for k, v in rows.items() if v}
     cmed = {k: statistics.median(v) for k, v in compiles.items() if v}
     if "rejax" in med:
         print(f"| rejax 0.1.3 @ rejax | {med['rejax']:,.0f} | {cmed['rejax']:.1f} | 1.0x |")
-        print(f"| lerax-tui @ rejax | {med['ours@rejax']:,.0f} | {cmed['ours@rejax']:.1f} | {med['ours@rejax'] / med['rejax']:.1f}x rejax (target >= 5x) |")
+        print(
+            f"| lerax-tui @ rejax | {med['ours@rejax']:,.0f} | {cmed['ours@rejax']:.1f} | {med['ours@rejax'] / med['rejax']:.1f}x rejax (target >= 5x) |"
+        )
     else:
-        print(f"| lerax-tui @ rejax | {med['ours@rejax']:,.0f} | {cmed['ours@rejax']:.1f} | rejax measured {REJAX_FIGURE} in ANCHORS |")
+        print(
+            f"| lerax-tui @ rejax | {med['ours@rejax']:,.0f} | {cmed['ours@rejax']:.1f} | rejax measured {REJAX_FIGURE} in ANCHORS |"
+        )
     lo, hi = PUREJAXRL_FIGURE
     print(f"| PureJaxRL (ANCHORS figure) | {lo:,}-{hi:,} | 3.9 | 1.0x |")
-    print(f"| lerax-tui @ PureJaxRL | {med['ours@purejaxrl']:,.0f} | {cmed['ours@purejaxrl']:.1f} | "
-          f"{med['ours@purejaxrl'] / hi:.2f}-{med['ours@purejaxrl'] / lo:.2f}x PureJaxRL (target >= 1.0x) |")
+    print(
+        f"| lerax-tui @ PureJaxRL | {med['ours@purejaxrl']:,.0f} | {cmed['ours@purejaxrl']:.1f} | "
+        f"{med['ours@purejaxrl'] / hi:.2f}-{med['ours@purejaxrl'] / lo:.2f}x PureJaxRL (target >= 1.0x) |"
+    )
     m = med["ours@purejaxrl-matched"]
-    print(f"| lerax-tui @ PureJaxRL, 100-100 net (same MACs as 120-84) | {m:,.0f} | {cmed['ours@purejaxrl-matched']:.1f} | "
-          f"{m / hi:.2f}-{m / lo:.2f}x PureJaxRL |")
+    print(
+        f"| lerax-tui @ PureJaxRL, 100-100 net (same MACs as 120-84) | {m:,.0f} | {cmed['ours@purejaxrl-matched']:.1f} | "
+        f"{m / hi:.2f}-{m / lo:.2f}x PureJaxRL |"
+    )
     return 0
 
 

@@ -36,7 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--runs-dir", type=_path, default=Path("runs"), help="where run folders live (default ./runs)")
     parser.add_argument("--env", default="CartPole-v1", help="environment selected when the app opens")
-    parser.add_argument("--checkpoints", type=_path, default=None, metavar="DIR", help="open straight into the checkpoint browser on DIR")
+    parser.add_argument(
+        "--checkpoints",
+        type=_path,
+        default=None,
+        metavar="DIR",
+        help="open straight into the checkpoint browser on DIR",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     envs = sub.add_parser("envs", help="list every gymnax environment and whether it is supported")
@@ -47,9 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, default=None, help="environment steps per seed (total_timesteps)")
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--seeds", type=int, default=None, help="number of seeds trained side by side")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any hyperparameter by its config name")
+    train.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="any hyperparameter by its config name"
+    )
     train.add_argument("--runs-dir", type=_path, default=None, dest="sub_runs_dir")
-    train.add_argument("--resume", type=_path, default=None, metavar="RUN_DIR", help="continue a run from its resume.eqx")
+    train.add_argument(
+        "--resume", type=_path, default=None, metavar="RUN_DIR", help="continue a run from its resume.eqx"
+    )
     train.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
 
     ev = sub.add_parser("eval", help="greedy evaluation of a checkpoint")
@@ -60,16 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     insp = sub.add_parser("inspect", help="verify a checkpoint file without loading it")
     insp.add_argument("checkpoint", type=_path, metavar="CHECKPOINT")
-    insp.add_argument("--env", default=None, dest="inspect_env", metavar="ENV_ID", help="environment you mean to build for")
-    insp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameters you mean to build with")
+    insp.add_argument(
+        "--env", default=None, dest="inspect_env", metavar="ENV_ID", help="environment you mean to build for"
+    )
+    insp.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameters you mean to build with"
+    )
     insp.add_argument("--json", action="store_true")
 
     exp = sub.add_parser("export", help="write a checkpoint in lerax's layout (main or 0.0.5) or ours, verified")
     exp.add_argument("checkpoint", type=_path, metavar="CHECKPOINT")
     exp.add_argument("--format", required=True, choices=("lerax", "lerax-0.0.5", "lerax-tui"), dest="export_format")
-    exp.add_argument("-o", "--output", required=True, type=_path, metavar="OUT", help="file to write (.eqx appended when missing)")
-    exp.add_argument("--env", default=None, dest="inspect_env", metavar="ENV_ID", help="environment the source was built for")
-    exp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameters the source was built with")
+    exp.add_argument(
+        "-o", "--output", required=True, type=_path, metavar="OUT", help="file to write (.eqx appended when missing)"
+    )
+    exp.add_argument(
+        "--env", default=None, dest="inspect_env", metavar="ENV_ID", help="environment the source was built for"
+    )
+    exp.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameters the source was built with"
+    )
     exp.add_argument("--force", action="store_true", help="replace OUT if it exists")
     exp.add_argument("--json", action="store_true")
     return parser
@@ -83,7 +103,15 @@ def cmd_envs(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_json() for r in rows]))
         return EXIT_OK
     header = ("ENV_ID", "OBSERVATION", "ACTIONS", "SUPPORTED")
-    table = [(r.env_id, str(tuple(r.observation_shape)) if r.observation_shape is not None else "?", r.action_space, "yes" if r.supported else f"no: {r.reason}") for r in rows]
+    table = [
+        (
+            r.env_id,
+            str(tuple(r.observation_shape)) if r.observation_shape is not None else "?",
+            r.action_space,
+            "yes" if r.supported else f"no: {r.reason}",
+        )
+        for r in rows
+    ]
     widths = [max(len(str(x[i])) for x in [header, *table]) for i in range(3)]
     for row in [header, *table]:
         print("  ".join(str(c).ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
@@ -149,7 +177,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     try:
         result = export_checkpoint(
-            args.checkpoint, args.output, args.export_format, env_id=args.inspect_env, overrides=overrides, force=args.force
+            args.checkpoint,
+            args.output,
+            args.export_format,
+            env_id=args.inspect_env,
+            overrides=overrides,
+            force=args.force,
         )
     except ExportError as e:
         return fail(str(e))
@@ -164,7 +197,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _format_report(report) -> str:
     from lerax_tui.core.verification import describe_kind
 
-    lines = [f"{report.path}: {report.status}" + (f" ({describe_kind(report.fingerprint_kind)})" if report.fingerprint_kind else "")]
+    lines = [
+        f"{report.path}: {report.status}"
+        + (f" ({describe_kind(report.fingerprint_kind)})" if report.fingerprint_kind else "")
+    ]
     if report.fingerprint:
         lines.append(f"  fingerprint  {report.fingerprint}")
     if report.env_id:
@@ -221,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(e, OSError) and e.filename:
             return fail(describe_os_error(e.filename, e))
-        return fail(f"unexpected {type(e).__name__}: {' '.join(str(e).split())[:300]} (LERAX_TUI_DEBUG=1 shows where)", EXIT_FAILED)
+        return fail(
+            f"unexpected {type(e).__name__}: {' '.join(str(e).split())[:300]} (LERAX_TUI_DEBUG=1 shows where)",
+            EXIT_FAILED,
+        )
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -103,7 +103,11 @@ def file_problem(path: Path, *, what: str = "checkpoint") -> str | None:
     except OSError as e:
         return f"{shown}: {_os_reason(e)}"
     if stat.S_ISDIR(st.st_mode):
-        hint = f" (a run folder: pass e.g. {path / 'checkpoints' / 'final.eqx'})" if (path / "checkpoints").is_dir() else ""
+        hint = (
+            f" (a run folder: pass e.g. {path / 'checkpoints' / 'final.eqx'})"
+            if (path / "checkpoints").is_dir()
+            else ""
+        )
         return f"{shown} is a folder, not a {what} file{hint}"
     if not stat.S_ISREG(st.st_mode):
         return f"{shown} is {describe_mode(st.st_mode)}, not a {what} file"

@@ -38,7 +38,9 @@ def main() -> int:
     env = GymnaxToLeraxEnv(*gymnax.make(expected["env_id"]))
     print(f"lerax {metadata.version('lerax')}, jax {jax.__version__}, python {sys.version.split()[0]}")
     try:
-        policy = MLPQPolicy.deserialize(args.file, env, epsilon=0.1, width_size=args.width_size, depth=args.depth, key=jax.random.key(0))
+        policy = MLPQPolicy.deserialize(
+            args.file, env, epsilon=0.1, width_size=args.width_size, depth=args.depth, key=jax.random.key(0)
+        )
     except Exception as e:  # the point of the script is to show lerax's refusal, whatever it is
         print(f"deserialize refused {args.file}: {type(e).__name__}: {e}")
         return 1

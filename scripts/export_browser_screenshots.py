@@ -72,7 +72,11 @@ async def main(root: Path) -> None:
         inspector = app.screen
         await wait_for(
             pilot,
-            lambda: inspector.episode is not None and len(inspector.returns) == inspector.episodes and "running" not in str(inspector.query_one("#eval-caption").render()),
+            lambda: (
+                inspector.episode is not None
+                and len(inspector.returns) == inspector.episodes
+                and "running" not in str(inspector.query_one("#eval-caption").render())
+            ),
             300,
             "evaluation",
         )

@@ -39,7 +39,11 @@ def save(app, out: Path, name: str) -> None:
 async def ready(pilot) -> None:
     from lerax_tui.tui.widgets.env_picker import EnvPicker
 
-    await wait_for(pilot, lambda: pilot.app.main_screen.query(EnvPicker) and pilot.app.main_screen.query_one(EnvPicker).entries, 120)
+    await wait_for(
+        pilot,
+        lambda: pilot.app.main_screen.query(EnvPicker) and pilot.app.main_screen.query_one(EnvPicker).entries,
+        120,
+    )
 
 
 async def train(pilot, timeout: float, **fields) -> None:

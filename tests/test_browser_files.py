@@ -23,7 +23,9 @@ def browser_folder(tmp_path, small_policy, cartpole, lerax_dir):
 
 
 def _inspect_json(path: Path) -> tuple[int, dict]:
-    out = subprocess.run([sys.executable, "-m", "lerax_tui", "inspect", str(path), "--json"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "lerax_tui", "inspect", str(path), "--json"], capture_output=True, text=True
+    )
     assert "Traceback" not in out.stderr
     return out.returncode, json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -34,23 +34,47 @@ REPORTS = {
     "final": dict(status="ok", fingerprint_kind="lerax-tui", manifest=_manifest(50000, 487.3)),
     "step-000025000": dict(status="ok", fingerprint_kind="lerax-tui", manifest=_manifest(25000, 212.9)),
     "cartpole_trained": dict(
-        status="ok", fingerprint_kind="lerax", env_id="CartPole-v1", inferred=True,
+        status="ok",
+        fingerprint_kind="lerax",
+        env_id="CartPole-v1",
+        inferred=True,
         hyperparameters={"epsilon": 0.1, "width_size": 64, "depth": 2},
         problems=["no manifest: array bytes cannot be checked against a digest (structure and sizes verified)"],
     ),
     "cartpole_05": dict(
-        status="ok", fingerprint_kind="lerax-0.0.5", env_id="CartPole-v1", inferred=True,
+        status="ok",
+        fingerprint_kind="lerax-0.0.5",
+        env_id="CartPole-v1",
+        inferred=True,
         hyperparameters={"width_size": 64, "depth": 2, "epsilon": 0.10000000149011612},
-        problems=["no fingerprint (lerax 0.0.5 layout): structure checked record by record; array bytes cannot be checked against a digest"],
+        problems=[
+            "no fingerprint (lerax 0.0.5 layout): structure checked record by record; array bytes cannot be checked against a digest"
+        ],
     ),
-    "truncated": dict(status="truncated", manifest=_manifest(50000, 487.3), problems=["truncated: 19532 payload bytes, manifest says 19632"]),
+    "truncated": dict(
+        status="truncated",
+        manifest=_manifest(50000, 487.3),
+        problems=["truncated: 19532 payload bytes, manifest says 19632"],
+    ),
     "lying": dict(
-        status="corrupt", manifest=_manifest(50000, 487.3, width=128),
-        problems=["the manifest does not describe the file: building from its hyperparameters gives another fingerprint", "width_size: file 64, manifest 128"],
+        status="corrupt",
+        manifest=_manifest(50000, 487.3, width=128),
+        problems=[
+            "the manifest does not describe the file: building from its hyperparameters gives another fingerprint",
+            "width_size: file 64, manifest 128",
+        ],
     ),
     "empty": dict(status="not-a-checkpoint", problems=["empty file (0 bytes)"]),
 }
-SIZES = {"final": 19664, "step-000025000": 19664, "cartpole_trained": 19664, "cartpole_05": 19892, "truncated": 19564, "lying": 19664, "empty": 0}
+SIZES = {
+    "final": 19664,
+    "step-000025000": 19664,
+    "cartpole_trained": 19664,
+    "cartpole_05": 19892,
+    "truncated": 19564,
+    "lying": 19664,
+    "empty": 0,
+}
 
 
 def fake_verify(path, *, env_id=None, overrides=None):

@@ -81,7 +81,9 @@ async def test_rows_show_every_status(folder):
             assert got[stem] == label, stem
         assert "resume" not in got and not any(".tmp-" in n for n in got)
         details = str(screen.query_one("#browser-details-text").render())
-        assert "resume.eqx at this step: continuing resumes exactly" in details  # first row: final, at the resume's step
+        assert (
+            "resume.eqx at this step: continuing resumes exactly" in details
+        )  # first row: final, at the resume's step
         select(screen, "step-000000100")
         await pilot.pause(0.1)
         assert "resume.eqx is at another step" in str(screen.query_one("#browser-details-text").render())
@@ -138,7 +140,9 @@ async def test_file_without_manifest_asks_verifies_then_loads(folder):
         assert dialog.query_one("#param-depth").value == "2"
         dialog.query_one("#param-width_size").value = "32"
         await pilot.press("enter")
-        await until(pilot, lambda: screen.rows[str(folder / "files/cartpole_trained.eqx")].status == "fingerprint-mismatch")
+        await until(
+            pilot, lambda: screen.rows[str(folder / "files/cartpole_trained.eqx")].status == "fingerprint-mismatch"
+        )
         await pilot.pause(0.3)
         assert labels(screen)["cartpole_trained"] == "fingerprint mismatch"
         assert "width_size: file 64, requested 32" in str(screen.query_one("#browser-details-text").render())
@@ -215,7 +219,12 @@ async def test_parameters_dialog_checks_its_values():
 
     class DialogApp(App):
         def on_mount(self) -> None:
-            dialog = PolicyParametersDialog("x.eqx", env_id="CartPole-v1", hyperparameters={"width_size": 64}, env_choices=["CartPole-v1", "Acrobot-v1"])
+            dialog = PolicyParametersDialog(
+                "x.eqx",
+                env_id="CartPole-v1",
+                hyperparameters={"width_size": 64},
+                env_choices=["CartPole-v1", "Acrobot-v1"],
+            )
             self.push_screen(dialog, results.append)
 
     app = DialogApp()
@@ -223,7 +232,9 @@ async def test_parameters_dialog_checks_its_values():
         dialog = app.screen
         dialog.query_one("#param-env_id").value = "Cart"
         await pilot.press("enter")
-        assert "unknown environment 'Cart' (did you mean CartPole-v1?)" in str(dialog.query_one("#dialog-error").render())
+        assert "unknown environment 'Cart' (did you mean CartPole-v1?)" in str(
+            dialog.query_one("#dialog-error").render()
+        )
         dialog.query_one("#param-env_id").value = "Acrobot-v1"
         dialog.query_one("#param-depth").value = "two"
         await pilot.press("enter")
@@ -243,8 +254,13 @@ async def test_in_the_main_app_ctrl_o_then_load_prefills_from_the_form(folder):
     from lerax_tui.tui.app import make_app
 
     assert app_module.CheckpointBrowserScreen is CheckpointBrowserScreen
-    app = make_app(runs_dir=folder / "runs", env_id="CartPole-v1", trainer_factory=FakeFactory(), catalogue=FAKE_CATALOGUE,
-                   keymap_path=folder / "no-keymap.toml")
+    app = make_app(
+        runs_dir=folder / "runs",
+        env_id="CartPole-v1",
+        trainer_factory=FakeFactory(),
+        catalogue=FAKE_CATALOGUE,
+        keymap_path=folder / "no-keymap.toml",
+    )
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(0.2)
         await pilot.press("ctrl+o")
@@ -256,7 +272,11 @@ async def test_in_the_main_app_ctrl_o_then_load_prefills_from_the_form(folder):
         row.report.env_id, row.report.hyperparameters = None, None  # as if nothing could be inferred
         env_id, hp = screen.prefill(row)
         form = app.main_screen.form.config()
-        assert env_id == "CartPole-v1" and hp == {"width_size": form.width_size, "depth": form.depth, "epsilon": form.epsilon}
+        assert env_id == "CartPole-v1" and hp == {
+            "width_size": form.width_size,
+            "depth": form.depth,
+            "epsilon": form.epsilon,
+        }
         await pilot.press("escape")
         assert not isinstance(app.screen, CheckpointBrowserScreen)
 
@@ -291,8 +311,13 @@ async def test_the_palette_reaches_every_browser_action(folder):
 
     from lerax_tui.tui.app import make_app
 
-    app = make_app(runs_dir=folder / "runs", env_id="CartPole-v1", trainer_factory=FakeFactory(), catalogue=FAKE_CATALOGUE,
-                   keymap_path=folder / "no-keymap.toml")
+    app = make_app(
+        runs_dir=folder / "runs",
+        env_id="CartPole-v1",
+        trainer_factory=FakeFactory(),
+        catalogue=FAKE_CATALOGUE,
+        keymap_path=folder / "no-keymap.toml",
+    )
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(0.2)
         main_titles = {c.title for c in app.get_system_commands(app.screen)}
@@ -310,7 +335,10 @@ async def test_the_palette_reaches_every_browser_action(folder):
         await pilot.press(*"Filter")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await until(pilot, lambda: app.screen is screen and isinstance(app.focused, Input) and app.focused.id == "browser-filter")
+        await until(
+            pilot,
+            lambda: app.screen is screen and isinstance(app.focused, Input) and app.focused.id == "browser-filter",
+        )
 
 
 def test_details_of_a_best_checkpoint_show_its_greedy_evaluation(tmp_path, small_policy, cartpole):
@@ -319,11 +347,19 @@ def test_details_of_a_best_checkpoint_show_its_greedy_evaluation(tmp_path, small
     from lerax_tui.core.checkpoint_index import CheckpointRow
     from lerax_tui.tui.checkpoint_text import details_text
 
-    best = save_checkpoint(small_policy, tmp_path / "best", env=cartpole, step=30_000, recent_return=310.0,
-                           extra={"eval_return": 487.5, "eval_returns": [500.0, 475.0]})
+    best = save_checkpoint(
+        small_policy,
+        tmp_path / "best",
+        env=cartpole,
+        step=30_000,
+        recent_return=310.0,
+        extra={"eval_return": 487.5, "eval_returns": [500.0, 475.0]},
+    )
     text = details_text(CheckpointRow(path=best, run="r", report=verify(best))).plain
     line = next(x for x in text.splitlines() if x.startswith("greedy eval"))
-    assert line.endswith("487.5 (mean of 2 episodes at step 30,000: this seed's best)") and "recent return 310.0" in text
+    assert (
+        line.endswith("487.5 (mean of 2 episodes at step 30,000: this seed's best)") and "recent return 310.0" in text
+    )
     final = save_checkpoint(small_policy, tmp_path / "final", env=cartpole, step=50_000, recent_return=500.0)
     assert "greedy eval" not in details_text(CheckpointRow(path=final, run="r", report=verify(final))).plain
 
@@ -341,7 +377,9 @@ async def test_export_key_writes_a_verified_file_and_lists_it(folder):
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ExportDialog))
         dialog = app.screen
-        assert "CartPole-v1 (inferred from its records), width_size=64, depth=2" in str(dialog.query_one("#dialog-message").render())
+        assert "CartPole-v1 (inferred from its records), width_size=64, depth=2" in str(
+            dialog.query_one("#dialog-message").render()
+        )
         assert dialog.query_one("#export-path").value == str(folder / "files/cartpole_trained-lerax.eqx")
         await pilot.press("down", "space")  # the second layout: lerax 0.0.5
         assert dialog.format == "lerax-0.0.5"
@@ -375,4 +413,6 @@ async def test_export_of_a_damaged_file_is_refused_with_the_reason(folder):
         await pilot.press("x")
         await pilot.pause(0.2)
         assert app.screen is screen
-        assert any("truncated: 1612 payload bytes" in n.message and "not exported" in n.message for n in app._notifications)
+        assert any(
+            "truncated: 1612 payload bytes" in n.message and "not exported" in n.message for n in app._notifications
+        )

@@ -182,7 +182,9 @@ def test_no_pickle_anywhere(tmp_path, saved_checkpoint):
 
 def test_inspect_json_shape_and_exit_codes(saved_checkpoint, tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "lerax_tui", "inspect", *args, "--json"], capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, "-m", "lerax_tui", "inspect", *args, "--json"], capture_output=True, text=True
+        )
 
     ok = run(str(saved_checkpoint))
     assert ok.returncode == 0, ok.stderr
@@ -194,7 +196,11 @@ def test_inspect_json_shape_and_exit_codes(saved_checkpoint, tmp_path):
     usage = run(str(saved_checkpoint), "--set", "widthsize=16")
     assert usage.returncode == 2 and usage.stderr.count("\n") == 1 and "Traceback" not in usage.stderr
     missing = run(str(tmp_path / "nope.eqx"))  # no file named: bad input (2), the report still printed
-    assert missing.returncode == 2 and json.loads(missing.stdout)["status"] == "missing" and missing.stderr.count("\n") == 1
+    assert (
+        missing.returncode == 2
+        and json.loads(missing.stdout)["status"] == "missing"
+        and missing.stderr.count("\n") == 1
+    )
 
 
 def test_a_policy_manifest_without_env_over_foreign_records_is_unknown_structure(tmp_path, capsys):

@@ -36,7 +36,11 @@ def originals(tmp_path_factory, lerax_dir, lerax05_dir):
 
 
 @settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(which=st.sampled_from(["ours", "lerax", "lerax-0.0.5"]), name=st.sampled_from(sorted(MUTATIONS)), seed=st.integers(0, 2**32 - 1))
+@given(
+    which=st.sampled_from(["ours", "lerax", "lerax-0.0.5"]),
+    name=st.sampled_from(sorted(MUTATIONS)),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_mutations_are_refused_with_a_fitting_status(originals, tmp_path, which, name, seed):
     data, manifest = originals[which]
     new_data, new_manifest, allowed = MUTATIONS[name](data, manifest, random.Random(seed))

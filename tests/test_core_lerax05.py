@@ -51,13 +51,17 @@ def test_loaded_policy_gives_lerax_q_values_exactly(released):
     policy, report = load_checkpoint(path)
     assert report.ok
     # Same float32 weights, same eager dot products as lerax: the same bits, not merely close.
-    np.testing.assert_array_equal(q_values(policy, expected["observations"]), np.asarray(expected["q_values"], np.float32))
+    np.testing.assert_array_equal(
+        q_values(policy, expected["observations"]), np.asarray(expected["q_values"], np.float32)
+    )
     obs = jnp.asarray(expected["observations"], dtype=jnp.float32)
     assert [int(policy(None, o)[1]) for o in obs] == expected["greedy_actions"]
     assert policy.epsilon == float(np.float32(expected["constructor"]["epsilon"]))  # as lerax 0.0.5 reads it
     # It is an ordinary MLPQPolicy: the structure training builds (continue training accepts it).
     skeleton = eqx.filter_eval_shape(MLPQPolicy, make_env("CartPole-v1"), width_size=64, depth=2, key=jax.random.key(0))
-    assert lerax_tui_fingerprint(policy) == lerax_tui_fingerprint(eqx.tree_at(lambda p: p.epsilon, skeleton, policy.epsilon))
+    assert lerax_tui_fingerprint(policy) == lerax_tui_fingerprint(
+        eqx.tree_at(lambda p: p.epsilon, skeleton, policy.epsilon)
+    )
 
 
 def test_written_back_in_the_same_layout_gives_the_same_bytes(released):
@@ -72,13 +76,23 @@ def test_wide_integer_variant_reads_the_same(released, tmp_path):
     path, expected = released
     policy, _ = load_checkpoint(path)
     buf = io.BytesIO()
-    eqx.tree_serialise_leaves(buf, ((np.int64(2), np.int64(4)), eqx.tree_at(lambda p: p.epsilon, policy, np.float64(0.1))))
+    eqx.tree_serialise_leaves(
+        buf, ((np.int64(2), np.int64(4)), eqx.tree_at(lambda p: p.epsilon, policy, np.float64(0.1)))
+    )
     wide = tmp_path / "wide.eqx"
     wide.write_bytes(buf.getvalue())
-    assert [r.dtype for r in scan_records(wide.read_bytes(), start=0)[:5]] == ["int64", "int64", "float32", "float32", "float64"]
+    assert [r.dtype for r in scan_records(wide.read_bytes(), start=0)[:5]] == [
+        "int64",
+        "int64",
+        "float32",
+        "float32",
+        "float64",
+    ]
     loaded, report = load_checkpoint(wide)
     assert report.fingerprint_kind == "lerax-0.0.5" and report.env_id == "CartPole-v1" and loaded.epsilon == 0.1
-    np.testing.assert_array_equal(q_values(loaded, expected["observations"]), np.asarray(expected["q_values"], np.float32))
+    np.testing.assert_array_equal(
+        q_values(loaded, expected["observations"]), np.asarray(expected["q_values"], np.float32)
+    )
 
 
 def test_a_multi_dimensional_box_has_one_record_per_dimension(tmp_path):
@@ -90,7 +104,9 @@ def test_a_multi_dimensional_box_has_one_record_per_dimension(tmp_path):
     assert [r.shape for r in records[:6]] == [(), (), (), (), (10, 10, 4), (10, 10, 4)]
     loaded, report = load_checkpoint(path, env_id="Breakout-MinAtar")
     assert report.ok and report.hyperparameters["width_size"] == 8 and report.hyperparameters["depth"] == 1
-    for a, b in zip(jax.tree.leaves(eqx.filter(policy, eqx.is_array)), jax.tree.leaves(eqx.filter(loaded, eqx.is_array))):
+    for a, b in zip(
+        jax.tree.leaves(eqx.filter(policy, eqx.is_array)), jax.tree.leaves(eqx.filter(loaded, eqx.is_array))
+    ):
         assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
 
 
@@ -128,7 +144,12 @@ def test_damaged_released_files_are_refused_with_the_reason(released, tmp_path):
     check("only-n", data[: records[1].offset], "truncated", "end before the Box bounds")
     check("garbage", data + b"\0trailing garbage", "corrupt", "bad magic")
     # Wrong structure: the records of a lerax main file, without its fingerprint (bounds come first).
-    check("main-records", policy_bytes(load_checkpoint(path)[0], fingerprint="lerax")[32:], "unknown-structure", "record 0 is (4,) float32")
+    check(
+        "main-records",
+        policy_bytes(load_checkpoint(path)[0], fingerprint="lerax")[32:],
+        "unknown-structure",
+        "record 0 is (4,) float32",
+    )
     # Crafted headers: sizes that contradict the arrays.
     check("n-3", _with_int(data, 0, 3), "corrupt", "action space has 3 actions")
     check("n-0", _with_int(data, 0, 0), "corrupt", "must be at least 1")
@@ -142,7 +163,12 @@ def test_damaged_released_files_are_refused_with_the_reason(released, tmp_path):
     f64 = jax.tree.map(lambda x: np.asarray(x, np.float64) if eqx.is_array(x) else x, policy)
     buf = io.BytesIO()
     eqx.tree_serialise_leaves(buf, ((np.int32(2), np.int32(4)), eqx.tree_at(lambda p: p.epsilon, f64, np.float32(0.1))))
-    check("float64", buf.getvalue(), "unknown-structure", "observation_space.low is (4,) float64, the structure needs (4,) float32")
+    check(
+        "float64",
+        buf.getvalue(),
+        "unknown-structure",
+        "observation_space.low is (4,) float64, the structure needs (4,) float32",
+    )
     buf = io.BytesIO()
     np.lib.format.write_array(buf, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
     check("pickle", buf.getvalue() + data, "corrupt", "object dtype refused")
@@ -166,7 +192,10 @@ def test_no_known_environment_has_the_shape(tmp_path):
 
     path = _write(tmp_path, "seven", encode(MLPQPolicy(Seven(), width_size=4, depth=1, key=jax.random.key(0))))
     report = verify(path)
-    assert report.status == "unknown-structure" and "observation shape [7] with 2 actions: pass --env" in report.problems[0]
+    assert (
+        report.status == "unknown-structure"
+        and "observation shape [7] with 2 actions: pass --env" in report.problems[0]
+    )
 
 
 def test_a_lerax_tui_manifest_beside_it_is_refused_and_other_json_ignored(released, tmp_path, small_policy, cartpole):

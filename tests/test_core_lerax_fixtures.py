@@ -62,7 +62,9 @@ def test_mismatch_raises_lerax_message(lerax_dir, lerax_expected):
 @pytest.mark.parametrize("kwargs", [{"depth": 3}, {"width_size": 65}])
 def test_mismatched_depth_or_width_raises(kwargs, lerax_dir):
     with pytest.raises(ValueError, match="Structural fingerprint mismatch"):
-        MLPQPolicy.deserialize(lerax_dir / "cartpole_trained.eqx", make_env("CartPole-v1"), **kwargs, key=jax.random.key(0))
+        MLPQPolicy.deserialize(
+            lerax_dir / "cartpole_trained.eqx", make_env("CartPole-v1"), **kwargs, key=jax.random.key(0)
+        )
 
 
 def test_mismatched_env_raises(lerax_dir):
@@ -84,7 +86,9 @@ def test_verify_without_manifest_infers_env_and_reports_lerax_kind(name, lerax_d
     assert report.hyperparameters["width_size"] == 64 and report.hyperparameters["depth"] == 2
     policy, _ = load_checkpoint(lerax_dir / name)
     obs = jnp.asarray(lerax_expected["files"][name]["observations"][0])
-    np.testing.assert_allclose(policy.q_values(None, obs)[1], lerax_expected["files"][name]["q_values"][0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        policy.q_values(None, obs)[1], lerax_expected["files"][name]["q_values"][0], rtol=1e-5, atol=1e-5
+    )
 
 
 def test_verify_explains_mismatch_field_by_field(lerax_dir):

@@ -31,7 +31,10 @@ def fixtures(lerax_dir, lerax05_dir):
 
 def weights(policy) -> list[bytes]:
     """Every array leaf's dtype, shape and bytes (epsilon, a Python float, is not among them)."""
-    return [(str(np.asarray(x).dtype), np.shape(x), np.asarray(x).tobytes()) for x in jax.tree.leaves(eqx.filter(policy, eqx.is_array))]
+    return [
+        (str(np.asarray(x).dtype), np.shape(x), np.asarray(x).tobytes())
+        for x in jax.tree.leaves(eqx.filter(policy, eqx.is_array))
+    ]
 
 
 def q_values(policy, observations) -> np.ndarray:
@@ -47,14 +50,20 @@ def test_every_layout_in_every_layout_out_gives_lerax_q_values(fixtures, tmp_pat
     policy, report = load_checkpoint(result.path)
     assert report.ok and report.fingerprint_kind == fmt and report.env_id == "CartPole-v1"
     # lerax computed these eagerly in float32 on CPU; the same weights give the same bits here.
-    np.testing.assert_array_equal(q_values(policy, expected["observations"]), np.asarray(expected["q_values"], np.float32))
+    np.testing.assert_array_equal(
+        q_values(policy, expected["observations"]), np.asarray(expected["q_values"], np.float32)
+    )
     assert weights(policy) == weights(load_checkpoint(source)[0])
     assert (manifest_path(result.path).exists()) == (fmt == "lerax-tui")
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging file left
 
 
 def test_each_lerax_file_written_back_in_its_own_layout_is_byte_identical(fixtures, tmp_path):
-    for name, fmt in (("cartpole_trained.eqx", "lerax"), ("cartpole_default.eqx", "lerax"), ("cartpole_05.eqx", "lerax-0.0.5")):
+    for name, fmt in (
+        ("cartpole_trained.eqx", "lerax"),
+        ("cartpole_default.eqx", "lerax"),
+        ("cartpole_05.eqx", "lerax-0.0.5"),
+    ):
         source, expected = fixtures[name]
         result = export_checkpoint(source, tmp_path / f"again-{name}", fmt)
         assert result.path.read_bytes() == source.read_bytes() and result.sha256 == expected["sha256"]
@@ -63,8 +72,13 @@ def test_each_lerax_file_written_back_in_its_own_layout_is_byte_identical(fixtur
 def test_round_trips_through_lerax_layouts_are_lossless(tmp_path, cartpole):
     from lerax_tui.core import MLPQPolicy
 
-    ours = save_checkpoint(MLPQPolicy(cartpole, epsilon=0.05, width_size=16, depth=3, key=jax.random.key(7)), tmp_path / "ours",
-                           env=cartpole, step=1234, recent_return=99.5)
+    ours = save_checkpoint(
+        MLPQPolicy(cartpole, epsilon=0.05, width_size=16, depth=3, key=jax.random.key(7)),
+        tmp_path / "ours",
+        env=cartpole,
+        step=1234,
+        recent_return=99.5,
+    )
     original, _ = load_checkpoint(ours)
 
     main_file = export_checkpoint(ours, tmp_path / "main.eqx", "lerax").path
@@ -86,13 +100,22 @@ def test_the_constructor_is_what_lerax_needs(fixtures, tmp_path):
     source, _ = fixtures["cartpole_05.eqx"]
     result = export_checkpoint(source, tmp_path / "run.v2", "lerax")
     assert result.path == tmp_path / "run.v2.eqx" and result.suffix_appended and not (tmp_path / "run.eqx").exists()
-    assert result.notes == ["the source has no manifest: read as CartPole-v1, inferred from its records",
-                            ".eqx appended to run.v2: pass the path written to deserialize"]
+    assert result.notes == [
+        "the source has no manifest: read as CartPole-v1, inferred from its records",
+        ".eqx appended to run.v2: pass the path written to deserialize",
+    ]
     c = result.constructor
     assert (c["env_id"], c["epsilon"], c["width_size"], c["depth"]) == ("CartPole-v1", float(np.float32(0.1)), 64, 2)
-    assert c["call"] == f"policy = MLPQPolicy.deserialize({str(result.path)!r}, env, epsilon=0.1, width_size=64, depth=2, key=jax.random.key(0))"
+    assert (
+        c["call"]
+        == f"policy = MLPQPolicy.deserialize({str(result.path)!r}, env, epsilon=0.1, width_size=64, depth=2, key=jax.random.key(0))"
+    )
     assert "env = GymnaxToLeraxEnv(*gymnax.make('CartPole-v1'))" in c["python"]
-    assert short_float(0.05) == "0.05" and short_float(float(np.float32(0.3))) == "0.3" and short_float(1 / 3) == repr(1 / 3)
+    assert (
+        short_float(0.05) == "0.05"
+        and short_float(float(np.float32(0.3))) == "0.3"
+        and short_float(1 / 3) == repr(1 / 3)
+    )
 
 
 def test_export_command_json_and_text(fixtures, tmp_path, capsys):
@@ -101,7 +124,12 @@ def test_export_command_json_and_text(fixtures, tmp_path, capsys):
     assert main(["export", str(source), "--format", "lerax-0.0.5", "-o", str(out), "--json"]) == 0
     obj = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {"path", "format", "source", "source_status", "constructor"} <= set(obj)
-    assert (obj["path"], obj["format"], obj["source_status"], obj["source_format"]) == (str(out), "lerax-0.0.5", "ok", "lerax")
+    assert (obj["path"], obj["format"], obj["source_status"], obj["source_format"]) == (
+        str(out),
+        "lerax-0.0.5",
+        "ok",
+        "lerax",
+    )
     assert main(["export", str(out), "--format", "lerax", "-o", str(tmp_path / "main")]) == 0
     text = capsys.readouterr().out
     assert "every weight identical" in text and "main.eqx', env, epsilon=0.1, width_size=64, depth=2" in text
@@ -143,7 +171,21 @@ def test_source_problems_exit_1(tmp_path, capsys, lerax05_dir):
     assert main(["export", str(tmp_path / "absent.eqx"), "--format", "lerax", "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "absent.eqx does not exist" in err and err.count("\n") == 1
-    assert main(["export", str(lerax05_dir / "cartpole_05.eqx"), "--format", "lerax", "-o", str(tmp_path / "o"), "--set", "width_size=32"]) == 1
+    assert (
+        main(
+            [
+                "export",
+                str(lerax05_dir / "cartpole_05.eqx"),
+                "--format",
+                "lerax",
+                "-o",
+                str(tmp_path / "o"),
+                "--set",
+                "width_size=32",
+            ]
+        )
+        == 1
+    )
     assert "width_size: file 64, requested 32" in capsys.readouterr().err
     assert not (tmp_path / "out.eqx").exists() and not (tmp_path / "o.eqx").exists()
 
@@ -184,7 +226,23 @@ def test_a_lerax_file_without_inference_needs_env(tmp_path, capsys, lerax_dir):
     """--env and --set say what a manifest-less source is when it is ambiguous, as for inspect."""
     copy = tmp_path / "src.eqx"
     shutil.copy(lerax_dir / "cartpole_default.eqx", copy)
-    assert main(["export", str(copy), "--format", "lerax-tui", "-o", str(tmp_path / "ours"), "--env", "CartPole-v1",
-                 "--set", "width_size=64", "--json"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(copy),
+                "--format",
+                "lerax-tui",
+                "-o",
+                str(tmp_path / "ours"),
+                "--env",
+                "CartPole-v1",
+                "--set",
+                "width_size=64",
+                "--json",
+            ]
+        )
+        == 0
+    )
     obj = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert obj["env_id"] == "CartPole-v1" and verify(tmp_path / "ours.eqx").manifest["env_id"] == "CartPole-v1"

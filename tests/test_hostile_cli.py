@@ -29,7 +29,12 @@ def odd(tmp_path) -> dict[str, Path]:
     (tmp_path / "a-file").write_text("x")
     os.mkfifo(tmp_path / "fifo")
     (tmp_path / "folder").mkdir()
-    return {"file": tmp_path / "a-file", "fifo": tmp_path / "fifo", "folder": tmp_path / "folder", "long": tmp_path / ("x" * 300)}
+    return {
+        "file": tmp_path / "a-file",
+        "fifo": tmp_path / "fifo",
+        "folder": tmp_path / "folder",
+        "long": tmp_path / ("x" * 300),
+    }
 
 
 @pytest.mark.parametrize(
@@ -72,7 +77,10 @@ def test_a_run_folder_that_cannot_be_created_is_exit_2(capsys):
         (["inspect", "{ok}", "--env", "Nope-v0"], "unknown environment"),
         (["inspect", "{ok}", "--env", "Pendulum-v1"], "not supported"),
         (["train", "CartPole-v1", "--seed", str(2**63)], "seed: 9223372036854775808 is out of range"),
-        (["train", "CartPole-v1", "--set", "seed=99999999999999999999999"], "seed: 99999999999999999999999 is out of range"),
+        (
+            ["train", "CartPole-v1", "--set", "seed=99999999999999999999999"],
+            "seed: 99999999999999999999999 is out of range",
+        ),
         (["train", "CartPole-v1", "--set", "width_size=1e400"], "width_size"),
         (["eval", ""], "empty path"),
         (["export", "", "--format", "lerax", "-o", "out"], "empty path"),
@@ -90,19 +98,34 @@ def test_numbers_and_names_out_of_range_are_exit_2(saved_checkpoint, capsys, arg
     assert message in one_line(capsys)
 
 
-@pytest.mark.parametrize("kind", ["missing", "missing-no-suffix", "folder", "run-folder", "fifo", "/dev/null", "/dev/zero", "loop"])
+@pytest.mark.parametrize(
+    "kind", ["missing", "missing-no-suffix", "folder", "run-folder", "fifo", "/dev/null", "/dev/zero", "loop"]
+)
 def test_a_path_that_names_no_readable_file_is_exit_2_for_eval_and_inspect(tmp_path, odd, capsys, kind):
     """Before: eval/inspect on a FIFO hung; `eval DIR` said "DIR.eqx does not exist" (exit 1)."""
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     (tmp_path / "loop.eqx").symlink_to(tmp_path / "loop.eqx")
     path = {
-        "missing": tmp_path / "nothing.eqx", "missing-no-suffix": tmp_path / "nothing", "folder": odd["folder"], "run-folder": run,
-        "fifo": odd["fifo"], "/dev/null": Path("/dev/null"), "/dev/zero": Path("/dev/zero"), "loop": tmp_path / "loop.eqx",
+        "missing": tmp_path / "nothing.eqx",
+        "missing-no-suffix": tmp_path / "nothing",
+        "folder": odd["folder"],
+        "run-folder": run,
+        "fifo": odd["fifo"],
+        "/dev/null": Path("/dev/null"),
+        "/dev/zero": Path("/dev/zero"),
+        "loop": tmp_path / "loop.eqx",
     }[kind]
-    expected = {"missing": "does not exist", "missing-no-suffix": "does not exist", "folder": "is a folder, not a checkpoint",
-                "run-folder": "checkpoints/final.eqx", "fifo": "FIFO", "/dev/null": "character device", "/dev/zero": "character device",
-                "loop": "symbolic link loop"}[kind]
+    expected = {
+        "missing": "does not exist",
+        "missing-no-suffix": "does not exist",
+        "folder": "is a folder, not a checkpoint",
+        "run-folder": "checkpoints/final.eqx",
+        "fifo": "FIFO",
+        "/dev/null": "character device",
+        "/dev/zero": "character device",
+        "loop": "symbolic link loop",
+    }[kind]
     assert main(["eval", str(path)]) == 2
     line = one_line(capsys)
     assert expected in line and f"{path}.eqx" not in line
@@ -127,7 +150,10 @@ def test_a_file_that_is_not_a_checkpoint_is_exit_1(tmp_path, capsys):
         ({"env_id": "CartPole-v1"}, "config is missing"),
         ({"env_id": ["CartPole-v1"], "config": {}}, "env_id is a list"),
         ({"env_id": "CartPole-v1", "config": {"width_size": "wide"}}, "width_size"),
-        ({"env_id": "CartPole-v1", "config": {}, "env_params_overrides": {"max_steps_in_episode": 2_000_000_000}}, "max_steps_in_episode"),
+        (
+            {"env_id": "CartPole-v1", "config": {}, "env_params_overrides": {"max_steps_in_episode": 2_000_000_000}},
+            "max_steps_in_episode",
+        ),
         ("deep", "nested deeper"),
         ("fifo", "FIFO"),
     ],

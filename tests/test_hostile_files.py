@@ -203,9 +203,16 @@ def test_sparse_and_lying_payloads_are_refused_with_bounded_memory(tmp_path, sav
         "valid start": sparse(tmp_path / "start.eqx", GB, data[:200]),
     }
     tail = sparse(tmp_path / "tail.eqx", len(data) + GB, data)  # the manifest claims the tail
-    manifest_path(tail).write_text(json.dumps({**json.loads(manifest_path(saved_checkpoint).read_text()), "payload_bytes": len(data) + GB - 32}))
+    manifest_path(tail).write_text(
+        json.dumps({**json.loads(manifest_path(saved_checkpoint).read_text()), "payload_bytes": len(data) + GB - 32})
+    )
     cases["tail"] = tail
-    header = b"\x93NUMPY\x01\x00" + (118).to_bytes(2, "little") + repr({"descr": "<f4", "fortran_order": False, "shape": (10**12,)}).encode().ljust(117) + b"\n"
+    header = (
+        b"\x93NUMPY\x01\x00"
+        + (118).to_bytes(2, "little")
+        + repr({"descr": "<f4", "fortran_order": False, "shape": (10**12,)}).encode().ljust(117)
+        + b"\n"
+    )
     (tmp_path / "huge-header.eqx").write_bytes(b"\x11" * 32 + header + b"\0" * 64)
     cases["huge header"] = tmp_path / "huge-header.eqx"
     for name, path in cases.items():
@@ -226,11 +233,21 @@ def test_headers_declaring_a_network_wider_than_the_app_builds_are_refused(tmp_p
     from lerax_tui.core.fingerprint import lerax_fingerprint
 
     width = 10**6
-    skeleton = eqx.filter_eval_shape(MLPQPolicy, make_env("CartPole-v1"), width_size=width, depth=1, key=jax.random.key(0))
+    skeleton = eqx.filter_eval_shape(
+        MLPQPolicy, make_env("CartPole-v1"), width_size=width, depth=1, key=jax.random.key(0)
+    )
     path = tmp_path / "wide.eqx"
     with open(path, "wb") as f:
         f.write(lerax_fingerprint(skeleton))
-        for shape, dtype in (((4,), "<f4"), ((4,), "<f4"), ((), "<f8"), ((width, 4), "<f4"), ((width,), "<f4"), ((2, width), "<f4"), ((2,), "<f4")):
+        for shape, dtype in (
+            ((4,), "<f4"),
+            ((4,), "<f4"),
+            ((), "<f8"),
+            ((width, 4), "<f4"),
+            ((width,), "<f4"),
+            ((2, width), "<f4"),
+            ((2,), "<f4"),
+        ):
             np.lib.format.write_array_header_1_0(f, {"descr": dtype, "fortran_order": False, "shape": shape})
             f.seek(int(np.prod(shape)) * np.dtype(dtype).itemsize, os.SEEK_CUR)
         f.truncate(f.tell())
@@ -282,8 +299,16 @@ def test_load_pytree_checks_sizes_before_reading(tmp_path, small_policy):
 def test_env_params_are_checked_against_the_envs_own_defaults():
     from lerax_tui.core.env import EnvError, make_env
 
-    for bad in ({"gravity": "x"}, {"gravity": True}, {"gravity": float("inf")}, {"gravity": 1e12}, {"max_steps_in_episode": 0},
-                {"max_steps_in_episode": 2_000_000_000}, {"max_steps_in_episode": 500.5}, {"warp": 1}):
+    for bad in (
+        {"gravity": "x"},
+        {"gravity": True},
+        {"gravity": float("inf")},
+        {"gravity": 1e12},
+        {"max_steps_in_episode": 0},
+        {"max_steps_in_episode": 2_000_000_000},
+        {"max_steps_in_episode": 500.5},
+        {"warp": 1},
+    ):
         with pytest.raises(EnvError):
             make_env("CartPole-v1", **bad)
     with pytest.raises(EnvError, match="shape \\[3\\]"):
@@ -346,7 +371,9 @@ def test_metrics_lines_of_the_wrong_types_are_skipped(tmp_path):
     from lerax_tui.train.runs import read_metrics
     from lerax_tui.tui.history import ReturnHistory
 
-    (tmp_path / "metrics.jsonl").write_text("\n".join([json.dumps(GOOD), *WRONG_LINES, json.dumps({**GOOD, "step": 200})]) + "\n")
+    (tmp_path / "metrics.jsonl").write_text(
+        "\n".join([json.dumps(GOOD), *WRONG_LINES, json.dumps({**GOOD, "step": 200})]) + "\n"
+    )
     stats: dict = {}
     records = read_metrics(tmp_path, stats=stats)
     assert [r.step for r in records] == [100, 200] and stats["bad_lines"] == len(WRONG_LINES)
@@ -355,7 +382,9 @@ def test_metrics_lines_of_the_wrong_types_are_skipped(tmp_path):
         history.add_record(r)
     assert history.episodes == 4 and history.max_step == 100
     # episode_steps that do not align with the returns fall back to the chunk's step
-    (tmp_path / "metrics.jsonl").write_text(json.dumps({"step": 7, "episode_returns": [[1.0]], "episode_steps": [[1, 2]]}) + "\n")
+    (tmp_path / "metrics.jsonl").write_text(
+        json.dumps({"step": 7, "episode_returns": [[1.0]], "episode_steps": [[1, 2]]}) + "\n"
+    )
     assert read_metrics(tmp_path)[0].episode_steps == (None,)
 
 
@@ -435,7 +464,9 @@ def test_evaluation_runs_in_batches_with_the_same_returns(small_policy, cartpole
     monkeypatch.setattr(evaluation, "EPISODE_BATCH", 4)
     calls = []
     real = evaluation._episode_returns
-    monkeypatch.setattr(evaluation, "_episode_returns", lambda p, e, keys, *a: calls.append(keys.shape[0]) or real(p, e, keys, *a))
+    monkeypatch.setattr(
+        evaluation, "_episode_returns", lambda p, e, keys, *a: calls.append(keys.shape[0]) or real(p, e, keys, *a)
+    )
     batched = evaluation.evaluate(small_policy, cartpole, episodes=10, key=jax.random.key(3))
     assert calls == [4, 4, 4] and np.array_equal(whole, batched)
 
@@ -457,16 +488,20 @@ async def test_the_app_starts_ticks_and_quits_on_hostile_run_folders_and_checkpo
 
     runs = tmp_path / "runs"
     good = json.dumps({"env_id": "CartPole-v1", "config": {"num_seeds": 1}})
-    for i, (config, metrics) in enumerate((
-        ("[" * 100_000 + "]" * 100_000, [json.dumps(GOOD), *WRONG_LINES]),
-        ("fifo", [json.dumps(GOOD)]),
-        (good, "fifo"),
-        ('{"env_id": 3, "config": []}', [json.dumps(GOOD)]),
-    )):
+    for i, (config, metrics) in enumerate(
+        (
+            ("[" * 100_000 + "]" * 100_000, [json.dumps(GOOD), *WRONG_LINES]),
+            ("fifo", [json.dumps(GOOD)]),
+            (good, "fifo"),
+            ('{"env_id": 3, "config": []}', [json.dumps(GOOD)]),
+        )
+    ):
         run = runs / f"CartPole-v1-20260101-00000{i}-abcdef"
         run.mkdir(parents=True)
         os.mkfifo(run / "config.json") if config == "fifo" else (run / "config.json").write_text(config)
-        os.mkfifo(run / "metrics.jsonl") if metrics == "fifo" else (run / "metrics.jsonl").write_text("\n".join(metrics) + "\n")
+        os.mkfifo(run / "metrics.jsonl") if metrics == "fifo" else (run / "metrics.jsonl").write_text(
+            "\n".join(metrics) + "\n"
+        )
     ckpts = tmp_path / "ckpts"
     ckpts.mkdir()
     os.mkfifo(ckpts / "fifo.eqx")
@@ -474,8 +509,13 @@ async def test_the_app_starts_ticks_and_quits_on_hostile_run_folders_and_checkpo
     (ckpts / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     sparse(ckpts / "sparse.eqx", GB)
 
-    app = make_app(runs_dir=runs, env_id="CartPole-v1", trainer_factory=FakeFactory(), catalogue=FAKE_CATALOGUE,
-                   keymap_path=tmp_path / "no-keymap.toml")
+    app = make_app(
+        runs_dir=runs,
+        env_id="CartPole-v1",
+        trainer_factory=FakeFactory(),
+        catalogue=FAKE_CATALOGUE,
+        keymap_path=tmp_path / "no-keymap.toml",
+    )
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(0.2)
         runs_list = app.query_one(RunsList)

@@ -11,7 +11,9 @@ import lerax_tui
 
 def _modules(package: str) -> list[str]:
     pkg = __import__(package, fromlist=["_"])
-    return [package] + [f"{package}.{m.name}" for m in pkgutil.walk_packages(pkg.__path__) if not m.name.startswith("_")]
+    return [package] + [
+        f"{package}.{m.name}" for m in pkgutil.walk_packages(pkg.__path__) if not m.name.startswith("_")
+    ]
 
 
 def test_core_render_and_train_never_import_textual():

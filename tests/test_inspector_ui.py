@@ -62,7 +62,9 @@ async def test_continue_training_resumes_exactly_when_resume_exists(tmp_path):
         assert request.config.learning_rate == 0.001 and request.config.width_size == 64
         assert request.config.total_timesteps == 100000  # finished at 50,000: as many steps again
         assert request.trainer_factory.__qualname__.startswith("fork_trainer_factory")
-        assert "continuing exactly from step 50,000" in request.note and "→ 100,000, in a new run folder" in request.note
+        assert (
+            "continuing exactly from step 50,000" in request.note and "→ 100,000, in a new run folder" in request.note
+        )
         assert "CartPole-v1-20261124-120000-abc123 is not changed" in request.note and request.severity == "information"
         plan = screen.continue_plan()
         assert plan.origin == {"path": str(path), "step": 50000, "fingerprint": None}
@@ -100,7 +102,16 @@ async def test_continue_training_without_the_main_app_degrades(tmp_path):
 
         def on_mount(self):
             path = make_run(tmp_path, resume=False)
-            self.push_screen(InspectorScreen("P", make_report(path), env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode, episodes=10))
+            self.push_screen(
+                InspectorScreen(
+                    "P",
+                    make_report(path),
+                    env=object(),
+                    evaluator=fake_evaluator,
+                    episode_factory=FakeEpisode,
+                    episodes=10,
+                )
+            )
 
         def on_continue_training(self, request):
             self.requests.append(request)
@@ -121,7 +132,11 @@ async def test_failures_are_shown_not_raised(tmp_path):
     class Broken(App):
         def on_mount(self):
             path = make_run(tmp_path, resume=False)
-            self.push_screen(InspectorScreen("P", make_report(path), env=object(), evaluator=broken_evaluator, episode_factory=lambda: 1 / 0))
+            self.push_screen(
+                InspectorScreen(
+                    "P", make_report(path), env=object(), evaluator=broken_evaluator, episode_factory=lambda: 1 / 0
+                )
+            )
 
     app = Broken()
     async with app.run_test(size=(120, 36)) as pilot:
@@ -166,7 +181,9 @@ def test_title_of_a_best_checkpoint_leads_with_its_greedy_score(tmp_path):
     row = CheckpointRow(path=path, run="run", run_dir=path.parent.parent)
 
     def make(r):
-        return InspectorScreen("POLICY", r, row=row, env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode)
+        return InspectorScreen(
+            "POLICY", r, row=row, env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode
+        )
 
     assert "eval" not in make(report)._title().plain
     report.manifest["eval_return"] = 498.25

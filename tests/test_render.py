@@ -37,7 +37,9 @@ def assert_fits(text: Text, width: int, height: int) -> None:
 
 
 def cartpole(x: float = 0.0, theta: float = 0.0) -> SimpleNamespace:
-    return SimpleNamespace(x=np.float32(x), x_dot=np.float32(0), theta=np.float32(theta), theta_dot=np.float32(0), time=0)
+    return SimpleNamespace(
+        x=np.float32(x), x_dot=np.float32(0), theta=np.float32(theta), theta_dot=np.float32(0), time=0
+    )
 
 
 def cart_and_tip(text: Text) -> tuple[int, int, int]:
@@ -66,7 +68,11 @@ def test_cartpole_positive_x_is_right_of_centre_and_limits_at_the_track_ends():
     left, _, _ = cart_and_tip(render_state("CartPole-v1", cartpole(-2.0), None, width=61, height=20))
     assert left < centre < right
     assert right == pytest.approx(30 + 2.0 / 2.4 * 29, abs=1)
-    track = next(row.plain for row in lines(render_state("CartPole-v1", cartpole(0.0), None, width=61, height=20)) if "┴" in row.plain)
+    track = next(
+        row.plain
+        for row in lines(render_state("CartPole-v1", cartpole(0.0), None, width=61, height=20))
+        if "┴" in row.plain
+    )
     assert track.index("┴") == 1 and track.rindex("┴") == 59
 
 
@@ -99,7 +105,9 @@ def test_acrobot_tip_hangs_below_pivot_and_rises_above_it():
 
 def test_mountain_car_car_moves_with_position_and_flag_is_at_goal():
     def car_col(position: float) -> int:
-        text = render_state("MountainCar-v0", SimpleNamespace(position=position, velocity=0.0), None, width=61, height=16)
+        text = render_state(
+            "MountainCar-v0", SimpleNamespace(position=position, velocity=0.0), None, width=61, height=16
+        )
         rows = [row.plain for row in lines(text)[1:]]
         return next(row.index("█") for row in rows if "█" in row)
 
@@ -184,7 +192,10 @@ def test_four_rooms_layout_agent_and_goal():
     walled = np.asarray(env.env_map).copy()
     walled[4, 3] = False
     adapter = SimpleNamespace(env=SimpleNamespace(env_map=walled), params=params)
-    assert render_state("FourRooms-misc", state, None, width=60, height=20, env=adapter).plain.split("\n")[1 + 4][6:8] == "██"
+    assert (
+        render_state("FourRooms-misc", state, None, width=60, height=20, env=adapter).plain.split("\n")[1 + 4][6:8]
+        == "██"
+    )
 
 
 def test_params_come_from_the_env_adapter_when_not_given():
@@ -247,7 +258,13 @@ def test_wrapped_states_are_looked_through():
     assert render_state("CartPole-v1", wrapped, None, width=61, height=20).plain == direct.plain
     obs = np.zeros((10, 10, 4), dtype=bool)
     obs[3, 3, 0] = True
-    minatar = render_state("Breakout-MinAtar", SimpleNamespace(env_state=SimpleNamespace(time=1), observation=obs), None, width=60, height=20)
+    minatar = render_state(
+        "Breakout-MinAtar",
+        SimpleNamespace(env_state=SimpleNamespace(time=1), observation=obs),
+        None,
+        width=60,
+        height=20,
+    )
     assert lines(minatar)[1 + 3].plain[6:8] == "██"
 
 
@@ -333,8 +350,14 @@ def test_render_package_imports_neither_jax_nor_textual():
 # --- every supported environment, from a real reset ---------------------------------------------
 
 EXPECTED_RENDERER = {
-    "CartPole-v1": "cartpole", "Acrobot-v1": "acrobot", "MountainCar-v0": "mountain_car", "Catch-bsuite": "catch",
-    "DeepSea-bsuite": "deep_sea", "FourRooms-misc": "four_rooms", "MetaMaze-misc": "meta_maze", "Pong-misc": "pong",
+    "CartPole-v1": "cartpole",
+    "Acrobot-v1": "acrobot",
+    "MountainCar-v0": "mountain_car",
+    "Catch-bsuite": "catch",
+    "DeepSea-bsuite": "deep_sea",
+    "FourRooms-misc": "four_rooms",
+    "MetaMaze-misc": "meta_maze",
+    "Pong-misc": "pong",
 }
 
 

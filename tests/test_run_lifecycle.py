@@ -62,8 +62,13 @@ _CHILD = textwrap.dedent(
 @pytest.mark.parametrize("when, which", [("before", 1), ("after", 1), ("before", 2), ("after", 2)])
 def test_a_kill_at_any_point_of_a_pair_write_leaves_a_consistent_pair(tmp_path, when, which):
     target = tmp_path / "resume.eqx"
-    child = subprocess.run([sys.executable, "-c", _CHILD, str(target), when, str(which)],
-                           capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO / "tests")})
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(target), when, str(which)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tests")},
+    )
     assert child.returncode == 9, child.stderr
     # a temporary file is left when the kill came before a rename (nothing cleans up after kill -9)
     temps = [p for p in tmp_path.iterdir() if is_temp_name(p.name)]
@@ -88,7 +93,9 @@ def test_a_kill_at_any_point_of_a_pair_write_leaves_a_consistent_pair(tmp_path, 
     assert verified_entry(target) == ({k: v for k, v in manifest.items() if k != "previous"}, None)
 
 
-def test_a_full_disk_mid_pair_keeps_the_policy_loadable_and_verify_says_why(tmp_path, small_policy, cartpole, monkeypatch):
+def test_a_full_disk_mid_pair_keeps_the_policy_loadable_and_verify_says_why(
+    tmp_path, small_policy, cartpole, monkeypatch
+):
     from lerax_tui.core import pairs
     from lerax_tui.core.checkpoint import save_checkpoint
     from lerax_tui.core.verification import load_checkpoint, verify
@@ -145,9 +152,16 @@ def test_stale_temporaries_of_dead_writers_go_live_ones_stay(tmp_path):
 
 def test_the_run_lock_refuses_a_second_writer_and_a_kill_frees_it(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from lerax_tui.train.runlock import RunLock; "
-         "lock = RunLock.acquire(sys.argv[1], what='train --resume'); print('locked', flush=True); time.sleep(60)", str(tmp_path)],
-        stdout=subprocess.PIPE, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from lerax_tui.train.runlock import RunLock; "
+            "lock = RunLock.acquire(sys.argv[1], what='train --resume'); print('locked', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -251,8 +265,9 @@ _SIGNALLED = textwrap.dedent(
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_stops_the_work_and_sets_the_exit_code(sig):
-    child = subprocess.Popen([sys.executable, "-c", _SIGNALLED, "clean"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, cwd=REPO)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SIGNALLED, "clean"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+    )
     assert child.stdout.readline().strip() == "working"
     child.send_signal(getattr(signal, sig))
     out, err = child.communicate(timeout=20)
@@ -261,8 +276,9 @@ def test_a_signal_stops_the_work_and_sets_the_exit_code(sig):
 
 
 def test_a_second_ctrl_c_exits_at_once():
-    child = subprocess.Popen([sys.executable, "-c", _SIGNALLED, "stuck"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, cwd=REPO)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SIGNALLED, "stuck"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+    )
     assert child.stdout.readline().strip() == "working"
     child.send_signal(signal.SIGINT)
     time.sleep(0.3)
@@ -291,7 +307,9 @@ def _run_folder(tmp_path: Path, resume_step: int | None) -> Path:
     from lerax_tui.train.config import preset
 
     env, config = make_env("CartPole-v1"), preset("CartPole-v1").replace(total_timesteps=5000)
-    run_dir, lock = lifecycle.create_run_dir(tmp_path, "CartPole-v1", lifecycle.config_record(env, {}, config, None, exact=False))
+    run_dir, lock = lifecycle.create_run_dir(
+        tmp_path, "CartPole-v1", lifecycle.config_record(env, {}, config, None, exact=False)
+    )
     lock.release()
     if resume_step is not None:
         data, entry = _payload(1)
@@ -336,8 +354,27 @@ def test_resume_of_a_damaged_resume_state_is_exit_1(tmp_path, capsys):
 def test_steps_does_not_hide_an_invalid_total_timesteps(tmp_path, capsys):
     from lerax_tui.cli import main
 
-    assert main(["train", "CartPole-v1", "--set", "total_timesteps=0", "--steps", "2000", "--runs-dir", str(tmp_path / "r")]) == 2
+    assert (
+        main(
+            ["train", "CartPole-v1", "--set", "total_timesteps=0", "--steps", "2000", "--runs-dir", str(tmp_path / "r")]
+        )
+        == 2
+    )
     assert "total_timesteps: 0 is out of range" in capsys.readouterr().err
-    assert main(["train", "CartPole-v1", "--set", "total_timesteps=3000", "--steps", "2000", "--runs-dir", str(tmp_path / "r")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "CartPole-v1",
+                "--set",
+                "total_timesteps=3000",
+                "--steps",
+                "2000",
+                "--runs-dir",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 2
+    )
     assert "--steps: 2000 contradicts --set total_timesteps=3000" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

@@ -61,14 +61,17 @@ def _nstep_buffer():
     buf = buffer_init(10, (1,))
     for t in range(7):
         obs = jnp.asarray([[10.0 * t], [10.0 * t + 1]])
-        buf = buffer_add(buf, Transitions(
-            observation=obs,
-            action=jnp.asarray([t, t], jnp.int32),
-            reward=jnp.asarray([t + 1.0, 100.0 * (t + 1)]),
-            next_observation=obs + 0.5,
-            terminated=jnp.asarray([t == 4, False]),
-            truncated=jnp.asarray([False, t == 5]),
-        ))
+        buf = buffer_add(
+            buf,
+            Transitions(
+                observation=obs,
+                action=jnp.asarray([t, t], jnp.int32),
+                reward=jnp.asarray([t + 1.0, 100.0 * (t + 1)]),
+                next_observation=obs + 0.5,
+                terminated=jnp.asarray([t == 4, False]),
+                truncated=jnp.asarray([False, t == 5]),
+            ),
+        )
     return buf
 
 
@@ -78,7 +81,9 @@ def test_nstep_windows_stop_at_episode_ends_and_the_newest_step():
     )
     got = {
         float(o): (float(r), float(nxt), float(d), int(a))
-        for o, r, nxt, d, a in zip(batch.observation[:, 0], batch.reward, batch.next_observation[:, 0], discount, batch.action)
+        for o, r, nxt, d, a in zip(
+            batch.observation[:, 0], batch.reward, batch.next_observation[:, 0], discount, batch.action
+        )
     }
     expected = {
         # env 0: 3 steps that end in the termination at step 4: no bootstrap

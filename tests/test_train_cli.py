@@ -9,9 +9,26 @@ import pytest
 
 from lerax_tui.cli import main
 
-TINY_SET = ["--set", "width_size=8", "--set", "depth=1", "--set", "num_envs=2", "--set", "buffer_size=128",
-            "--set", "batch_size=8", "--set", "learning_starts=32", "--set", "train_frequency=2",
-            "--set", "target_update_interval=32", "--set", "eval_episodes=2"]
+TINY_SET = [
+    "--set",
+    "width_size=8",
+    "--set",
+    "depth=1",
+    "--set",
+    "num_envs=2",
+    "--set",
+    "buffer_size=128",
+    "--set",
+    "batch_size=8",
+    "--set",
+    "learning_starts=32",
+    "--set",
+    "train_frequency=2",
+    "--set",
+    "target_update_interval=32",
+    "--set",
+    "eval_episodes=2",
+]
 
 
 def _last_json(out: str) -> dict:
@@ -26,8 +43,18 @@ def test_train_json_writes_a_checkpoint_that_inspect_and_eval_accept(tmp_path, c
     captured = capsys.readouterr()
     assert code == 0, captured.err
     out = _last_json(captured.out)
-    for key in ("run_dir", "checkpoint", "checkpoints", "env_id", "env_steps", "wall_s", "compile_s", "sps",
-                "eval_return_mean", "eval_return_per_seed"):
+    for key in (
+        "run_dir",
+        "checkpoint",
+        "checkpoints",
+        "env_id",
+        "env_steps",
+        "wall_s",
+        "compile_s",
+        "sps",
+        "eval_return_mean",
+        "eval_return_per_seed",
+    ):
         assert key in out
     assert out["env_id"] == "CartPole-v1" and out["env_steps"] == 256 and len(out["eval_return_per_seed"]) == 1
     assert out["sps"] > 0 and out["wall_s"] >= out["compile_s"] > 0
@@ -62,7 +89,10 @@ def test_train_json_writes_a_checkpoint_that_inspect_and_eval_accept(tmp_path, c
         (["train", "CartPole-v1", "--set", "width_size=wide"], "width_size: 'wide' is not a whole number"),
         (["train", "CartPole-v1", "--set", "learning_rate"], "expected KEY=VALUE"),
         (["train", "CartPole-v1", "--steps", "0"], "total_timesteps: 0 is out of range"),
-        (["train", "CartPole-v1", "--set", "buffer_size=4", "--set", "batch_size=4"], "buffer_size: 4 is smaller than num_envs"),
+        (
+            ["train", "CartPole-v1", "--set", "buffer_size=4", "--set", "batch_size=4"],
+            "buffer_size: 4 is smaller than num_envs",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv, message):

@@ -27,10 +27,16 @@ def test_messages(changes, message):
 
 def test_overrides_are_typed():
     assert parse_overrides(["learning_rate=3e-4", "width_size=128", "double_dqn=false", "total_timesteps=1e5"]) == {
-        "learning_rate": 3e-4, "width_size": 128, "double_dqn": False, "total_timesteps": 100_000}
+        "learning_rate": 3e-4,
+        "width_size": 128,
+        "double_dqn": False,
+        "total_timesteps": 100_000,
+    }
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Breakout-MinAtar", "Catch-bsuite", "FourRooms-misc"])
+@pytest.mark.parametrize(
+    "env_id", ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Breakout-MinAtar", "Catch-bsuite", "FourRooms-misc"]
+)
 def test_presets_are_valid_and_fit_the_engine(env_id):
     from lerax_tui.core import make_env
     from lerax_tui.train.dqn import check_engine

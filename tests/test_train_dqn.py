@@ -13,8 +13,18 @@ from lerax_tui.train import dqn
 from lerax_tui.train.buffer import Transitions
 from lerax_tui.train.config import ConfigError, DQNConfig
 
-TINY = dict(width_size=8, depth=1, num_envs=2, total_timesteps=256, buffer_size=128, batch_size=8,
-            learning_starts=32, train_frequency=2, target_update_interval=32, eval_episodes=2)
+TINY = dict(
+    width_size=8,
+    depth=1,
+    num_envs=2,
+    total_timesteps=256,
+    buffer_size=128,
+    batch_size=8,
+    learning_starts=32,
+    train_frequency=2,
+    target_update_interval=32,
+    eval_episodes=2,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +54,11 @@ def test_td_target_on_hand_built_batch(env, double):
     target = MLPQPolicy(env, width_size=8, depth=1, key=jax.random.key(2))
     config = DQNConfig(gamma=0.9, loss="mse", double_dqn=double)
     batch = _batch([False, True, False], [False, False, True])
-    q, q_next_online, q_next_target = _q(online, batch.observation), _q(online, batch.next_observation), _q(target, batch.next_observation)
+    q, q_next_online, q_next_target = (
+        _q(online, batch.observation),
+        _q(online, batch.next_observation),
+        _q(target, batch.next_observation),
+    )
     if double:  # online picks, target values
         value = q_next_target[np.arange(3), q_next_online.argmax(1)]
     else:
@@ -152,7 +166,10 @@ def test_a_buffer_that_does_not_fit_in_memory_is_a_config_error(env):
     config = DQNConfig(buffer_size=1_000_000, num_seeds=4)
     need = dqn.buffer_bytes(env, config)
     assert need == 4 * 1_000_000 * (2 * 4 * 4 + 10)  # CartPole: 4 float32 twice + action, reward, two flags
-    with pytest.raises(ConfigError, match=r"buffer_size: 1000000 transitions x 4 seed\(s\) need 0.2 GiB .* 0.1 GiB is available \(at most ~\d"):
+    with pytest.raises(
+        ConfigError,
+        match=r"buffer_size: 1000000 transitions x 4 seed\(s\) need 0.2 GiB .* 0.1 GiB is available \(at most ~\d",
+    ):
         dqn.check_engine(env, config, available=need // 2)
     dqn.check_engine(env, config, available=need * 2)  # fits: no error
     assert dqn.memory_available() is None or dqn.memory_available() > 0

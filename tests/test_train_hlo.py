@@ -15,8 +15,16 @@ from hlo_check import buffer_sized_work
 
 # A capacity no other array dimension in these small configs can equal.
 CAPACITY = 5003
-SMALL = dict(width_size=8, depth=1, total_timesteps=4096, buffer_size=CAPACITY, batch_size=8, learning_starts=8,
-             target_update_interval=16, eval_episodes=0)
+SMALL = dict(
+    width_size=8,
+    depth=1,
+    total_timesteps=4096,
+    buffer_size=CAPACITY,
+    batch_size=8,
+    learning_starts=8,
+    target_update_interval=16,
+    eval_episodes=0,
+)
 
 
 def compiled_chunk(env, config, max_iterations=4):
@@ -31,7 +39,9 @@ def compiled_chunk(env, config, max_iterations=4):
 # several times per iteration (a DUS write into a buffer the gradient-step loop also carried).
 CASES = {
     "1 seed, 1 env, 1-step, double": dict(num_envs=1, train_frequency=1),
-    "1 seed, 1 env, n-step, vanilla, Polyak, linear lr": dict(num_envs=1, n_step=3, double_dqn=False, tau=0.5, lr_schedule="linear"),
+    "1 seed, 1 env, n-step, vanilla, Polyak, linear lr": dict(
+        num_envs=1, n_step=3, double_dqn=False, tau=0.5, lr_schedule="linear"
+    ),
     "1 seed, 4 envs, several updates per iteration": dict(num_envs=4, train_frequency=2, gradient_steps=2),
     "3 seeds, 1 env, 1-step": dict(num_envs=1, num_seeds=3, train_frequency=1),
     "3 seeds, 4 envs, n-step, vanilla": dict(num_envs=4, num_seeds=3, n_step=2, double_dqn=False, train_frequency=4),

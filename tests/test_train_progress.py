@@ -20,11 +20,16 @@ from lerax_tui.train.progress import Progress
 
 def _chunk(step: int, total: int = 1000, sps: float = 400.0, seeds: int = 2) -> ChunkMetrics:
     return ChunkMetrics(
-        step=step, total_steps=total, wall_s=1.0, train_s=1.0, sps=sps,
+        step=step,
+        total_steps=total,
+        wall_s=1.0,
+        train_s=1.0,
+        sps=sps,
         episode_returns=[np.array([12.0, 21.5])] + [np.array([])] * (seeds - 1),
         episode_lengths=[np.array([12, 21])] + [np.array([], int)] * (seeds - 1),
         episode_steps=[np.array([10, 20])] + [np.array([], int)] * (seeds - 1),
-        loss=np.array([0.5, np.nan]), epsilon=0.25,
+        loss=np.array([0.5, np.nan]),
+        epsilon=0.25,
     )
 
 

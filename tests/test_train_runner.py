@@ -15,8 +15,18 @@ from lerax_tui.train import dqn, runs
 from lerax_tui.train.config import DQNConfig
 from lerax_tui.train.events import CheckpointWritten, ChunkMetrics, Evaluated, Failed, Finished, PhaseChanged
 
-TINY = dict(width_size=8, depth=1, num_envs=2, total_timesteps=256, buffer_size=128, batch_size=8,
-            learning_starts=32, train_frequency=2, target_update_interval=32, eval_episodes=2)
+TINY = dict(
+    width_size=8,
+    depth=1,
+    num_envs=2,
+    total_timesteps=256,
+    buffer_size=128,
+    batch_size=8,
+    learning_starts=32,
+    train_frequency=2,
+    target_update_interval=32,
+    eval_episodes=2,
+)
 
 
 def _params(path: Path):
@@ -48,8 +58,11 @@ def test_exact_resume_continues_the_same_run(tmp_path):
     resumed = Runner.from_run_dir(first.run_dir).run()
     assert resumed.run_dir == first.run_dir and resumed.env_steps == straight.env_steps == 256
 
-    for a, b in zip(_params(straight.run_dir / "checkpoints/final.eqx"), _params(first.run_dir / "checkpoints/final.eqx")):
+    for a, b in zip(
+        _params(straight.run_dir / "checkpoints/final.eqx"), _params(first.run_dir / "checkpoints/final.eqx")
+    ):
         np.testing.assert_array_equal(a, b)
+
     # the learning curve carries on: the same episodes, in the same order
     def curve(d):
         return [x for r in runs.read_metrics(d) for x in r["episode_returns"][0]]
@@ -71,9 +84,15 @@ def test_run_folder_events_and_multi_seed_files(tmp_path):
     assert saved["env_id"] == "CartPole-v1" and saved["seeds"] == [0, 1] and saved["config"]["num_seeds"] == 2
     assert "jax" in saved["versions"]
     names = sorted(p.name for p in (run_dir / "checkpoints").glob("*.eqx"))
-    assert names == ["resume.eqx", "seed-0-final.eqx", "seed-0-step-000000100.eqx",
-                     "seed-0-step-000000200.eqx", "seed-1-final.eqx", "seed-1-step-000000100.eqx",
-                     "seed-1-step-000000200.eqx"]
+    assert names == [
+        "resume.eqx",
+        "seed-0-final.eqx",
+        "seed-0-step-000000100.eqx",
+        "seed-0-step-000000200.eqx",
+        "seed-1-final.eqx",
+        "seed-1-step-000000100.eqx",
+        "seed-1-step-000000200.eqx",
+    ]
     manifest = json.loads((run_dir / "checkpoints/seed-1-final.json").read_text())
     assert manifest["step"] == 256 and manifest["seed"] == 1 and manifest["env_id"] == "CartPole-v1"
     records = runs.read_metrics(run_dir)
@@ -104,7 +123,9 @@ def test_non_finite_parameters_stop_with_a_clear_message(tmp_path, monkeypatch):
         def __call__(self, state, n):
             if int(state.step) >= 100:  # after the first periodic checkpoint
                 w = state.seeds.online.q_network.layers[0].weight
-                state = eqx.tree_at(lambda s: s.seeds.online.q_network.layers[0].weight, state, jnp.full_like(w, jnp.nan))
+                state = eqx.tree_at(
+                    lambda s: s.seeds.online.q_network.layers[0].weight, state, jnp.full_like(w, jnp.nan)
+                )
             return self.inner(state, n)
 
     monkeypatch.setattr(dqn, "make_chunk_fn", Poisoning)
@@ -247,7 +268,9 @@ def test_periodic_evaluation_keeps_each_seeds_best_policy(tmp_path, monkeypatch)
 
     # 300 steps, evaluated at 100, 200, 300 (two seeds each), then the final policies, then the best ones
     calls = _scripted_evaluate(monkeypatch, [5, 3, 9, 8, 7, 8, 7, 8, 9, 8])
-    config = DQNConfig(**{**TINY, "num_seeds": 2, "total_timesteps": 300, "eval_interval": 100, "checkpoint_interval": 100})
+    config = DQNConfig(
+        **{**TINY, "num_seeds": 2, "total_timesteps": 300, "eval_interval": 100, "checkpoint_interval": 100}
+    )
     events = []
     result = Runner("CartPole-v1", {}, config, tmp_path, events.append).run()
     assert len(calls) == 10
@@ -296,6 +319,8 @@ def test_no_evaluation_episodes_means_no_periodic_evaluation_either(tmp_path, mo
 
     calls = _scripted_evaluate(monkeypatch, [])
     events = []
-    result = Runner("CartPole-v1", {}, DQNConfig(**{**TINY, "eval_interval": 64, "eval_episodes": 0}), tmp_path, events.append).run()
+    result = Runner(
+        "CartPole-v1", {}, DQNConfig(**{**TINY, "eval_interval": 64, "eval_episodes": 0}), tmp_path, events.append
+    ).run()
     assert calls == [] and not any(isinstance(e, Evaluated) for e in events)
     assert result.best_checkpoints == [] and not list((result.run_dir / "checkpoints").glob("best*"))

@@ -25,8 +25,18 @@ from lerax_tui.train.config import DQNConfig
 from lerax_tui.train.lifecycle import resume_point
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = dict(width_size=8, depth=1, num_envs=2, total_timesteps=256, buffer_size=128, batch_size=8,
-            learning_starts=32, train_frequency=2, target_update_interval=32, eval_episodes=2)
+TINY = dict(
+    width_size=8,
+    depth=1,
+    num_envs=2,
+    total_timesteps=256,
+    buffer_size=128,
+    batch_size=8,
+    learning_starts=32,
+    train_frequency=2,
+    target_update_interval=32,
+    eval_episodes=2,
+)
 TINY_SET = [a for k, v in TINY.items() if k != "total_timesteps" for a in ("--set", f"{k}={v}")]
 
 
@@ -86,12 +96,31 @@ def test_a_signal_to_train_writes_final_and_resume_and_exits_128_plus_n(tmp_path
 def test_ctrl_c_twice_exits_at_once_and_the_next_start_cleans_up(tmp_path, capsys):
     """A real process, checkpointing all the time so the forced exit lands amid writes."""
     runs_dir = tmp_path / "runs"
-    script = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-              "from lerax_tui.cli import main; sys.exit(main(sys.argv[1:]))")
+    script = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from lerax_tui.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
     child = subprocess.Popen(
-        [sys.executable, "-c", script, "train", "CartPole-v1", "--steps", "10000000", "--runs-dir", str(runs_dir),
-         *TINY_SET, "--set", "checkpoint_interval=64", "--set", "eval_interval=0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-c",
+            script,
+            "train",
+            "CartPole-v1",
+            "--steps",
+            "10000000",
+            "--runs-dir",
+            str(runs_dir),
+            *TINY_SET,
+            "--set",
+            "checkpoint_interval=64",
+            "--set",
+            "eval_interval=0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     for line in child.stderr:
         if line.startswith("checkpoint "):
@@ -131,7 +160,11 @@ def test_a_full_disk_fails_cleanly_and_the_run_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(pairs, "atomic_write_bytes", filling)
     config = DQNConfig(**{**TINY, "checkpoint_interval": 100})
     result = Runner("CartPole-v1", {}, config, tmp_path).run()
-    assert result.error and "No space left on device" in result.error and "last resume state is at step 100" in result.error
+    assert (
+        result.error
+        and "No space left on device" in result.error
+        and "last resume state is at step 100" in result.error
+    )
     resume = result.run_dir / "checkpoints" / "resume.eqx"
     entry, note = verified_entry(resume)
     assert entry["step"] == 100 and "did not complete" in note  # the manifest of step 200 landed, the state did not
@@ -144,7 +177,11 @@ def test_a_full_disk_fails_cleanly_and_the_run_resumes(tmp_path, monkeypatch):
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.slow

@@ -25,8 +25,13 @@ SIZE = (120, 36)
 
 def app_with(tmp_path: Path, **options) -> tuple[LeraxApp, FakeFactory]:
     factory = FakeFactory(options={"chunk_delay": 0.02, **options})
-    app = make_app(runs_dir=tmp_path / "runs", env_id="CartPole-v1", trainer_factory=factory, catalogue=FAKE_CATALOGUE,
-                   keymap_path=tmp_path / "no-keymap.toml")
+    app = make_app(
+        runs_dir=tmp_path / "runs",
+        env_id="CartPole-v1",
+        trainer_factory=factory,
+        catalogue=FAKE_CATALOGUE,
+        keymap_path=tmp_path / "no-keymap.toml",
+    )
     return app, factory
 
 
@@ -243,8 +248,18 @@ async def test_palette_reaches_every_action(tmp_path):
     app, _ = app_with(tmp_path)
     async with app.run_test(size=SIZE):
         titles = " | ".join(c.title for c in app.get_system_commands(app.screen))
-        for words in ("Start / stop", "Pause", "Checkpoint now", "checkpoint browser", "Reset config", "Help", "Quit",
-                      "Show Environments", "Show Config", "Show Past runs"):
+        for words in (
+            "Start / stop",
+            "Pause",
+            "Checkpoint now",
+            "checkpoint browser",
+            "Reset config",
+            "Help",
+            "Quit",
+            "Show Environments",
+            "Show Config",
+            "Show Past runs",
+        ):
             assert words in titles
         bound = {b.action for b in app.BINDINGS}
         assert all(b.id for b in app.BINDINGS)
@@ -397,7 +412,9 @@ async def test_a_continue_request_while_a_run_goes_is_refused(tmp_path):
         app.post_message(ContinueTraining("Acrobot-v1", preset("Acrobot-v1"), other, note="never shown"))
         await pilot.pause(0.2)
         assert other.made == [] and not any(n.message == "never shown" for n in app._notifications)
-        assert app.main_screen.env_id == "CartPole-v1" and form_value(app, "width_size") == str(preset("CartPole-v1").width_size)
+        assert app.main_screen.env_id == "CartPole-v1" and form_value(app, "width_size") == str(
+            preset("CartPole-v1").width_size
+        )
         assert any("already going" in n.message for n in app._notifications)
         await pilot.press("f5")
         await until(pilot, lambda: app.main_screen.session is None)

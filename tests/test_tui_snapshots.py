@@ -29,7 +29,11 @@ async def _ready(pilot) -> None:
     from lerax_tui.tui.widgets.env_picker import EnvPicker
 
     for _ in range(100):
-        if pilot.app.main_screen.is_mounted and pilot.app.main_screen.query(EnvPicker) and pilot.app.main_screen.query_one(EnvPicker).entries:
+        if (
+            pilot.app.main_screen.is_mounted
+            and pilot.app.main_screen.query(EnvPicker)
+            and pilot.app.main_screen.query_one(EnvPicker).entries
+        ):
             break
         await pilot.pause(0.05)
     else:

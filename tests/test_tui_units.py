@@ -20,11 +20,16 @@ from lerax_tui.tui.widgets.return_chart import nice_ticks, short_number
 
 def chunk(step, returns_per_seed, total=1000, train_s=1.0):
     return ChunkMetrics(
-        step=step, total_steps=total, wall_s=train_s + 2, train_s=train_s, sps=100.0,
+        step=step,
+        total_steps=total,
+        wall_s=train_s + 2,
+        train_s=train_s,
+        sps=100.0,
         episode_returns=[np.asarray(r, float) for r in returns_per_seed],
         episode_lengths=[np.ones(len(r), int) for r in returns_per_seed],
         episode_steps=[np.linspace(step - 10, step, len(r)).astype(int) for r in returns_per_seed],
-        loss=np.full(len(returns_per_seed), 0.5), epsilon=0.3,
+        loss=np.full(len(returns_per_seed), 0.5),
+        epsilon=0.3,
     )
 
 
@@ -112,7 +117,7 @@ def test_keymap_files_toml_json_and_problems(tmp_path, monkeypatch):
     assert len(problems) == 1 and "bogus" in problems[0]
     js = tmp_path / "k.json"
     js.write_text('{"keymap": {"train.toggle": 5}}')
-    assert load_keymap(js, ids) == ({}, [f"{js}: 'train.toggle' needs a key string such as \"f9\" or \"ctrl+x\""])
+    assert load_keymap(js, ids) == ({}, [f'{js}: \'train.toggle\' needs a key string such as "f9" or "ctrl+x"'])
     bad = tmp_path / "bad.toml"
     bad.write_text("= nope")
     assert load_keymap(bad, ids)[0] == {} and "cannot read" in load_keymap(bad, ids)[1][0]
@@ -176,7 +181,9 @@ def test_live_run_is_what_every_view_reads():
 
 def test_live_run_messages_for_periodic_final_and_best_evaluations():
     run = LiveRun("CartPole-v1", 1000, phase="training")
-    periodic = Evaluated([np.array([100.0, 120.0]), np.array([300.0, 300.0])], which="periodic", step=5000, best=[110.0, 310.0])
+    periodic = Evaluated(
+        [np.array([100.0, 120.0]), np.array([300.0, 300.0])], which="periodic", step=5000, best=[110.0, 310.0]
+    )
     run.apply(periodic)
     assert run.phase == "training" and run.message == "eval @ 5,000: greedy 205.0 (best 210.0)"
     run.apply(Evaluated([np.array([50.0]), np.array([150.0])]))
@@ -197,7 +204,9 @@ def test_overlay_labels_name_what_differs(tmp_path):
     for name, lr, width in (("a1b2c3", 0.001, 64), ("d4e5f6", 0.0003, 64)):
         run = tmp_path / f"CartPole-v1-20260101-120000-{name}"
         run.mkdir()
-        (run / "config.json").write_text(json.dumps({"env_id": "CartPole-v1", "config": {"learning_rate": lr, "width_size": width, "seed": 1}}))
+        (run / "config.json").write_text(
+            json.dumps({"env_id": "CartPole-v1", "config": {"learning_rate": lr, "width_size": width, "seed": 1}})
+        )
         runs.append(run)
     differences = config_differences(runs)
     assert differences[runs[1]] == "lr 0.0003"
@@ -208,7 +217,9 @@ def test_overlay_labels_name_what_differs(tmp_path):
 def test_history_keeps_periodic_evaluations_from_events_and_metrics_lines():
     live = ReturnHistory()
     live.add_chunk(chunk(100, [[1.0], [2.0]]))  # no evaluation on this chunk
-    evaluated = ChunkMetrics(**{**chunk(200, [[1.0], [2.0]]).__dict__, "eval_returns": [np.array([10.0, 20.0]), np.array([30.0])]})
+    evaluated = ChunkMetrics(
+        **{**chunk(200, [[1.0], [2.0]]).__dict__, "eval_returns": [np.array([10.0, 20.0]), np.array([30.0])]}
+    )
     live.add_chunk(evaluated)
     steps, means = live.evaluations
     assert steps.tolist() == [200] and means.tolist() == [22.5]  # mean over seeds of each seed's mean

@@ -227,7 +227,9 @@ def load_pytree(path: str | Path, skeleton: Any, *, kind: str) -> Any:
     try:
         manifest = load_json(manifest_path(path))
     except OSError as e:
-        raise ValueError(f"{path.name}: its manifest cannot be read ({describe_os_error(manifest_path(path).name, e)})") from None
+        raise ValueError(
+            f"{path.name}: its manifest cannot be read ({describe_os_error(manifest_path(path).name, e)})"
+        ) from None
     except ValueError as e:
         raise ValueError(f"{path.name}: its manifest cannot be read ({e})") from None
     if not isinstance(manifest, dict):
@@ -246,7 +248,9 @@ def load_pytree(path: str | Path, skeleton: Any, *, kind: str) -> Any:
         if fitting[0][0].get("kind") != kind:
             raise ValueError(f"{path.name}: manifest kind {fitting[0][0].get('kind')!r}, expected {kind!r}")
         if view[:FINGERPRINT_BYTES] != lerax_tui_fingerprint(skeleton):
-            raise ValueError(f"{path.name}: structural fingerprint mismatch (the state was saved with another configuration)")
+            raise ValueError(
+                f"{path.name}: structural fingerprint mismatch (the state was saved with another configuration)"
+            )
         check_records(view, skeleton, name=path.name)  # the size is the skeleton's before a payload byte is read
         data = view.read_all()
     entry, _ = pick_by_digest(fitting, sha256_from(data, FINGERPRINT_BYTES), own_entry(manifest))
@@ -278,7 +282,9 @@ def read_policy(cls: Any, path: str | Path, *args: Any, **kwargs: Any) -> Any:
     with open_regular(path) as f:
         data = FileView(f)
         if len(data) < FINGERPRINT_BYTES:
-            raise ValueError(f"{path} is truncated: {len(data)} bytes, shorter than the {FINGERPRINT_BYTES}-byte fingerprint")
+            raise ValueError(
+                f"{path} is truncated: {len(data)} bytes, shorter than the {FINGERPRINT_BYTES}-byte fingerprint"
+            )
         if match_fingerprint(data[:FINGERPRINT_BYTES], skeleton) is None:
             raise ValueError(
                 f"Structural fingerprint mismatch loading {path}: the constructor arguments produce a "
@@ -304,6 +310,8 @@ def check_records(data: bytes | FileView, skeleton: Any, *, name: str) -> None:
         raise ValueError(f"{name}: truncated: {len(records)} of {len(want)} leaf records present")
     for rec, (leaf, shape, dtype) in zip(records, want):
         if rec.shape != shape or rec.dtype != dtype:
-            raise ValueError(f"{name}: corrupt: record {leaf} is {rec.shape} {rec.dtype}, the structure needs {shape} {dtype}")
+            raise ValueError(
+                f"{name}: corrupt: record {leaf} is {rec.shape} {rec.dtype}, the structure needs {shape} {dtype}"
+            )
     if records and records[-1].end != len(data):
         raise ValueError(f"{name}: corrupt: {len(data) - records[-1].end} trailing bytes after the last record")

@@ -111,7 +111,9 @@ class CheckpointIndex:
         """The file's report against its own description (cached), whatever the row shows now."""
         return self.cache.get(stat_key(row.path))
 
-    def verify_row(self, row: CheckpointRow, *, env_id: str | None = None, overrides: dict | None = None) -> Report | None:
+    def verify_row(
+        self, row: CheckpointRow, *, env_id: str | None = None, overrides: dict | None = None
+    ) -> Report | None:
         """Verify one row's file (cached unless ``env_id``/``overrides`` are given); sets ``row.report``.
 
         Never raises for a bad file: every problem is a status in the report. ``None`` for a row

@@ -81,10 +81,15 @@ class CheckpointRow:
     @property
     def needs_parameters(self) -> bool:
         """No manifest: loading asks for the env and hyperparameters first."""
-        return self.report is not None and self.report.manifest is None and self.report.status in (
-            "ok",
-            "unknown-structure",
-            "fingerprint-mismatch",
+        return (
+            self.report is not None
+            and self.report.manifest is None
+            and self.report.status
+            in (
+                "ok",
+                "unknown-structure",
+                "fingerprint-mismatch",
+            )
         )
 
     @property
@@ -143,7 +148,9 @@ def scan_folder(base: Path) -> list[CheckpointRow]:
 def _run_checkpoints(folder: Path, *, run_dir: Path) -> list[CheckpointRow]:
     entries, problem = _list(folder)
     if problem is not None:
-        return [CheckpointRow(path=folder, run=run_dir.name, run_dir=run_dir, listing_problem=_describe(folder, problem))]
+        return [
+            CheckpointRow(path=folder, run=run_dir.name, run_dir=run_dir, listing_problem=_describe(folder, problem))
+        ]
     return _files_in(folder, run=run_dir.name, run_dir=run_dir, entries=entries)
 
 

@@ -36,7 +36,11 @@ def space_from_gymnax(space: Any) -> AbstractSpace:
         return Discrete(int(space.n))
     if isinstance(space, gym_spaces.Box):
         shape = tuple(int(s) for s in space.shape)
-        return Box(low=np.broadcast_to(np.asarray(space.low), shape), high=np.broadcast_to(np.asarray(space.high), shape), shape=shape)
+        return Box(
+            low=np.broadcast_to(np.asarray(space.low), shape),
+            high=np.broadcast_to(np.asarray(space.high), shape),
+            shape=shape,
+        )
     raise EnvError(f"gymnax space {type(space).__name__} is not supported (only Discrete and Box)")
 
 
@@ -135,7 +139,9 @@ class GymnaxEnv(eqx.Module):
     def observation(self, state: GymnaxEnvState, *, key: Key[Array, ""] | None = None) -> Array:
         return state.observation
 
-    def reward(self, state: GymnaxEnvState, action: Array, next_state: GymnaxEnvState, *, key: Key[Array, ""] | None = None) -> Float[Array, ""]:
+    def reward(
+        self, state: GymnaxEnvState, action: Array, next_state: GymnaxEnvState, *, key: Key[Array, ""] | None = None
+    ) -> Float[Array, ""]:
         return next_state.reward
 
     def terminal(self, state: GymnaxEnvState, *, key: Key[Array, ""] | None = None) -> Bool[Array, ""]:
@@ -223,10 +229,28 @@ def _probe(env_id: str) -> EnvInfo:
     steps = getattr(params, "max_steps_in_episode", None)
     steps = int(steps) if steps is not None else None
     if type(gym_action).__name__ != "Discrete":
-        return EnvInfo(env_id, fam, obs_shape, action, None, False, f"continuous action space ({action}): an MLPQPolicy needs Discrete actions", steps)
+        return EnvInfo(
+            env_id,
+            fam,
+            obs_shape,
+            action,
+            None,
+            False,
+            f"continuous action space ({action}): an MLPQPolicy needs Discrete actions",
+            steps,
+        )
     num_actions = int(gym_action.n)
     if type(gym_obs).__name__ != "Box":
-        return EnvInfo(env_id, fam, obs_shape, action, num_actions, False, f"observation space {type(gym_obs).__name__} is not a Box", steps)
+        return EnvInfo(
+            env_id,
+            fam,
+            obs_shape,
+            action,
+            num_actions,
+            False,
+            f"observation space {type(gym_obs).__name__} is not a Box",
+            steps,
+        )
     return EnvInfo(env_id, fam, obs_shape, action, num_actions, True, None, steps)
 
 

@@ -85,7 +85,9 @@ def _check_one(env_id: str, name: str, value: Any, default: np.ndarray) -> Any:
     if arr is None or arr.shape != default.shape or arr.size > MAX_ARRAY_ELEMENTS:
         raise EnvParamError(f"{where}: expected a list of shape {list(default.shape)}")
     if arr.dtype.kind not in ("iu" if kind in "iu" else "iuf" if kind == "f" else "b"):
-        raise EnvParamError(f"{where}: elements must be {'integers' if kind in 'iu' else 'numbers' if kind == 'f' else 'booleans'}")
+        raise EnvParamError(
+            f"{where}: elements must be {'integers' if kind in 'iu' else 'numbers' if kind == 'f' else 'booleans'}"
+        )
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise EnvParamError(f"{where}: elements must be finite")
     if arr.dtype.kind in "iuf" and arr.size and float(np.max(np.abs(arr.astype(np.float64)))) > MAX_MAGNITUDE:
@@ -107,7 +109,9 @@ def _scalar(where: str, name: str, value: Any, kind: str, default: np.ndarray) -
     number = float(value)  # a real number from here on (the checks above refused everything else)
     if name == "max_steps_in_episode":
         if value != int(value) or not 1 <= value <= MAX_EPISODE_STEPS:
-            raise EnvParamError(f"{where}: {value!r} is out of range (allowed 1 to {MAX_EPISODE_STEPS:,}: evaluation runs every episode to its end)")
+            raise EnvParamError(
+                f"{where}: {value!r} is out of range (allowed 1 to {MAX_EPISODE_STEPS:,}: evaluation runs every episode to its end)"
+            )
     elif abs(number) > MAX_MAGNITUDE:
         raise EnvParamError(f"{where}: {value!r} is out of range (allowed -{MAX_MAGNITUDE:g} to {MAX_MAGNITUDE:g})")
     elif kind in "iu" and float(default) >= 0 and number < 0:

@@ -115,10 +115,18 @@ def constructor(path: Path, fmt: str, env_id: str, env_params: dict, hyperparame
         params = "".join(f", {k}={v!r}" for k, v in env_params.items())
         env_lines = [f"env = make_env({env_id!r}{params})"]
     else:
-        imports = ["import gymnax", "import jax", "from lerax.compatibility.gymnax import GymnaxToLeraxEnv", "from lerax.policy import MLPQPolicy"]
+        imports = [
+            "import gymnax",
+            "import jax",
+            "from lerax.compatibility.gymnax import GymnaxToLeraxEnv",
+            "from lerax.policy import MLPQPolicy",
+        ]
         if env_params:
             replaced = ", ".join(f"{k}={v!r}" for k, v in env_params.items())
-            env_lines = [f"gym_env, params = gymnax.make({env_id!r})", f"env = GymnaxToLeraxEnv(gym_env, params.replace({replaced}))"]
+            env_lines = [
+                f"gym_env, params = gymnax.make({env_id!r})",
+                f"env = GymnaxToLeraxEnv(gym_env, params.replace({replaced}))",
+            ]
         else:
             env_lines = [f"env = GymnaxToLeraxEnv(*gymnax.make({env_id!r}))"]
     return {
@@ -160,11 +168,15 @@ def _check_target(target: Path, source: Path, fmt: str, force: bool) -> Path | N
     mpath = manifest_path(target)
     if fmt == "lerax-tui" or not mpath.exists():
         if fmt == "lerax-tui" and mpath.exists() and not force:
-            raise ExportError(f"{mpath} exists (a manifest of another checkpoint): choose another name for -o, or pass --force")
+            raise ExportError(
+                f"{mpath} exists (a manifest of another checkpoint): choose another name for -o, or pass --force"
+            )
         return None
     # A lerax file has no manifest; one left beside it would describe the old file.
     if not force:
-        raise ExportError(f"{mpath} exists beside {target.name}: it would describe the wrong file; choose another name for -o, or pass --force to delete it")
+        raise ExportError(
+            f"{mpath} exists beside {target.name}: it would describe the wrong file; choose another name for -o, or pass --force to delete it"
+        )
     from lerax_tui.core.safe_io import load_json
 
     try:  # bounded: a FIFO, a device or a huge or deep file there is simply not ours
@@ -172,7 +184,9 @@ def _check_target(target: Path, source: Path, fmt: str, force: bool) -> Path | N
     except (OSError, ValueError, AttributeError):
         ours = False
     if not ours:
-        raise ExportError(f"{mpath} beside {target.name} is not a lerax-tui manifest: move it away first (it is never deleted)")
+        raise ExportError(
+            f"{mpath} beside {target.name} is not a lerax-tui manifest: move it away first (it is never deleted)"
+        )
     return mpath
 
 
@@ -270,7 +284,9 @@ def export_checkpoint(
 
     source = Path(source)
     if Path(out).is_dir():
-        raise ExportError(f"{out} is a folder: give a file name for -o (e.g. {Path(out) / default_output(source, fmt).name})")
+        raise ExportError(
+            f"{out} is a folder: give a file name for -o (e.g. {Path(out) / default_output(source, fmt).name})"
+        )
     target, appended = output_path(out)
     stale = _check_target(target, eqx_path(source), fmt, force)
     policy, report = load_checkpoint(source, env_id=env_id, overrides=overrides)
@@ -301,7 +317,10 @@ def export_checkpoint(
     notes = []
     if report.inferred:
         fits = [p for p in report.problems if p.startswith("the structure fits")]
-        notes.append(f"the source has no manifest: read as {source_env}, inferred from its records" + (f" ({fits[0]})" if fits else ""))
+        notes.append(
+            f"the source has no manifest: read as {source_env}, inferred from its records"
+            + (f" ({fits[0]})" if fits else "")
+        )
     if fmt == "lerax-0.0.5" and float(policy.epsilon) != hp["epsilon"]:
         notes.append(f"epsilon {float(policy.epsilon)!r} is stored as float32 in this layout: {hp['epsilon']!r}")
     if appended:

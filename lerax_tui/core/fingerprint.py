@@ -213,27 +213,39 @@ def scan_records(data: bytes | FileView, start: int = FINGERPRINT_BYTES, limit: 
         if not _MAGIC.startswith(head):  # a short head that begins like a record is a truncation
             raise RecordError(f"record {len(records)} at byte {pos}: not a NumPy record (bad magic)", offset=pos)
         if size - pos < 10:
-            raise RecordError(f"record {len(records)} at byte {pos}: only {size - pos} bytes left", truncated=True, offset=pos)
+            raise RecordError(
+                f"record {len(records)} at byte {pos}: only {size - pos} bytes left", truncated=True, offset=pos
+            )
         try:
             version = npy.read_magic(buf)
         except ValueError:
-            raise RecordError(f"record {len(records)} at byte {pos}: not a NumPy record (bad magic)", offset=pos) from None
+            raise RecordError(
+                f"record {len(records)} at byte {pos}: not a NumPy record (bad magic)", offset=pos
+            ) from None
         try:
             if version == (1, 0):
                 shape, fortran, dtype = npy.read_array_header_1_0(buf)
             elif version == (2, 0):
                 shape, fortran, dtype = npy.read_array_header_2_0(buf)
             else:
-                raise RecordError(f"record {len(records)} at byte {pos}: unsupported .npy version {version}", offset=pos)
+                raise RecordError(
+                    f"record {len(records)} at byte {pos}: unsupported .npy version {version}", offset=pos
+                )
         except RecordError:
             raise
         except Exception as e:  # header shorter than announced, or not a valid literal
             truncated = buf.tell() >= len(window) and pos + len(window) >= size
-            raise RecordError(f"record {len(records)} at byte {pos}: unreadable header ({e})", truncated=truncated, offset=pos) from None
+            raise RecordError(
+                f"record {len(records)} at byte {pos}: unreadable header ({e})", truncated=truncated, offset=pos
+            ) from None
         if dtype.hasobject:
-            raise RecordError(f"record {len(records)} at byte {pos}: object dtype refused (would need pickle)", offset=pos)
+            raise RecordError(
+                f"record {len(records)} at byte {pos}: object dtype refused (would need pickle)", offset=pos
+            )
         if fortran:
-            raise RecordError(f"record {len(records)} at byte {pos}: Fortran-order record (never written by us or lerax)", offset=pos)
+            raise RecordError(
+                f"record {len(records)} at byte {pos}: Fortran-order record (never written by us or lerax)", offset=pos
+            )
         data_offset = pos + buf.tell()
         end = data_offset + math.prod(shape) * dtype.itemsize
         if end > size:

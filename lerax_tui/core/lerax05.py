@@ -108,8 +108,11 @@ def read_layout(data: bytes, records: list[Record]) -> Layout:
             ``truncated`` when a valid start ends early, ``corrupt`` when the stored sizes contradict
             the array shapes.
     """
+
     def unknown(why: str) -> LayoutProblem:
-        return LayoutProblem(Status.UNKNOWN_STRUCTURE, f"no fingerprint, and the records are not a lerax 0.0.5 MLPQPolicy: {why}")
+        return LayoutProblem(
+            Status.UNKNOWN_STRUCTURE, f"no fingerprint, and the records are not a lerax 0.0.5 MLPQPolicy: {why}"
+        )
 
     lead = 0
     while lead < len(records) and records[lead].shape == () and records[lead].dtype in _INTS:
@@ -118,10 +121,15 @@ def read_layout(data: bytes, records: list[Record]) -> Layout:
         first = records[0]
         raise unknown(f"record 0 is {first.shape} {first.dtype}; one starts with action_space.n, a 0-d integer")
     if len(records) < lead + 3:
-        raise LayoutProblem(Status.TRUNCATED, f"{len(records)} records end before the Box bounds and epsilon that follow the {lead} integer records")
+        raise LayoutProblem(
+            Status.TRUNCATED,
+            f"{len(records)} records end before the Box bounds and epsilon that follow the {lead} integer records",
+        )
     low, high, eps = records[lead : lead + 3]
     if low.dtype not in _FLOATS or high.dtype != low.dtype or high.shape != low.shape:
-        raise unknown(f"records {lead} and {lead + 1} ({low.shape} {low.dtype}, {high.shape} {high.dtype}) are not a Box's low and high")
+        raise unknown(
+            f"records {lead} and {lead + 1} ({low.shape} {low.dtype}, {high.shape} {high.dtype}) are not a Box's low and high"
+        )
     if eps.shape != () or eps.dtype not in _FLOATS:
         raise unknown(f"record {lead + 2} ({eps.shape} {eps.dtype}) is not a 0-d float epsilon")
     n = _scalar(data, records[0])
@@ -135,19 +143,28 @@ def read_layout(data: bytes, records: list[Record]) -> Layout:
     for i in range(0, len(layers), 2):
         w = layers[i]
         if len(w.shape) != 2 or w.shape[1] != in_size:
-            raise unknown(f"record {lead + 3 + i} is {w.shape} {w.dtype}, not the weight of a layer taking {in_size} inputs")
+            raise unknown(
+                f"record {lead + 3 + i} is {w.shape} {w.dtype}, not the weight of a layer taking {in_size} inputs"
+            )
         if i + 1 == len(layers):
             raise LayoutProblem(Status.TRUNCATED, f"the file ends after layer {i // 2}'s weight, before its bias")
         b = layers[i + 1]
         if b.shape != (w.shape[0],):
-            raise unknown(f"record {lead + 4 + i} is {b.shape} {b.dtype}, not the bias ({w.shape[0]},) of the layer before")
+            raise unknown(
+                f"record {lead + 4 + i} is {b.shape} {b.dtype}, not the bias ({w.shape[0]},) of the layer before"
+            )
         in_size = w.shape[0]
     if not layers:
         raise LayoutProblem(Status.TRUNCATED, "the file ends after epsilon: no q-network layers")
     if in_size != n:
         if len(layers) > 2 and in_size == layers[0].shape[0]:  # ends on a hidden layer: cut short
-            raise LayoutProblem(Status.TRUNCATED, f"the last layer has {in_size} outputs (a hidden width) and the action space {n} actions: layers are missing at the end")
-        raise LayoutProblem(Status.CORRUPT, f"the last layer has {in_size} outputs but the stored action space has {n} actions")
+            raise LayoutProblem(
+                Status.TRUNCATED,
+                f"the last layer has {in_size} outputs (a hidden width) and the action space {n} actions: layers are missing at the end",
+            )
+        raise LayoutProblem(
+            Status.CORRUPT, f"the last layer has {in_size} outputs but the stored action space has {n} actions"
+        )
     depth = len(layers) // 2 - 1
     return Layout(
         lead=lead,
@@ -167,7 +184,10 @@ def fits(records: list[Record], layout: Layout, skeleton: Any) -> str | None:
     """
     want = expected_leaves(skeleton)
     got = records[layout.lead :]
-    if skeleton.action_space.n != layout.num_actions or tuple(skeleton.observation_space.shape) != layout.observation_shape:
+    if (
+        skeleton.action_space.n != layout.num_actions
+        or tuple(skeleton.observation_space.shape) != layout.observation_shape
+    ):
         return f"the file is for {layout.observation_shape} observations and {layout.num_actions} actions"
     if len(got) != len(want):
         return f"{len(got)} records after the integers, the structure needs {len(want)}"
@@ -215,7 +235,9 @@ def verify_v005(path: Path, data: Any, report: Report, *, env_id: str | None, ov
     for name in ("width_size", "depth"):  # headers declaring a network wider than we build: never read
         problem = getattr(layout, name) is not None and policy_hyperparameter_problem(name, getattr(layout, name))
         if problem:
-            return report.fail(Status.UNKNOWN_STRUCTURE, f"the record headers declare {problem}: not a policy this app builds")
+            return report.fail(
+                Status.UNKNOWN_STRUCTURE, f"the record headers declare {problem}: not a policy this app builds"
+            )
     inferred = layout.inferred()
     requested_hp: dict[str, Any] = {"width_size": layout.width_size, "depth": layout.depth}
     requested_hp.update({k: v for k, v in (overrides or {}).items() if k in POLICY_KEYS and k != "epsilon"})
@@ -293,7 +315,9 @@ def encode(policy: Any) -> bytes:
     from lerax_tui.core.spaces import Box
 
     if not isinstance(policy.observation_space, Box):
-        raise ValueError(f"the lerax 0.0.5 layout is written for Box observations, not {type(policy.observation_space).__name__}")
+        raise ValueError(
+            f"the lerax 0.0.5 layout is written for Box observations, not {type(policy.observation_space).__name__}"
+        )
     ints = tuple(np.int32(v) for v in (policy.action_space.n, *policy.observation_space.shape))
     body = eqx.tree_at(lambda p: p.epsilon, policy, np.float32(float(policy.epsilon)))
     buf = io.BytesIO()

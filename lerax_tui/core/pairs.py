@@ -140,7 +140,11 @@ def entry_matches(entry: Any, digest: tuple[str, int, str]) -> TypeGuard[dict[st
     if not isinstance(entry, dict):
         return False
     fingerprint, size, sha = digest
-    return entry.get("fingerprint") == fingerprint and entry.get("payload_bytes") == size and entry.get("payload_sha256") == sha
+    return (
+        entry.get("fingerprint") == fingerprint
+        and entry.get("payload_bytes") == size
+        and entry.get("payload_sha256") == sha
+    )
 
 
 class _open_regular:
@@ -247,7 +251,9 @@ def verified_entry(eqx: Path) -> tuple[dict, str | None]:
     key = _stat_key(eqx)
     sizes = [e.get("payload_bytes") for e in (own_entry(manifest), manifest.get(PREVIOUS)) if isinstance(e, dict)]
     if key is not None and key[1] - FINGERPRINT_BYTES not in sizes:  # sizes first: a huge file is never hashed
-        raise ValueError(f"{eqx.name}: its bytes match neither its manifest nor the previous write it records ({key[1]:,} bytes, a size neither records: damaged)")
+        raise ValueError(
+            f"{eqx.name}: its bytes match neither its manifest nor the previous write it records ({key[1]:,} bytes, a size neither records: damaged)"
+        )
     digest = file_digest(eqx)
     if digest is None:
         raise ValueError(f"{eqx.name}: cannot be read, or shorter than its {FINGERPRINT_BYTES}-byte fingerprint")

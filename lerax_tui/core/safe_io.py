@@ -93,7 +93,9 @@ def check_regular(path: str | Path, *, max_bytes: int | None = None) -> os.stat_
     if not stat.S_ISREG(st.st_mode):
         raise NotRegularFile(errno.EINVAL, f"{describe_mode(st.st_mode)}, not a file", str(path))
     if max_bytes is not None and st.st_size > max_bytes:
-        raise FileTooLarge(errno.EFBIG, f"{format_bytes(st.st_size)}, over the {format_bytes(max_bytes)} cap", str(path))
+        raise FileTooLarge(
+            errno.EFBIG, f"{format_bytes(st.st_size)}, over the {format_bytes(max_bytes)} cap", str(path)
+        )
     return st
 
 
@@ -114,7 +116,9 @@ def open_regular(path: str | Path, *, max_bytes: int | None = None) -> BinaryIO:
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(errno.EINVAL, f"{describe_mode(st.st_mode)}, not a file", str(path))
         if max_bytes is not None and st.st_size > max_bytes:
-            raise FileTooLarge(errno.EFBIG, f"{format_bytes(st.st_size)}, over the {format_bytes(max_bytes)} cap", str(path))
+            raise FileTooLarge(
+                errno.EFBIG, f"{format_bytes(st.st_size)}, over the {format_bytes(max_bytes)} cap", str(path)
+            )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)  # a regular file: reads never block anyway
         return os.fdopen(fd, "rb")
@@ -256,7 +260,7 @@ def sha256_from(data: Any, start: int = 0) -> str:
 def short_path(path: object, limit: int = 80) -> str:
     """A path for a one-line message: a long one keeps its start and its end."""
     text = str(path)
-    return text if len(text) <= limit else f"{text[: limit // 2 - 2]}...{text[-(limit // 2 - 1):]}"
+    return text if len(text) <= limit else f"{text[: limit // 2 - 2]}...{text[-(limit // 2 - 1) :]}"
 
 
 def describe_os_error(path: str | Path, error: OSError) -> str:

@@ -33,9 +33,14 @@ def _is_number(x: Any) -> bool:
 
 
 def _type_name(x: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "an object"}.get(
-        type(x), "null" if x is None else type(x).__name__
-    )
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(x), "null" if x is None else type(x).__name__)
 
 
 def policy_hyperparameter_problem(name: str, value: Any) -> str | None:
@@ -71,7 +76,10 @@ def manifest_problems(m: dict) -> list[str]:
         if key in m and m[key] is not None and not (_is_int(m[key]) and 0 <= m[key] < MAX_STEP):
             bad(key, f"{_type_name(m[key])} {str(m[key])[:20]}, expected a whole number from 0 to 2**53")
     if "recent_return" in m and m["recent_return"] is not None and not _is_number(m["recent_return"]):
-        bad("recent_return", f"{_type_name(m['recent_return'])} {str(m['recent_return'])[:20]}, expected a finite number or null")
+        bad(
+            "recent_return",
+            f"{_type_name(m['recent_return'])} {str(m['recent_return'])[:20]}, expected a finite number or null",
+        )
     for key in ("env_params", "config", "versions", "observation_space", "action_space"):
         if key in m and m[key] is not None and not isinstance(m[key], dict):
             bad(key, f"{_type_name(m[key])}, expected an object")

@@ -107,7 +107,9 @@ class Box(AbstractSpace):
     low: Float[Array, " ..."]
     high: Float[Array, " ..."]
 
-    def __init__(self, low: Float[ArrayLike, " ..."], high: Float[ArrayLike, " ..."], shape: tuple[int, ...] | None = None):
+    def __init__(
+        self, low: Float[ArrayLike, " ..."], high: Float[ArrayLike, " ..."], shape: tuple[int, ...] | None = None
+    ):
         low = jnp.asarray(low, dtype=float)
         high = jnp.asarray(high, dtype=float)
         try:

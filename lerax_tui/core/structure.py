@@ -41,7 +41,11 @@ def build_skeleton(env_id: str, hyperparameters: dict, env_params: dict | None =
     """
     hp = {**POLICY_DEFAULTS, **{k: v for k, v in hyperparameters.items() if k in POLICY_KEYS and v is not None}}
     return _skeleton_cached(
-        env_id, json.dumps(env_params or {}, sort_keys=True), float(hp["epsilon"]), int(hp["width_size"]), int(hp["depth"])
+        env_id,
+        json.dumps(env_params or {}, sort_keys=True),
+        float(hp["epsilon"]),
+        int(hp["width_size"]),
+        int(hp["depth"]),
     )
 
 
@@ -77,7 +81,9 @@ def candidate_envs(inferred: dict) -> list[str]:
     return [
         e.env_id
         for e in catalogue()
-        if e.supported and list(e.observation_shape or ()) == inferred["observation_shape"] and e.num_actions == inferred["num_actions"]
+        if e.supported
+        and list(e.observation_shape or ()) == inferred["observation_shape"]
+        and e.num_actions == inferred["num_actions"]
     ]
 
 

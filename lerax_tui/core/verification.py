@@ -116,7 +116,10 @@ def _verify_fingerprinted(path: Path, report: Report, data: Any, env_id: str | N
     if inferred is not None and manifest is None:
         _refuse_oversized(report, inferred)
     file_hp, file_env, file_side = _what_the_file_is(report, manifest, inferred, records)
-    requested_hp = {**{k: v for k, v in file_hp.items() if v is not None}, **{k: v for k, v in (overrides or {}).items() if k in POLICY_KEYS}}
+    requested_hp = {
+        **{k: v for k, v in file_hp.items() if v is not None},
+        **{k: v for k, v in (overrides or {}).items() if k in POLICY_KEYS},
+    }
     if requested_hp.get("width_size") is None and inferred is not None and inferred["depth"] == 0:
         requested_hp["width_size"] = POLICY_DEFAULTS["width_size"]  # irrelevant at depth 0
     candidates = [env_id] if env_id else ([file_env] if file_env else (candidate_envs(inferred) if inferred else []))
@@ -141,7 +144,17 @@ def _verify_fingerprinted(path: Path, report: Report, data: Any, env_id: str | N
         report.env_id = candidates[0] if len(candidates) == 1 else None
         if build_errors and len(build_errors) == len(candidates):
             _refuse(report, Status.FINGERPRINT_MISMATCH if env_id else Status.UNKNOWN_STRUCTURE, *build_errors)
-        _refuse_mismatch(report, manifest, inferred, file_env, file_hp, file_side, candidates, requested_hp, asked=bool(overrides or env_id))
+        _refuse_mismatch(
+            report,
+            manifest,
+            inferred,
+            file_env,
+            file_hp,
+            file_side,
+            candidates,
+            requested_hp,
+            asked=bool(overrides or env_id),
+        )
     skeleton = _choose(report, matches, manifest, data, records)
     _check_records(report, records, skeleton)
     _check_payload(report, data, manifest, fitting, current)
@@ -189,10 +202,14 @@ def _refuse_oversized(report: Report, inferred: dict) -> None:
     for name in ("width_size", "depth"):
         problem = inferred[name] is not None and policy_hyperparameter_problem(name, inferred[name])
         if problem:
-            _refuse(report, Status.UNKNOWN_STRUCTURE, f"the record headers declare {problem}: not a policy this app builds")
+            _refuse(
+                report, Status.UNKNOWN_STRUCTURE, f"the record headers declare {problem}: not a policy this app builds"
+            )
 
 
-def _what_the_file_is(report: Report, manifest: Manifest | None, inferred: dict | None, records: list[Record]) -> tuple[dict, str | None, dict | None]:
+def _what_the_file_is(
+    report: Report, manifest: Manifest | None, inferred: dict | None, records: list[Record]
+) -> tuple[dict, str | None, dict | None]:
     """``(hyperparameters, env_id, structure)`` the file declares: its manifest's, else read off the
     headers. The structure of a manifest's file is built only on a mismatch (it needs the catalogue)."""
     if manifest is not None:
@@ -206,7 +223,9 @@ def _what_the_file_is(report: Report, manifest: Manifest | None, inferred: dict 
     )
 
 
-def _matching(candidates: list[str], requested_hp: dict, stored: bytes, file_env: str | None, env_params: dict | None) -> tuple[list[tuple[str, str, Any]], list[str]]:
+def _matching(
+    candidates: list[str], requested_hp: dict, stored: bytes, file_env: str | None, env_params: dict | None
+) -> tuple[list[tuple[str, str, Any]], list[str]]:
     """The candidates whose skeleton has the stored fingerprint, as ``(env_id, kind, skeleton)``, and
     why each candidate that could not be built could not."""
     matches: list[tuple[str, str, Any]] = []
@@ -258,7 +277,9 @@ def _refuse_mismatch(
     )
 
 
-def _choose(report: Report, matches: list[tuple[str, str, Any]], manifest: dict | None, data: Any, records: list[Record]) -> Any:
+def _choose(
+    report: Report, matches: list[tuple[str, str, Any]], manifest: dict | None, data: Any, records: list[Record]
+) -> Any:
     """The matching env (without a manifest, several envs may share a structure: their Box bounds
     decide, else the first is assumed and the report says so). Returns its skeleton."""
     if len(matches) > 1 and manifest is None:
@@ -281,13 +302,17 @@ def _check_records(report: Report, records: list[Record], skeleton: Any) -> None
         _refuse(report, Status.CORRUPT if extra > 0 else Status.TRUNCATED, what)
     for rec, (leaf, shape, dtype) in zip(records, want):
         if rec.shape != shape or rec.dtype != dtype:
-            _refuse(report, Status.CORRUPT, f"record {leaf} is {rec.shape} {rec.dtype}, the structure needs {shape} {dtype}")
+            _refuse(
+                report, Status.CORRUPT, f"record {leaf} is {rec.shape} {rec.dtype}, the structure needs {shape} {dtype}"
+            )
 
 
 def _check_payload(report: Report, data: Any, manifest: dict | None, fitting: list, current: dict | None) -> None:
     """The payload's digest against the manifest entries that fit (its size is bounded by now)."""
     if manifest is None or current is None:
-        report.problems.append("no manifest: array bytes cannot be checked against a digest (structure and sizes verified)")
+        report.problems.append(
+            "no manifest: array bytes cannot be checked against a digest (structure and sizes verified)"
+        )
         return
     entry, note = pick_by_digest(fitting, sha256_from(data, FINGERPRINT_BYTES), current)
     if entry is None:
@@ -297,7 +322,9 @@ def _check_payload(report: Report, data: Any, manifest: dict | None, fitting: li
         report.problems.append(note)
 
 
-def load_checkpoint(path: str | Path, *, env_id: str | None = None, overrides: dict | None = None) -> tuple[Any, Report]:
+def load_checkpoint(
+    path: str | Path, *, env_id: str | None = None, overrides: dict | None = None
+) -> tuple[Any, Report]:
     """Verify, then load. The file is read once; the bytes verified are the bytes loaded.
 
     Args:

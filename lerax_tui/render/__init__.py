@@ -116,7 +116,9 @@ def render_state(
         if name == "generic":
             text = Text(f"cannot draw this observation: {type(error).__name__}: {error}", style="red")
         else:
-            note = Text(f"{name} view failed ({type(error).__name__}: {error}); showing the observation", style="yellow")
+            note = Text(
+                f"{name} view failed ({type(error).__name__}: {error}); showing the observation", style="yellow"
+            )
             kwargs["height"] = height - 1
             try:
                 text = vstack(note, render_generic(env_state, observation, **kwargs))

@@ -31,7 +31,12 @@ _NAMES = {
     "Pong-misc": ["stay", "up", "down"],
     "UmbrellaChain-bsuite": ["no umbrella", "umbrella"],
 }
-_PREFIXED = {"BernoulliBandit-misc": "arm ", "GaussianBandit-misc": "arm ", "SimpleBandit-bsuite": "arm ", "DiscountingChain-bsuite": "chain "}
+_PREFIXED = {
+    "BernoulliBandit-misc": "arm ",
+    "GaussianBandit-misc": "arm ",
+    "SimpleBandit-bsuite": "arm ",
+    "DiscountingChain-bsuite": "chain ",
+}
 
 
 def action_names(env_id: str, n: int) -> list[str]:
@@ -72,7 +77,9 @@ def q_value_bars(q_values: Any, chosen: int, *, width: int = 30, action_names: l
         ``len(q_values)`` lines, none wider than ``width``.
     """
     q = np.asarray(q_values, dtype=float).reshape(-1)
-    names = action_names if action_names is not None and len(action_names) == q.size else [f"a{i}" for i in range(q.size)]
+    names = (
+        action_names if action_names is not None and len(action_names) == q.size else [f"a{i}" for i in range(q.size)]
+    )
     finite = q[np.isfinite(q)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     name_w = min(max((len(name) for name in names), default=1), max(3, width // 3))

@@ -36,9 +36,15 @@ def render_cartpole(env_state: Any, observation: Any, *, width: int, height: int
     limit = param(params, "x_threshold", 2.4)
     theta_limit = param(params, "theta_threshold_radians", 12 * 2 * math.pi / 360)
     header = Text.assemble(
-        ("x ", "dim"), fmt(x, 3), ("  v ", "dim"), fmt(x_dot, 3),
-        ("  θ ", "dim"), (f"{math.degrees(theta):+.1f}°", "bold red" if abs(theta) > theta_limit else "bold"),
-        (f" (±{math.degrees(theta_limit):.0f}°)", "dim"), ("  ω ", "dim"), fmt(theta_dot, 3),
+        ("x ", "dim"),
+        fmt(x, 3),
+        ("  v ", "dim"),
+        fmt(x_dot, 3),
+        ("  θ ", "dim"),
+        (f"{math.degrees(theta):+.1f}°", "bold red" if abs(theta) > theta_limit else "bold"),
+        (f" (±{math.degrees(theta_limit):.0f}°)", "dim"),
+        ("  ω ", "dim"),
+        fmt(theta_dot, 3),
     )
     rows = height - 1
     if rows < 3 or width < 9:
@@ -91,9 +97,15 @@ def render_acrobot(env_state: Any, observation: Any, *, width: int, height: int,
     omega2 = scalar(env_state, "velocity_2", 0.0)
     tip_height = -_cos(theta1) - _cos(theta1 + theta2)
     header = Text.assemble(
-        ("θ1 ", "dim"), f"{math.degrees(theta1):+.0f}°", ("  θ2 ", "dim"), f"{math.degrees(theta2):+.0f}°",
-        ("  ω ", "dim"), f"{omega1:+.1f} {omega2:+.1f}",
-        ("  tip ", "dim"), (f"{tip_height:+.2f}", "bold green" if tip_height > 1.0 else "bold"), (" (goal >1)", "dim"),
+        ("θ1 ", "dim"),
+        f"{math.degrees(theta1):+.0f}°",
+        ("  θ2 ", "dim"),
+        f"{math.degrees(theta2):+.0f}°",
+        ("  ω ", "dim"),
+        f"{omega1:+.1f} {omega2:+.1f}",
+        ("  tip ", "dim"),
+        (f"{tip_height:+.2f}", "bold green" if tip_height > 1.0 else "bold"),
+        (" (goal >1)", "dim"),
     )
     rows = height - 1
     if rows < 5 or width < 9:
@@ -114,7 +126,9 @@ def render_acrobot(env_state: Any, observation: Any, *, width: int, height: int,
     return vstack(header, canvas.to_text())
 
 
-def render_mountain_car(env_state: Any, observation: Any, *, width: int, height: int, params: Any = None, **_: Any) -> Text:
+def render_mountain_car(
+    env_state: Any, observation: Any, *, width: int, height: int, params: Any = None, **_: Any
+) -> Text:
     """The hill ``sin(3x)`` over the track's range, the car on it, and the flag at the goal."""
     position = scalar(env_state, "position")
     velocity = scalar(env_state, "velocity", 0.0)
@@ -122,8 +136,12 @@ def render_mountain_car(env_state: Any, observation: Any, *, width: int, height:
     hi = param(params, "max_position", 0.6)
     goal = param(params, "goal_position", 0.5)
     header = Text.assemble(
-        ("x ", "dim"), fmt(position, 3), ("  v ", "dim"), fmt(velocity, 4),
-        ("  goal ", "dim"), (f"x ≥ {goal:g}", "bold green" if position >= goal else "bold"),
+        ("x ", "dim"),
+        fmt(position, 3),
+        ("  v ", "dim"),
+        fmt(velocity, 4),
+        ("  goal ", "dim"),
+        (f"x ≥ {goal:g}", "bold green" if position >= goal else "bold"),
     )
     rows = height - 1
     if rows < 4 or width < 8:

@@ -39,11 +39,17 @@ def observation_labels(env_id: str, n: int) -> list[str]:
     if env_id in ("BernoulliBandit-misc", "GaussianBandit-misc") and n >= 2:
         return ["last reward"] + [f"last a{i}" for i in range(n - 2)] + ["time"]
     if env_id == "MetaMaze-misc" and n == 15:
-        return [f"view {r},{c}" for r in range(3) for c in range(3)] + [f"last a{i}" for i in range(4)] + ["last reward", "time"]
+        return (
+            [f"view {r},{c}" for r in range(3) for c in range(3)]
+            + [f"last a{i}" for i in range(4)]
+            + ["last reward", "time"]
+        )
     return [f"obs[{i}]" for i in range(n)]
 
 
-def render_vector(values: Any, *, width: int, height: int, labels: list[str] | None = None, title: str = "observation") -> Text:
+def render_vector(
+    values: Any, *, width: int, height: int, labels: list[str] | None = None, title: str = "observation"
+) -> Text:
     """One line per value: its label, the number, and a bar around zero scaled to the largest |value|.
 
     Args:
@@ -79,8 +85,14 @@ def render_vector(values: Any, *, width: int, height: int, labels: list[str] | N
 
 # Heat levels: magenta for negative values, blue to yellow for positive, darker nearer zero.
 _HEAT = [
-    Swatch("< 0", "magenta", "░░"), Swatch("< 0", "magenta", "▒▒"), Swatch("< 0", "magenta", "▓▓"), Swatch("< 0", "bright_magenta", "██"),
-    Swatch("> 0", "blue", "░░"), Swatch("> 0", "cyan", "▒▒"), Swatch("> 0", "green", "▓▓"), Swatch("> 0", "bright_yellow", "██"),
+    Swatch("< 0", "magenta", "░░"),
+    Swatch("< 0", "magenta", "▒▒"),
+    Swatch("< 0", "magenta", "▓▓"),
+    Swatch("< 0", "bright_magenta", "██"),
+    Swatch("> 0", "blue", "░░"),
+    Swatch("> 0", "cyan", "▒▒"),
+    Swatch("> 0", "green", "▓▓"),
+    Swatch("> 0", "bright_yellow", "██"),
 ]
 
 

@@ -31,28 +31,61 @@ class Swatch:
 # MinAtar channel names and colours, in channel order (from each game's gymnax docstring).
 MINATAR_CHANNELS: dict[str, list[Swatch]] = {
     "Asterix-MinAtar": [
-        Swatch("player", "bright_cyan"), Swatch("enemy", "red"), Swatch("trail", "grey50", "░░"), Swatch("gold", "yellow"),
+        Swatch("player", "bright_cyan"),
+        Swatch("enemy", "red"),
+        Swatch("trail", "grey50", "░░"),
+        Swatch("gold", "yellow"),
     ],
     "Breakout-MinAtar": [
-        Swatch("paddle", "bright_cyan"), Swatch("ball", "bright_yellow"), Swatch("trail", "grey50", "░░"), Swatch("brick", "red"),
+        Swatch("paddle", "bright_cyan"),
+        Swatch("ball", "bright_yellow"),
+        Swatch("trail", "grey50", "░░"),
+        Swatch("brick", "red"),
     ],
     "Freeway-MinAtar": [
-        Swatch("chicken", "bright_yellow"), Swatch("car", "red"), Swatch("speed1", "grey35", "░░"), Swatch("speed2", "grey50", "░░"),
-        Swatch("speed3", "grey62", "▒▒"), Swatch("speed4", "grey74", "▒▒"), Swatch("speed5", "grey85", "▓▓"),
+        Swatch("chicken", "bright_yellow"),
+        Swatch("car", "red"),
+        Swatch("speed1", "grey35", "░░"),
+        Swatch("speed2", "grey50", "░░"),
+        Swatch("speed3", "grey62", "▒▒"),
+        Swatch("speed4", "grey74", "▒▒"),
+        Swatch("speed5", "grey85", "▓▓"),
     ],
     "Seaquest-MinAtar": [
-        Swatch("sub front", "bright_yellow"), Swatch("sub back", "yellow"), Swatch("bullet", "bright_white", "▪▪"),
-        Swatch("trail", "grey50", "░░"), Swatch("enemy bullet", "bright_red", "▪▪"), Swatch("enemy fish", "green"),
-        Swatch("enemy sub", "red"), Swatch("oxygen", "bright_blue"), Swatch("divers", "cyan", "▄▄"), Swatch("diver", "bright_magenta"),
+        Swatch("sub front", "bright_yellow"),
+        Swatch("sub back", "yellow"),
+        Swatch("bullet", "bright_white", "▪▪"),
+        Swatch("trail", "grey50", "░░"),
+        Swatch("enemy bullet", "bright_red", "▪▪"),
+        Swatch("enemy fish", "green"),
+        Swatch("enemy sub", "red"),
+        Swatch("oxygen", "bright_blue"),
+        Swatch("divers", "cyan", "▄▄"),
+        Swatch("diver", "bright_magenta"),
     ],
     "SpaceInvaders-MinAtar": [
-        Swatch("cannon", "bright_cyan"), Swatch("alien", "green"), Swatch("alien ←", "green", "◀◀"), Swatch("alien →", "green", "▶▶"),
-        Swatch("bullet", "bright_white", "▪▪"), Swatch("enemy bullet", "bright_red", "▪▪"),
+        Swatch("cannon", "bright_cyan"),
+        Swatch("alien", "green"),
+        Swatch("alien ←", "green", "◀◀"),
+        Swatch("alien →", "green", "▶▶"),
+        Swatch("bullet", "bright_white", "▪▪"),
+        Swatch("enemy bullet", "bright_red", "▪▪"),
     ],
 }
 
 # Colours for channels of grids we know nothing about (cycled).
-GENERIC_COLOURS = ["bright_cyan", "bright_yellow", "red", "green", "magenta", "blue", "bright_white", "orange1", "purple", "grey62"]
+GENERIC_COLOURS = [
+    "bright_cyan",
+    "bright_yellow",
+    "red",
+    "green",
+    "magenta",
+    "blue",
+    "bright_white",
+    "orange1",
+    "purple",
+    "grey62",
+]
 
 # gymnax's FourRooms layout (misc/rooms.py): "x" is a wall.
 FOUR_ROOMS_MAP = """
@@ -151,7 +184,9 @@ def paint_grid(
                     out.append(empty.ljust(cell_w)[:cell_w] if rep == 0 else " " * cell_w, style="grey30")
                 else:
                     swatch = palette[int(k) % len(palette)]
-                    out.append((swatch.glyph * cell_w)[:cell_w] if cell_w != 1 else swatch.glyph[0], style=swatch.colour)
+                    out.append(
+                        (swatch.glyph * cell_w)[:cell_w] if cell_w != 1 else swatch.glyph[0], style=swatch.colour
+                    )
             if i < len(terminal_rows) - 1:
                 out.append("\n")
         return out
@@ -249,7 +284,9 @@ def render_channels(observation: Any, *, width: int, height: int, title: str = "
     """Any (H, W, C) image of on/off channels, coloured by highest active channel."""
     obs = np.asarray(observation)
     palette = [Swatch(f"ch{k}", GENERIC_COLOURS[k % len(GENERIC_COLOURS)]) for k in range(obs.shape[-1])]
-    return grid_with_legend(channel_grid(obs), palette, Text(title, style="bold") if title else None, width=width, height=height)
+    return grid_with_legend(
+        channel_grid(obs), palette, Text(title, style="bold") if title else None, width=width, height=height
+    )
 
 
 _CATCH = [Swatch("ball", "bright_yellow", "()"), Swatch("paddle", "bright_cyan", "▀▀")]
@@ -257,18 +294,24 @@ _CATCH = [Swatch("ball", "bright_yellow", "()"), Swatch("paddle", "bright_cyan",
 
 def render_catch(env_state: Any, observation: Any, *, width: int, height: int, **_: Any) -> Text:
     """The 10x5 Catch board: the falling ball and the paddle on the bottom row."""
-    rows, cols = (np.asarray(observation).shape if observation is not None and np.ndim(observation) == 2 else (10, 5))
+    rows, cols = np.asarray(observation).shape if observation is not None and np.ndim(observation) == 2 else (10, 5)
     grid = np.full((rows, cols), EMPTY)
     ball = (int(scalar(env_state, "ball_y")), int(scalar(env_state, "ball_x")))
     paddle = (int(scalar(env_state, "paddle_y")), int(scalar(env_state, "paddle_x")))
     for (r, c), k in ((paddle, 1), (ball, 0)):
         if 0 <= r < rows and 0 <= c < cols:
             grid[r, c] = k
-    header = Text.assemble(("Catch", "bold"), ("  ball ", "dim"), f"({ball[1]},{ball[0]})", ("  paddle ", "dim"), str(paddle[1]))
+    header = Text.assemble(
+        ("Catch", "bold"), ("  ball ", "dim"), f"({ball[1]},{ball[0]})", ("  paddle ", "dim"), str(paddle[1])
+    )
     return grid_with_legend(grid, _CATCH, header, width=width, height=height)
 
 
-_DEEP_SEA = [Swatch("out of reach", "grey15", "  "), Swatch("treasure", "yellow", "$$"), Swatch("agent", "bright_cyan", "@@")]
+_DEEP_SEA = [
+    Swatch("out of reach", "grey15", "  "),
+    Swatch("treasure", "yellow", "$$"),
+    Swatch("agent", "bright_cyan", "@@"),
+]
 
 
 def render_deep_sea(env_state: Any, observation: Any, *, width: int, height: int, **_: Any) -> Text:
@@ -306,7 +349,9 @@ def render_maze(open_map: np.ndarray, env_state: Any, *, width: int, height: int
     for (r, c), k in ((goal, 1), (pos, 2)):
         if 0 <= r < grid.shape[0] and 0 <= c < grid.shape[1]:
             grid[r, c] = k
-    header = Text.assemble((title, "bold"), ("  agent ", "dim"), f"({pos[0]},{pos[1]})", ("  goal ", "dim"), f"({goal[0]},{goal[1]})")
+    header = Text.assemble(
+        (title, "bold"), ("  agent ", "dim"), f"({pos[0]},{pos[1]})", ("  goal ", "dim"), f"({goal[0]},{goal[1]})"
+    )
     return grid_with_legend(grid, _ROOMS, header, width=width, height=height)
 
 

@@ -27,9 +27,13 @@ def check_env(env_id: str, env_params: dict | None):
 
     env = make_env(env_id, **(env_params or {}))
     if not isinstance(env.action_space, Discrete):
-        raise ValueError(f"{env_id} is not supported: its action space is {type(env.action_space).__name__}, DQN needs Discrete actions")
+        raise ValueError(
+            f"{env_id} is not supported: its action space is {type(env.action_space).__name__}, DQN needs Discrete actions"
+        )
     if not isinstance(env.observation_space, Box):
-        raise ValueError(f"{env_id} is not supported: its observation space is {type(env.observation_space).__name__}, not a Box")
+        raise ValueError(
+            f"{env_id} is not supported: its observation space is {type(env.observation_space).__name__}, not a Box"
+        )
     return env
 
 
@@ -39,7 +43,10 @@ def check_same_config(saved: dict, config: DQNConfig) -> None:
         raise ConfigError("config", f"the saved configuration is a {type(saved).__name__}, not an object")
     for name, value in config.to_dict().items():
         if name not in RESUMABLE_CHANGES and saved.get(name) != value:
-            raise ConfigError(name, f"{value!r} differs from the run's {saved.get(name)!r}; only {', '.join(RESUMABLE_CHANGES)} may change on resume")
+            raise ConfigError(
+                name,
+                f"{value!r} differs from the run's {saved.get(name)!r}; only {', '.join(RESUMABLE_CHANGES)} may change on resume",
+            )
 
 
 def check_policy_fits(policy: MLPQPolicy, env: GymnaxEnv, config: DQNConfig) -> None:
@@ -53,7 +60,9 @@ def check_policy_fits(policy: MLPQPolicy, env: GymnaxEnv, config: DQNConfig) -> 
     skeleton = eqx.filter_eval_shape(
         MLPQPolicy, env, epsilon=config.epsilon, width_size=config.width_size, depth=config.depth, key=jax.random.key(0)
     )
-    if lerax_tui_fingerprint(eqx.tree_at(lambda p: p.epsilon, policy, config.epsilon)) != lerax_tui_fingerprint(skeleton):
+    if lerax_tui_fingerprint(eqx.tree_at(lambda p: p.epsilon, policy, config.epsilon)) != lerax_tui_fingerprint(
+        skeleton
+    ):
         raise ValueError(
             f"init_policy does not fit: it is width_size={policy.q_network.width_size}, depth={policy.q_network.depth} "
             f"for {policy.q_network.in_size} inputs and {policy.q_network.out_size} actions; the config builds "

@@ -64,7 +64,10 @@ def _build_runner(args: argparse.Namespace, listener: Listener) -> Runner:
     changes = {}
     if args.steps is not None:
         if "total_timesteps" in overrides and overrides["total_timesteps"] != args.steps:
-            raise ConfigError("--steps", f"{args.steps} contradicts --set total_timesteps={overrides['total_timesteps']}: give one of them")
+            raise ConfigError(
+                "--steps",
+                f"{args.steps} contradicts --set total_timesteps={overrides['total_timesteps']}: give one of them",
+            )
         changes["total_timesteps"] = args.steps
     if args.seed is not None:
         changes["seed"] = args.seed
@@ -106,7 +109,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             return fail(str(e), EXIT_FAILED)
         except ConfigError as e:
             if args.resume is not None and e.field == "total_timesteps":  # the user typed --steps
-                return fail(f"--steps{str(e)[len(e.field):]}")
+                return fail(f"--steps{str(e)[len(e.field) :]}")
             return fail(str(e))
         except (ValueError, RunLocked) as e:  # EnvError, RunFileError too: bad input, nothing written
             return fail(" ".join(str(e).split()))
@@ -117,7 +120,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         built["runner"] = runner
         if args.resume is not None:
             note = f": {runner.resume_note}" if runner.resume_note else ""
-            print(f"resuming {runner.run_dir} from step {runner.start_step:,} to {runner.config.total_timesteps:,}{note}", file=sys.stderr)
+            print(
+                f"resuming {runner.run_dir} from step {runner.start_step:,} to {runner.config.total_timesteps:,}{note}",
+                file=sys.stderr,
+            )
         if stops.signum is not None:  # signalled while the runner was being built: nothing trained
             runner.close()
             say(f"{signal_name(stops.signum)} before training started: {_on_disk(runner)}")
@@ -169,20 +175,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_summary(args: argparse.Namespace, summary: dict[str, Any], result: RunResult, per_seed: list[float], best_per_seed: list[float]) -> None:
+def _print_summary(
+    args: argparse.Namespace,
+    summary: dict[str, Any],
+    result: RunResult,
+    per_seed: list[float],
+    best_per_seed: list[float],
+) -> None:
     num_seeds = summary["num_seeds"]
     if args.json:
         print(json.dumps(summary))
     else:
         print(f"run folder   {summary['run_dir']}")
         print(f"checkpoint   {summary['checkpoint']}")
-        print(f"env steps    {summary['env_steps']:,} per seed x {num_seeds} seed(s)  ({summary['sps']:,.0f} steps/s, compile {summary['compile_s']:.1f}s)")
+        print(
+            f"env steps    {summary['env_steps']:,} per seed x {num_seeds} seed(s)  ({summary['sps']:,.0f} steps/s, compile {summary['compile_s']:.1f}s)"
+        )
         if per_seed:
             print("greedy eval  " + ", ".join(f"{m:.1f}" for m in per_seed))
         if summary["best_checkpoint"]:
             print(f"best policy  {summary['best_checkpoint']}")
         if best_per_seed:
-            print("best eval    " + ", ".join(f"{m:.1f}" for m in best_per_seed) + "  (steps " + ", ".join(f"{s:,}" for s in result.best_steps) + ")")
+            print(
+                "best eval    "
+                + ", ".join(f"{m:.1f}" for m in best_per_seed)
+                + "  (steps "
+                + ", ".join(f"{s:,}" for s in result.best_steps)
+                + ")"
+            )
 
 
 def _on_disk(runner: Runner | None) -> str:
@@ -194,7 +214,11 @@ def _on_disk(runner: Runner | None) -> str:
     folder = runner.run_dir / runs.CHECKPOINTS
     final = sorted(p.name for p in folder.glob("*final.eqx")) if folder.is_dir() else []
     resume = folder / f"{runs.RESUME_NAME}.eqx"
-    parts = [f"final checkpoint{'s' if len(final) > 1 else ''} {', '.join(str(folder / n) for n in final)}" if final else "no final checkpoint yet"]
+    parts = [
+        f"final checkpoint{'s' if len(final) > 1 else ''} {', '.join(str(folder / n) for n in final)}"
+        if final
+        else "no final checkpoint yet"
+    ]
     parts.append(f"resume state {resume}" if resume.is_file() else "no resume state yet (it restarts from step 0)")
     return "; ".join(parts) + f"; continue with: lerax-tui train {runner.env_id} --resume {runner.run_dir}"
 
@@ -217,7 +241,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         int_problem,
     )
 
-    problem = int_problem("--episodes", args.episodes, 1, MAX_EVAL_EPISODES) or int_problem("--seed", args.seed, 0, SEED_MAX)
+    problem = int_problem("--episodes", args.episodes, 1, MAX_EVAL_EPISODES) or int_problem(
+        "--seed", args.seed, 0, SEED_MAX
+    )
     if problem:
         return fail(problem)
     from lerax_tui.core.verification import checkpoint_arg
@@ -249,7 +275,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     # Evaluation writes nothing: a signal ends it at once (the jitted call runs in a thread so the
     # signal is seen while it runs).
     with SignalStop(what="evaluation", immediate=True):
-        returns = run_in_thread(lambda: evaluate(policy, env, episodes=args.episodes, key=jr.key(args.seed or 0)), name="lerax-tui-eval")
+        returns = run_in_thread(
+            lambda: evaluate(policy, env, episodes=args.episodes, key=jr.key(args.seed or 0)), name="lerax-tui-eval"
+        )
     summary = {
         "checkpoint": str(args.checkpoint),
         "env_id": report.env_id,
@@ -262,5 +290,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
     else:
         print(f"{summary['checkpoint']}: {report.env_id}, {args.episodes} greedy episodes")
-        print(f"  return {summary['return_mean']:.2f} +- {summary['return_std']:.2f}  (min {np.min(returns):.1f}, max {np.max(returns):.1f})")
+        print(
+            f"  return {summary['return_mean']:.2f} +- {summary['return_std']:.2f}  (min {np.min(returns):.1f}, max {np.max(returns):.1f})"
+        )
     return EXIT_OK

@@ -49,7 +49,10 @@ class DQNConfig:
     batch_size: int = _f(64, "DQN", "transitions per gradient step", lo=1, hi=65536)
     learning_rate: float = _f(1e-3, "DQN", "Adam step size", lo=0.0, hi=1.0, lo_open=True)
     lr_schedule: Literal["constant", "linear"] = _f(
-        "constant", "DQN", "learning rate over the run: constant, or linear decay to 0 at total_timesteps", choices=("constant", "linear")
+        "constant",
+        "DQN",
+        "learning rate over the run: constant, or linear decay to 0 at total_timesteps",
+        choices=("constant", "linear"),
     )
     gamma: float = _f(0.99, "DQN", "discount factor", lo=0.0, hi=1.0)
     n_step: int = _f(1, "DQN", "rewards summed before bootstrapping (1 = one-step TD)", lo=1, hi=64)
@@ -57,24 +60,44 @@ class DQNConfig:
     train_frequency: int = _f(8, "DQN", "environment steps between rounds of gradient steps", lo=1, hi=10**8)
     gradient_steps: int = _f(1, "DQN", "gradient steps per round", lo=1, hi=1024)
     target_update_interval: int = _f(500, "DQN", "environment steps between target updates", lo=1, hi=10**10)
-    tau: float = _f(1.0, "DQN", "fraction of the online net mixed into the target per update (1 = hard copy)", lo=0.0, hi=1.0, lo_open=True)
+    tau: float = _f(
+        1.0,
+        "DQN",
+        "fraction of the online net mixed into the target per update (1 = hard copy)",
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+    )
     max_grad_norm: float = _f(10.0, "DQN", "global-norm gradient clip (0 = no clipping)", lo=0.0, hi=1e6)
     double_dqn: bool = _f(True, "DQN", "online net picks the next action, target net values it")
     loss: Literal["huber", "mse"] = _f("huber", "DQN", "TD loss", choices=("huber", "mse"))
     epsilon_start: float = _f(1.0, "Exploration", "epsilon at step 0", lo=0.0, hi=1.0)
     epsilon_end: float = _f(0.05, "Exploration", "epsilon after the decay", lo=0.0, hi=1.0)
-    exploration_fraction: float = _f(0.2, "Exploration", "fraction of the run over which epsilon decays linearly", lo=0.0, hi=1.0)
+    exploration_fraction: float = _f(
+        0.2, "Exploration", "fraction of the run over which epsilon decays linearly", lo=0.0, hi=1.0
+    )
     seed: int = _f(0, "Run", "PRNG seed of seed 0 (seed k uses seed + k)", lo=0, hi=2**31 - 1)
     num_seeds: int = _f(1, "Run", "independent seeds trained side by side (vmapped)", lo=1, hi=1024)
-    checkpoint_interval: int = _f(0, "Run", "environment steps between periodic checkpoints (0 = final only)", lo=0, hi=10**10)
-    eval_episodes: int = _f(10, "Run", "greedy episodes per evaluation: at the end, and every eval_interval (0 = no evaluation at all)", lo=0, hi=100_000)
+    checkpoint_interval: int = _f(
+        0, "Run", "environment steps between periodic checkpoints (0 = final only)", lo=0, hi=10**10
+    )
+    eval_episodes: int = _f(
+        10,
+        "Run",
+        "greedy episodes per evaluation: at the end, and every eval_interval (0 = no evaluation at all)",
+        lo=0,
+        hi=100_000,
+    )
     eval_interval: int = _f(
-        0, "Run", "environment steps between greedy evaluations while training; each seed's best policy is kept as best.eqx (0, or eval_episodes 0 = none)", lo=0, hi=10**10
+        0,
+        "Run",
+        "environment steps between greedy evaluations while training; each seed's best policy is kept as best.eqx (0, or eval_episodes 0 = none)",
+        lo=0,
+        hi=10**10,
     )
 
     def __post_init__(self) -> None:
         validate(self)
-
 
     def replace(self, **changes: Any) -> DQNConfig:
         """A copy with ``changes`` applied and validated."""
@@ -181,13 +204,9 @@ def validate(config: DQNConfig) -> None:
     for f in fields(config):
         check_value(f, getattr(config, f.name))
     if config.batch_size > config.buffer_size:
-        raise ConfigError(
-            "batch_size", f"{config.batch_size} is larger than buffer_size {config.buffer_size}"
-        )
+        raise ConfigError("batch_size", f"{config.batch_size} is larger than buffer_size {config.buffer_size}")
     if config.epsilon_end > config.epsilon_start:
-        raise ConfigError(
-            "epsilon_end", f"{config.epsilon_end} is above epsilon_start {config.epsilon_start}"
-        )
+        raise ConfigError("epsilon_end", f"{config.epsilon_end} is above epsilon_start {config.epsilon_start}")
 
 
 def check_value(f: dataclasses.Field, value: Any) -> None:
@@ -232,7 +251,9 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
         key, _, raw = pair.partition("=")
         key = key.strip()
         if not key:
-            raise ConfigError(pair, "expected KEY=VALUE with a hyperparameter name before = (e.g. --set learning_rate=3e-4)")
+            raise ConfigError(
+                pair, "expected KEY=VALUE with a hyperparameter name before = (e.g. --set learning_rate=3e-4)"
+            )
         out[key] = coerce(key, raw)
         check_value(field_info(key), out[key])  # ranges now: inspect uses a value without building a config
     return out

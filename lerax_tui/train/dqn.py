@@ -156,7 +156,9 @@ def with_q_network(state: DQNState, q_network: eqx.nn.MLP) -> DQNState:
 
     def put(stacked: eqx.nn.MLP) -> eqx.nn.MLP:
         return jax.tree.map(
-            lambda s, p: jnp.broadcast_to(jnp.asarray(p, s.dtype), s.shape) if eqx.is_array(s) else s, stacked, q_network
+            lambda s, p: jnp.broadcast_to(jnp.asarray(p, s.dtype), s.shape) if eqx.is_array(s) else s,
+            stacked,
+            q_network,
         )
 
     seeds = state.seeds
@@ -171,7 +173,9 @@ def state_skeleton(env: GymnaxEnv, config: DQNConfig) -> DQNState:
     """The state's shapes and dtypes, without allocating it (for loading ``resume.eqx``)."""
     check_engine(env, config)
     return eqx.filter_eval_shape(
-        lambda keys: DQNState(seeds=eqx.filter_vmap(lambda k: init_seed(env, config, k))(keys), step=jnp.zeros((), jnp.int32)),
+        lambda keys: DQNState(
+            seeds=eqx.filter_vmap(lambda k: init_seed(env, config, k))(keys), step=jnp.zeros((), jnp.int32)
+        ),
         seed_keys(config),
     )
 
@@ -224,7 +228,9 @@ def _arrays(tree: Any) -> Any:
     return eqx.filter(tree, eqx.is_array)
 
 
-def iterate(seeds: SeedState, step: Int[Array, ""], static: SeedState, env: GymnaxEnv, config: DQNConfig, *, many: bool):
+def iterate(
+    seeds: SeedState, step: Int[Array, ""], static: SeedState, env: GymnaxEnv, config: DQNConfig, *, many: bool
+):
     """One iteration of every seed, on the array part of the seed states (``static`` holds the rest:
     the MLP's activation functions are leaves that ``vmap``/``fori_loop`` cannot carry).
 
@@ -254,7 +260,13 @@ def iterate(seeds: SeedState, step: Int[Array, ""], static: SeedState, env: Gymn
     def learn(learner, buffer, target):
         online, opt_state, key = learner
         online, opt_state, key, loss = update_seed(
-            eqx.combine(online, static.online), opt_state, key, eqx.combine(target, static.target), buffer, config, lr_scale
+            eqx.combine(online, static.online),
+            opt_state,
+            key,
+            eqx.combine(target, static.target),
+            buffer,
+            config,
+            lr_scale,
         )
         return (_arrays(online), opt_state, key), loss
 
@@ -272,15 +284,30 @@ def iterate(seeds: SeedState, step: Int[Array, ""], static: SeedState, env: Gymn
         (online, opt_state, key), loss_sum = jax.lax.fori_loop(0, n_updates, one_update, carry)
 
     def mix(online, target):
-        return _arrays(update_target(eqx.combine(online, static.online), eqx.combine(target, static.target), config.tau))
+        return _arrays(
+            update_target(eqx.combine(online, static.online), eqx.combine(target, static.target), config.tau)
+        )
 
     do_target = after // config.target_update_interval > step // config.target_update_interval
     target = jax.lax.cond(do_target, lambda: over(mix)(online, seeds.target), lambda: seeds.target)
-    seeds = eqx.tree_at(lambda s: (s.online, s.opt_state, s.key, s.target), seeds, (online, opt_state, key, target), is_leaf=lambda x: x is None)
+    seeds = eqx.tree_at(
+        lambda s: (s.online, s.opt_state, s.key, s.target),
+        seeds,
+        (online, opt_state, key, target),
+        is_leaf=lambda x: x is None,
+    )
     return seeds, after, episodes, loss_sum, n_updates
 
 
-def run_chunk(arrays: DQNState, n_active: Int[Array, ""], *, static: DQNState, env: GymnaxEnv, config: DQNConfig, max_iterations: int) -> tuple[DQNState, ChunkOutput]:
+def run_chunk(
+    arrays: DQNState,
+    n_active: Int[Array, ""],
+    *,
+    static: DQNState,
+    env: GymnaxEnv,
+    config: DQNConfig,
+    max_iterations: int,
+) -> tuple[DQNState, ChunkOutput]:
     """Advance ``n_active <= max_iterations`` iterations of the state ``combine(arrays, static)``
     (unjitted; see :func:`make_chunk_fn`). Returns the new array part and the chunk's report.
 
@@ -308,7 +335,12 @@ def run_chunk(arrays: DQNState, n_active: Int[Array, ""], *, static: DQNState, e
             updates + n,
         )
 
-    reports = (jnp.zeros(shape, jnp.float32), jnp.zeros(shape, jnp.int32), jnp.zeros(shape, bool), jnp.zeros((max_iterations,), jnp.int32))
+    reports = (
+        jnp.zeros(shape, jnp.float32),
+        jnp.zeros(shape, jnp.int32),
+        jnp.zeros(shape, bool),
+        jnp.zeros((max_iterations,), jnp.int32),
+    )
     init = (seeds, arrays.step, *reports, jnp.zeros((num_seeds,), jnp.float32), jnp.zeros((), jnp.int32))
     seeds, step, ret, length, done, ep_step, loss_sum, updates = jax.lax.fori_loop(0, n_active, body, init)
     arrays = DQNState(seeds=jax.tree.map(per_seed, seeds), step=step)
@@ -345,7 +377,9 @@ class ChunkFn:
 
         def chunk(n_active: Int[Array, ""], state: DQNState) -> tuple[DQNState, ChunkOutput]:
             arrays, static = eqx.partition(state, eqx.is_array)
-            arrays, out = run_chunk(arrays, n_active, static=static, env=env, config=config, max_iterations=max_iterations)
+            arrays, out = run_chunk(
+                arrays, n_active, static=static, env=env, config=config, max_iterations=max_iterations
+            )
             return eqx.combine(arrays, static), out
 
         # Any: equinox types filter_jit's result as the plain callable, without .lower()

@@ -19,7 +19,9 @@ EPISODE_BATCH = 1024
 
 
 @eqx.filter_jit
-def _episode_returns(policy: AbstractQPolicy, env: GymnaxEnv, keys: Key[Array, " episodes"], limit: int, greedy: bool) -> Array:
+def _episode_returns(
+    policy: AbstractQPolicy, env: GymnaxEnv, keys: Key[Array, " episodes"], limit: int, greedy: bool
+) -> Array:
     def one(key):
         reset_key, run_key = jr.split(key)
         state = env.initial(key=reset_key)
@@ -45,7 +47,9 @@ def _episode_returns(policy: AbstractQPolicy, env: GymnaxEnv, keys: Key[Array, "
     return jax.vmap(one)(keys)
 
 
-def evaluate(policy: AbstractQPolicy, env: GymnaxEnv, *, episodes: int, key: Key[Array, ""], greedy: bool = True) -> np.ndarray:
+def evaluate(
+    policy: AbstractQPolicy, env: GymnaxEnv, *, episodes: int, key: Key[Array, ""], greedy: bool = True
+) -> np.ndarray:
     """Returns of ``episodes`` greedy episodes (the policy's epsilon is ignored: ``key=None``), or
     with ``greedy=False`` episodes acting epsilon-greedily with the policy's own epsilon (a policy
     with epsilon 1 gives the uniform-random baseline).

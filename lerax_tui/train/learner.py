@@ -46,7 +46,9 @@ def _batched_mlp(net: eqx.nn.MLP, x: Float[Array, "batch features"]) -> Float[Ar
     (``bench/throughput.py``). Only for the plain MLP that ``MLPQPolicy`` builds (elementwise
     activations without parameters, no scan); anything else goes through ``vmap``.
     """
-    plain = not getattr(net, "scan", False) and not jax.tree.leaves(eqx.filter((net.activation, net.final_activation), eqx.is_array))
+    plain = not getattr(net, "scan", False) and not jax.tree.leaves(
+        eqx.filter((net.activation, net.final_activation), eqx.is_array)
+    )
     if not plain or net.in_size == "scalar" or net.out_size == "scalar":
         return jax.vmap(net)(x)
     for i, layer in enumerate(net.layers):
@@ -64,7 +66,11 @@ def q_batch(policy: MLPQPolicy, observations: Array) -> Float[Array, "batch acti
 
 
 def td_targets(
-    online: MLPQPolicy, target: MLPQPolicy, batch: Transitions, config: DQNConfig, discount: Float[Array, " batch"] | None = None
+    online: MLPQPolicy,
+    target: MLPQPolicy,
+    batch: Transitions,
+    config: DQNConfig,
+    discount: Float[Array, " batch"] | None = None,
 ) -> Float[Array, " batch"]:
     """The TD targets ``r + gamma * (1 - terminated) * V(next)`` (no gradient flows through them).
 

@@ -53,7 +53,9 @@ _STAGING_CONTENTS = {runs.CONFIG_FILE, LOCK_FILE, runs.CHECKPOINTS}
 # --- creating ------------------------------------------------------------------------------------
 
 
-def create_run_dir(runs_dir: str | Path, env_id: str, record: dict[str, Any], *, now: _dt.datetime | None = None) -> tuple[Path, RunLock]:
+def create_run_dir(
+    runs_dir: str | Path, env_id: str, record: dict[str, Any], *, now: _dt.datetime | None = None
+) -> tuple[Path, RunLock]:
     """Create ``runs_dir/<ENV_ID>-<YYYYmmdd-HHMMSS>-<6 hex>/`` with ``checkpoints/`` and
     ``config.json`` (``record``), locked for the caller.
 
@@ -94,7 +96,9 @@ def create_run_dir(runs_dir: str | Path, env_id: str, record: dict[str, Any], *,
     raise FileExistsError(f"could not create a fresh run folder under {runs_dir}")
 
 
-def config_record(env: GymnaxEnv, env_params: dict, config: DQNConfig, origin: dict | None, *, exact: bool) -> dict[str, Any]:
+def config_record(
+    env: GymnaxEnv, env_params: dict, config: DQNConfig, origin: dict | None, *, exact: bool
+) -> dict[str, Any]:
     """A new run's ``config.json``: everything needed to rebuild it, and where it continues from.
 
     Args:
@@ -144,7 +148,9 @@ def clean_stale_run_dirs(runs_dir: Path) -> list[Path]:
         if not entry.name.startswith(".") or not is_temp_name(entry.name):
             continue
         try:
-            if not entry.is_dir(follow_symlinks=False) or not is_stale_temp(entry.name, mtime=entry.stat(follow_symlinks=False).st_mtime):
+            if not entry.is_dir(follow_symlinks=False) or not is_stale_temp(
+                entry.name, mtime=entry.stat(follow_symlinks=False).st_mtime
+            ):
                 continue
             if any(n not in _STAGING_CONTENTS and not is_temp_name(n) for n in os.listdir(entry.path)):
                 continue
@@ -169,7 +175,12 @@ def clean_owned(run_dir: Path) -> list[Path]:
     except OSError:
         return removed
     for name in sorted(names):
-        if name.endswith(".json") and not name.startswith(".") and name[:-5] + ".eqx" not in names and _is_our_manifest(folder / name):
+        if (
+            name.endswith(".json")
+            and not name.startswith(".")
+            and name[:-5] + ".eqx" not in names
+            and _is_our_manifest(folder / name)
+        ):
             try:
                 (folder / name).unlink()
                 removed.append(folder / name)
@@ -319,7 +330,9 @@ def resume_point(run_dir: Path) -> ResumePoint:
     """
     path = resume_file(run_dir)
     if not os.path.lexists(path):
-        return ResumePoint(None, 0, None, "no resume state yet, so it restarts from step 0, whose state its config.json determines")
+        return ResumePoint(
+            None, 0, None, "no resume state yet, so it restarts from step 0, whose state its config.json determines"
+        )
     entry, note = _verified(path)
     return ResumePoint(path, _entry_step(entry, path), entry, note)
 
@@ -341,7 +354,9 @@ def _verified(path: Path) -> tuple[dict, str | None]:
     try:
         return verified_entry(path)
     except ValueError as e:
-        raise ResumeStateError(f"{path.parent.parent.name}/{path.parent.name}/{e}: the run cannot continue from it") from None
+        raise ResumeStateError(
+            f"{path.parent.parent.name}/{path.parent.name}/{e}: the run cannot continue from it"
+        ) from None
 
 
 def _entry_step(entry: dict, path: Path) -> int:

@@ -47,9 +47,14 @@ def check_engine(env: GymnaxEnv, config: DQNConfig, available: int | None = None
             or the replay buffers would not fit in memory (instead of the process being killed).
     """
     if config.buffer_size < config.num_envs:
-        raise ConfigError("buffer_size", f"{config.buffer_size} is smaller than num_envs {config.num_envs} (one vector step)")
+        raise ConfigError(
+            "buffer_size", f"{config.buffer_size} is smaller than num_envs {config.num_envs} (one vector step)"
+        )
     if config.total_timesteps + config.num_envs >= 2**31:
-        raise ConfigError("total_timesteps", f"{config.total_timesteps} does not fit the 32-bit step counter (max {2**31 - 1 - config.num_envs})")
+        raise ConfigError(
+            "total_timesteps",
+            f"{config.total_timesteps} does not fit the 32-bit step counter (max {2**31 - 1 - config.num_envs})",
+        )
     need = buffer_bytes(env, config)
     available = memory_available() if available is None else available
     if available is not None and need > 0.8 * available:

@@ -76,7 +76,9 @@ class Progress:
                 self.last_return = float(r[-1])
         # SPS smoothed over chunks; compile time never enters it, so neither does the ETA.
         self.rate = event.sps if self.rate is None else 0.7 * self.rate + 0.3 * event.sps
-        eta = format_duration(eta_seconds(event.step, event.total_steps, self.rate / max(1, event.num_seeds)), placeholder="-")
+        eta = format_duration(
+            eta_seconds(event.step, event.total_steps, self.rate / max(1, event.num_seeds)), placeholder="-"
+        )
         last = f"{self.last_return:.1f}" if self.last_return is not None else "-"
         details = f"last return {last}  loss {_fmt_loss(event.loss)}  eps {event.epsilon:.3f}"
         if self.tty:
@@ -105,7 +107,14 @@ class Progress:
         try:
             if self._bar is None or self._task is None:
                 self._bar, self._task = self._start_bar(event.step, event.total_steps)
-            self._bar.update(self._task, completed=event.step, total=event.total_steps, sps=f"{event.sps:,.0f}", eta=eta, details=details)
+            self._bar.update(
+                self._task,
+                completed=event.step,
+                total=event.total_steps,
+                sps=f"{event.sps:,.0f}",
+                eta=eta,
+                details=details,
+            )
             self._bar.refresh()
         except (OSError, ValueError):
             self._gone()
@@ -127,7 +136,9 @@ class Progress:
                 "step {task.completed:,.0f}/{task.total:,.0f}  sps {task.fields[sps]}  eta {task.fields[eta]}",
                 table_column=Column(no_wrap=True, min_width=56),
             ),
-            TextColumn("{task.fields[details]}", style="dim", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+            TextColumn(
+                "{task.fields[details]}", style="dim", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)
+            ),
             console=console,
             auto_refresh=False,
             redirect_stdout=False,

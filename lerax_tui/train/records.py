@@ -169,6 +169,11 @@ def _kind(value: Any) -> str:
         return "missing"
     if isinstance(value, float) and not math.isfinite(value):
         return "a non-finite number"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "an object"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)

@@ -60,14 +60,25 @@ class RunWriter:
             state,
             self.run_dir / runs.CHECKPOINTS / runs.RESUME_NAME,
             kind=RESUME_KIND,
-            manifest_extra={"env_id": self.env_id, "env_params": self.env_params, "config": config.to_dict(), "step": step},
+            manifest_extra={
+                "env_id": self.env_id,
+                "env_params": self.env_params,
+                "config": config.to_dict(),
+                "step": step,
+            },
         )
         assert first is not None  # num_seeds >= 1
         self.last_good, self.resume_step = first, step
         return first
 
     def save_policy(
-        self, policy: MLPQPolicy, seed: int, name: str, step: int, recent_return: float | None, extra: dict[str, Any] | None = None
+        self,
+        policy: MLPQPolicy,
+        seed: int,
+        name: str,
+        step: int,
+        recent_return: float | None,
+        extra: dict[str, Any] | None = None,
     ) -> Path:
         """Seed ``seed``'s ``policy`` as ``checkpoints/NAME.eqx`` with its manifest (at ``step``)."""
         from lerax_tui.core.checkpoint import save_checkpoint

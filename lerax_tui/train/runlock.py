@@ -46,7 +46,9 @@ class RunLock:
         if fcntl is None:  # pragma: no cover
             return cls(path, None)
         for _ in range(8):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            fd = os.open(
+                path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0), 0o644
+            )
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
@@ -110,7 +112,7 @@ class RunLock:
 
 
 def _describe_holder(fd: int) -> str:
-    """"pid 1234 on host gpu-3, since 2026-..." from the lock file (best effort, bounded)."""
+    """ "pid 1234 on host gpu-3, since 2026-..." from the lock file (best effort, bounded)."""
     try:
         info = json.loads(os.pread(fd, _MAX_LOCK_BYTES, 0) or b"{}")
     except (OSError, ValueError, RecursionError):

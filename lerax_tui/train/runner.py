@@ -93,7 +93,9 @@ class Runner:
         from lerax_tui.train.dqn import check_engine
 
         if sum(x is not None for x in (resume_from, init_policy, start_state)) > 1:
-            raise ValueError("resume_from, start_state and init_policy exclude each other: a resume already has its networks")
+            raise ValueError(
+                "resume_from, start_state and init_policy exclude each other: a resume already has its networks"
+            )
 
         self.env_id = env_id
         self.env_params = dict(env_params or {})
@@ -121,13 +123,22 @@ class Runner:
         self._best: list[Best | None] = [None] * config.num_seeds  # each seed's best periodic evaluation
 
     @classmethod
-    def from_run_dir(cls, run_dir: str | Path, listener: Listener | None = None, *, total_timesteps: int | None = None) -> Runner:
+    def from_run_dir(
+        cls, run_dir: str | Path, listener: Listener | None = None, *, total_timesteps: int | None = None
+    ) -> Runner:
         """Continue the run in ``run_dir`` (optionally to a new ``total_timesteps``)."""
         saved = runs.read_config(run_dir)
         config = DQNConfig.from_dict(saved["config"])
         if total_timesteps is not None:
             config = config.replace(total_timesteps=total_timesteps)
-        return cls(saved["env_id"], saved.get("env_params_overrides") or {}, config, Path(run_dir).parent, listener, resume_from=run_dir)
+        return cls(
+            saved["env_id"],
+            saved.get("env_params_overrides") or {},
+            config,
+            Path(run_dir).parent,
+            listener,
+            resume_from=run_dir,
+        )
 
     # --- Trainer protocol -----------------------------------------------------------------------
 
@@ -167,8 +178,11 @@ class Runner:
         except OSError as e:  # a full disk, a folder that went away: every file on disk is complete
             where = f" ({e.filename})" if e.filename else ""
             resume_step = self._writer.resume_step
-            keep = (f"the last resume state is at step {resume_step:,}" if resume_step is not None
-                    else "no resume state was written yet: it restarts from step 0")
+            keep = (
+                f"the last resume state is at step {resume_step:,}"
+                if resume_step is not None
+                else "no resume state was written yet: it restarts from step 0"
+            )
             message = f"writing the run folder failed: {e.strerror or e}{where}; {keep} - fix that (free space, permissions) and continue with --resume {self.run_dir}"
             self._emit(Failed(message, self._writer.last_good))
             self._emit(PhaseChanged(Phase.FAILED))
@@ -189,7 +203,9 @@ class Runner:
     def _timings(self) -> dict[str, Any]:
         return {"env_steps": self._step, "compile_s": self._compile_s, "train_s": self._train_s}
 
-    def _open_run_dir(self, runs_dir: Path, start_state: str | Path | lifecycle.ResumePoint | None, origin: dict | None) -> RunLock:
+    def _open_run_dir(
+        self, runs_dir: Path, start_state: str | Path | lifecycle.ResumePoint | None, origin: dict | None
+    ) -> RunLock:
         """Lock the folder this run writes (a new one unless resuming in place) and find where the
         run starts. The lock is released again if anything here fails."""
         if self._resume_from is not None:
@@ -205,10 +221,16 @@ class Runner:
                 raise
             return lock
         if start_state is not None:
-            point = start_state if isinstance(start_state, lifecycle.ResumePoint) else lifecycle.fork_point(Path(start_state), (origin or {}).get("step"))
+            point = (
+                start_state
+                if isinstance(start_state, lifecycle.ResumePoint)
+                else lifecycle.fork_point(Path(start_state), (origin or {}).get("step"))
+            )
             check_same_config((point.entry or {}).get("config") or {}, self.config)
             self._take_resume_point(point)
-        record = lifecycle.config_record(self.env, self.env_params, self.config, origin, exact=self._state_path is not None)
+        record = lifecycle.config_record(
+            self.env, self.env_params, self.config, origin, exact=self._state_path is not None
+        )
         self.run_dir, lock = lifecycle.create_run_dir(runs_dir, self.env_id, record)
         if self._state_path is not None:  # the curve that led to the state comes along
             try:
@@ -233,7 +255,10 @@ class Runner:
                 f"a run cannot go back; ask for more than {point.step:,} steps",
             )
         if self.config.total_timesteps == point.step > 0:
-            raise ConfigError("total_timesteps", f"the run is complete at step {point.step:,}: ask for more than {point.step:,} steps to train it further")
+            raise ConfigError(
+                "total_timesteps",
+                f"the run is complete at step {point.step:,}: ask for more than {point.step:,} steps to train it further",
+            )
         self._state_path, self.start_step, self.resume_note = point.path, point.step, point.note
 
     def _initial_state(self) -> DQNState:
@@ -301,7 +326,14 @@ class Runner:
                 next_eval = schedule.next_eval(config, self._step)
             self._report_chunk(out, n, dt, time.perf_counter() - start, eval_returns)
             if eval_returns is not None:
-                self._emit(Evaluated(eval_returns, which=EvalKind.PERIODIC, step=self._step, best=[b.score if b else None for b in self._best]))
+                self._emit(
+                    Evaluated(
+                        eval_returns,
+                        which=EvalKind.PERIODIC,
+                        step=self._step,
+                        best=[b.score if b else None for b in self._best],
+                    )
+                )
             if not np.all(out.finite):
                 bad = [int(i) for i in np.flatnonzero(~np.asarray(out.finite))]
                 where = f"seed {bad[0]}" if len(bad) == 1 else f"seeds {bad}"
@@ -326,7 +358,9 @@ class Runner:
         best_returns: list[np.ndarray] = []
         if evaluate and any(b is not None for b in self._best):
             best_returns = self._evaluate_final([b.policy if b else None for b in self._best])
-            self._emit(Evaluated(best_returns, which=EvalKind.BEST, best_steps=[b.step if b else None for b in self._best]))
+            self._emit(
+                Evaluated(best_returns, which=EvalKind.BEST, best_steps=[b.step if b else None for b in self._best])
+            )
         self._emit(PhaseChanged(Phase.STOPPED if stopped else Phase.FINISHED))
         self._emit(Finished(self.run_dir, final, stopped_early=stopped))
         return RunResult(
@@ -340,7 +374,9 @@ class Runner:
             **self._timings(),
         )
 
-    def _report_chunk(self, out: ChunkOutput, n: int, dt: float, wall_s: float, eval_returns: list[np.ndarray] | None = None) -> None:
+    def _report_chunk(
+        self, out: ChunkOutput, n: int, dt: float, wall_s: float, eval_returns: list[np.ndarray] | None = None
+    ) -> None:
         from lerax_tui.train.dqn import completed_episodes
 
         episodes = completed_episodes(out)
@@ -383,7 +419,12 @@ class Runner:
         return [
             np.zeros((0,), np.float32)
             if policy is None
-            else evaluate(policy, self.env, episodes=self.config.eval_episodes, key=jr.fold_in(jr.key(self.config.seed + s), 0x5EED))
+            else evaluate(
+                policy,
+                self.env,
+                episodes=self.config.eval_episodes,
+                key=jr.fold_in(jr.key(self.config.seed + s), 0x5EED),
+            )
             for s, policy in enumerate(policies)
         ]
 

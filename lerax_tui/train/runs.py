@@ -47,7 +47,9 @@ def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def read_metrics(run_dir: str | Path, *, max_line: int = MAX_METRICS_LINE, stats: dict | None = None) -> list[MetricsRecord]:
+def read_metrics(
+    run_dir: str | Path, *, max_line: int = MAX_METRICS_LINE, stats: dict | None = None
+) -> list[MetricsRecord]:
     """Every chunk record of a run, in order, typed (:class:`~lerax_tui.train.records.MetricsRecord`).
 
     A torn line (a crash mid-write), a line that is not JSON or has fields of the wrong types, and a

@@ -23,4 +23,6 @@ def shard_seeds(state: DQNState) -> DQNState:
     split = NamedSharding(mesh, PartitionSpec("seeds"))
     replicated = NamedSharding(mesh, PartitionSpec())
     arrays, static = eqx.partition(state.seeds, eqx.is_array)
-    return DQNState(seeds=eqx.combine(jax.device_put(arrays, split), static), step=jax.device_put(state.step, replicated))
+    return DQNState(
+        seeds=eqx.combine(jax.device_put(arrays, split), static), step=jax.device_put(state.step, replicated)
+    )

@@ -67,8 +67,9 @@ class LeraxApp(App[None], inherit_bindings=False):
         self._shutting_down = False
         # Read before the screens are built: the main screen's key hints show the user's keys.
         self.user_keymap, self._keymap_problems = load_keymap(self.keymap_path, binding_ids())
-        self.main_screen = MainScreen(self.runs_dir, env_id, trainer_factory or default_trainer_factory, catalogue,
-                                      key_hints=self.key_hints())
+        self.main_screen = MainScreen(
+            self.runs_dir, env_id, trainer_factory or default_trainer_factory, catalogue, key_hints=self.key_hints()
+        )
 
     # --- composition and start-up -----------------------------------------------------------------
 
@@ -168,7 +169,9 @@ class LeraxApp(App[None], inherit_bindings=False):
         self.main_screen.request_checkpoint()
 
     def action_open_browser(self) -> None:
-        self.push_screen(CheckpointBrowserScreen(self.runs_dir, self.checkpoints_dir, form_defaults=self.main_screen.form_defaults))
+        self.push_screen(
+            CheckpointBrowserScreen(self.runs_dir, self.checkpoints_dir, form_defaults=self.main_screen.form_defaults)
+        )
 
     def action_reset_form(self) -> None:
         self.main_screen.reset_form()
@@ -191,14 +194,24 @@ class LeraxApp(App[None], inherit_bindings=False):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from self._screen_commands(screen)
-        yield SystemCommand("Start / stop training", "F5: train with the form's config, or stop and checkpoint", self.action_toggle_training)
+        yield SystemCommand(
+            "Start / stop training",
+            "F5: train with the form's config, or stop and checkpoint",
+            self.action_toggle_training,
+        )
         yield SystemCommand("Pause / resume training", "F6: pause at the next chunk boundary", self.action_toggle_pause)
-        yield SystemCommand("Checkpoint now", "ctrl+s: write a checkpoint at the end of this chunk", self.action_checkpoint)
+        yield SystemCommand(
+            "Checkpoint now", "ctrl+s: write a checkpoint at the end of this chunk", self.action_checkpoint
+        )
         yield SystemCommand("Open checkpoint browser", "ctrl+o", self.action_open_browser)
-        yield SystemCommand("Reset config to preset", "ctrl+r: the selected environment's preset", self.action_reset_form)
+        yield SystemCommand(
+            "Reset config to preset", "ctrl+r: the selected environment's preset", self.action_reset_form
+        )
         yield SystemCommand("Help", "F1: help for the focused pane and every key", self.action_help)
         for tab, title in (("tab-envs", "Environments"), ("tab-config", "Config"), ("tab-runs", "Past runs")):
-            yield SystemCommand(f"Show {title}", f"Switch the side pane to {title}", lambda tab=tab: self.action_show_tab(tab))
+            yield SystemCommand(
+                f"Show {title}", f"Switch the side pane to {title}", lambda tab=tab: self.action_show_tab(tab)
+            )
 
     def _screen_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The keyed actions of a pushed screen (checkpoint browser, inspector), with their current keys,
@@ -213,8 +226,11 @@ class LeraxApp(App[None], inherit_bindings=False):
             if binding.id.split(".")[0] not in ("browser", "inspector"):
                 continue
             seen.add(binding.id)
-            yield SystemCommand(binding.description, f"{self.get_key_display(binding)} on this screen",
-                                lambda action=binding.action, node=active.node: self.run_action(action, node))
+            yield SystemCommand(
+                binding.description,
+                f"{self.get_key_display(binding)} on this screen",
+                lambda action=binding.action, node=active.node: self.run_action(action, node),
+            )
 
 
 def make_app(
@@ -227,5 +243,12 @@ def make_app(
     stop_timeout_s: float = 15.0,
 ) -> LeraxApp:
     """The app the CLI runs and the tests drive (tests pass a fake trainer factory and catalogue)."""
-    return LeraxApp(runs_dir=runs_dir, env_id=env_id, checkpoints_dir=checkpoints_dir, trainer_factory=trainer_factory,
-                    catalogue=catalogue, keymap_path=keymap_path, stop_timeout_s=stop_timeout_s)
+    return LeraxApp(
+        runs_dir=runs_dir,
+        env_id=env_id,
+        checkpoints_dir=checkpoints_dir,
+        trainer_factory=trainer_factory,
+        catalogue=catalogue,
+        keymap_path=keymap_path,
+        stop_timeout_s=stop_timeout_s,
+    )

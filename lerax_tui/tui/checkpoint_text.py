@@ -190,13 +190,20 @@ def details_text(row: CheckpointRow | None) -> Text:
         ]
         if isinstance(m.get("eval_return"), (int, float)):
             episodes = len(m.get("eval_returns") or [])
-            fields.append(("greedy eval", f"{format_return(m['eval_return'])} (mean of {episodes} episodes at step {step}: this seed's best)"))
+            fields.append(
+                (
+                    "greedy eval",
+                    f"{format_return(m['eval_return'])} (mean of {episodes} episodes at step {step}: this seed's best)",
+                )
+            )
         if m.get("seed") is not None:
             fields.append(("seed", m.get("seed")))
     else:
         fields.append(("manifest", "none: env and hyperparameters are asked for on Enter"))
         if report.env_id:
-            fields.append(("env", f"{report.env_id}" + (" (inferred from the record shapes)" if report.inferred else "")))
+            fields.append(
+                ("env", f"{report.env_id}" + (" (inferred from the record shapes)" if report.inferred else ""))
+            )
         if report.hyperparameters:
             fields.append(("policy", ", ".join(f"{k}={v}" for k, v in report.hyperparameters.items())))
         fields.append(("size", size))

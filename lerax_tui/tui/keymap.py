@@ -70,5 +70,5 @@ def load_keymap(path: Path | None, known_ids: set[str]) -> tuple[dict[str, str],
         elif isinstance(keys, str) and keys.strip():
             keymap[binding_id] = keys
         else:
-            problems.append(f"{path}: {binding_id!r} needs a key string such as \"f9\" or \"ctrl+x\"")
+            problems.append(f'{path}: {binding_id!r} needs a key string such as "f9" or "ctrl+x"')
     return keymap, problems

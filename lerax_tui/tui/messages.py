@@ -44,8 +44,15 @@ class ContinueTraining(Message):
         severity: The note's severity (``"warning"`` when continuing cannot be exact).
     """
 
-    def __init__(self, env_id: str, config: DQNConfig, trainer_factory: TrainerFactory, *, note: str = "",
-                 severity: SeverityLevel = "information") -> None:
+    def __init__(
+        self,
+        env_id: str,
+        config: DQNConfig,
+        trainer_factory: TrainerFactory,
+        *,
+        note: str = "",
+        severity: SeverityLevel = "information",
+    ) -> None:
         super().__init__()
         self.env_id, self.config, self.trainer_factory = env_id, config, trainer_factory
         self.note, self.severity = note, severity

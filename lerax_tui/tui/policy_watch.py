@@ -195,8 +195,14 @@ def stats_text(returns: np.ndarray, episodes: int) -> Text:
         return Text(f"0/{episodes} episodes", style="dim")
     return Text.assemble(
         (f"{returns.size}/{episodes} episodes\n", "dim"),
-        ("mean ", "dim"), (f"{returns.mean():.2f}", "bold"), ("  std ", "dim"), f"{returns.std():.2f}\n",
-        ("min  ", "dim"), f"{returns.min():.2f}", ("  max ", "dim"), f"{returns.max():.2f}",
+        ("mean ", "dim"),
+        (f"{returns.mean():.2f}", "bold"),
+        ("  std ", "dim"),
+        f"{returns.std():.2f}\n",
+        ("min  ", "dim"),
+        f"{returns.min():.2f}",
+        ("  max ", "dim"),
+        f"{returns.max():.2f}",
     )
 
 

@@ -12,7 +12,9 @@ from lerax_tui.train.config import DQNConfig
 from lerax_tui.train.events import Event, Listener, RunResult, Trainer, TrainerFactory
 
 
-def default_trainer_factory(env_id: str, env_params: dict, config: DQNConfig, runs_dir: Path, listener: Listener) -> Trainer:
+def default_trainer_factory(
+    env_id: str, env_params: dict, config: DQNConfig, runs_dir: Path, listener: Listener
+) -> Trainer:
     """The real runner, imported only when a run starts (it imports JAX)."""
     from lerax_tui.train.runner import make_runner
 
@@ -22,8 +24,16 @@ def default_trainer_factory(env_id: str, env_params: dict, config: DQNConfig, ru
 class TrainingSession:
     """Thread-safe glue between a trainer running in a worker thread and the UI thread."""
 
-    def __init__(self, factory: TrainerFactory, env_id: str, env_params: dict, config: DQNConfig, runs_dir: Path) -> None:
-        self.factory, self.env_id, self.env_params, self.config, self.runs_dir = factory, env_id, env_params, config, runs_dir
+    def __init__(
+        self, factory: TrainerFactory, env_id: str, env_params: dict, config: DQNConfig, runs_dir: Path
+    ) -> None:
+        self.factory, self.env_id, self.env_params, self.config, self.runs_dir = (
+            factory,
+            env_id,
+            env_params,
+            config,
+            runs_dir,
+        )
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.trainer: Trainer | None = None
         self.stop_requested = False

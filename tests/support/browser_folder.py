@@ -34,7 +34,14 @@ def build_browser_folder(root: Path, policy, env, *, lerax_dir: Path | None = No
 
     run = root / "runs" / RUN_NAME / "checkpoints"
     run.mkdir(parents=True, exist_ok=True)
-    config = {"width_size": 8, "depth": 2, "epsilon": 0.1, "learning_rate": 0.001, "batch_size": 64, "total_timesteps": 2000}
+    config = {
+        "width_size": 8,
+        "depth": 2,
+        "epsilon": 0.1,
+        "learning_rate": 0.001,
+        "batch_size": 64,
+        "total_timesteps": 2000,
+    }
     step = save_checkpoint(policy, run / "step-000000100", env=env, config=config, step=100, recent_return=17.5)
     final = save_checkpoint(policy, run / "final", env=env, config=config, step=2000, recent_return=42.0)
     save_pytree({"step": np.zeros((), np.int32)}, run / "resume", kind="train-state", manifest_extra={"step": 2000})

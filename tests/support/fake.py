@@ -112,12 +112,18 @@ class FakeTrainer:
                 chunk = _fake_chunk(rng, start, step, total, seeds, cfg)
                 train_s += 0.1
                 evaluation = _fake_evaluation(start, step, total, seeds, cfg)
-                chunk = ChunkMetrics(**{**chunk.__dict__, "train_s": train_s, "wall_s": train_s + 0.5, "eval_returns": evaluation})
+                chunk = ChunkMetrics(
+                    **{**chunk.__dict__, "train_s": train_s, "wall_s": train_s + 0.5, "eval_returns": evaluation}
+                )
                 metrics.write(json.dumps(chunk.to_json()) + "\n")
                 metrics.flush()
                 self.listener(chunk)
                 if evaluation is not None:
-                    best = [max(b, float(r.mean())) for b, r in zip(best, evaluation, strict=True)] if best else [float(r.mean()) for r in evaluation]
+                    best = (
+                        [max(b, float(r.mean())) for b, r in zip(best, evaluation, strict=True)]
+                        if best
+                        else [float(r.mean()) for r in evaluation]
+                    )
                     self.listener(Evaluated(evaluation, which="periodic", step=step, best=best))
                 if self._checkpoint_requested.is_set():
                     self._checkpoint_requested.clear()
@@ -135,7 +141,9 @@ class FakeTrainer:
             self.listener(Evaluated([np.full(3, 200.0) for _ in range(seeds)]))
         self.listener(PhaseChanged("stopped" if stopped else "finished"))
         self.listener(Finished(self.run_dir, self.final_checkpoint, stopped_early=stopped))
-        return RunResult(self.run_dir, checkpoints=[*self.checkpoints, self.final_checkpoint], env_steps=step, stopped_early=stopped)
+        return RunResult(
+            self.run_dir, checkpoints=[*self.checkpoints, self.final_checkpoint], env_steps=step, stopped_early=stopped
+        )
 
     def _write_checkpoint(self, name: str, step: int) -> Path:
         path = self.run_dir / "checkpoints" / f"{name}.json"
@@ -165,10 +173,22 @@ def _fake_chunk(rng: np.random.Generator, start: int, end: int, total: int, seed
     learning = end > cfg.learning_starts
     loss = np.array([0.5 * np.exp(-3 * end / total) + 0.01 * s if learning else np.nan for s in range(seeds)])
     decay_end = cfg.exploration_fraction * total
-    eps = cfg.epsilon_end if end >= decay_end else cfg.epsilon_start + (cfg.epsilon_end - cfg.epsilon_start) * end / decay_end
+    eps = (
+        cfg.epsilon_end
+        if end >= decay_end
+        else cfg.epsilon_start + (cfg.epsilon_end - cfg.epsilon_start) * end / decay_end
+    )
     return ChunkMetrics(
-        step=end, total_steps=total, wall_s=0.0, train_s=0.0, sps=25_000.0 * seeds,
-        episode_returns=returns, episode_lengths=lengths, episode_steps=steps, loss=loss, epsilon=float(eps),
+        step=end,
+        total_steps=total,
+        wall_s=0.0,
+        train_s=0.0,
+        sps=25_000.0 * seeds,
+        episode_returns=returns,
+        episode_lengths=lengths,
+        episode_steps=steps,
+        loss=loss,
+        epsilon=float(eps),
     )
 
 
@@ -210,5 +230,14 @@ FAKE_CATALOGUE: tuple[EnvInfo, ...] = (
     EnvInfo("MountainCar-v0", "mountaincar", (2,), "Discrete(3)", 3, True, None, 200),
     EnvInfo("Breakout-MinAtar", "minatar", (10, 10, 4), "Discrete(3)", 3, True, None, 1000),
     EnvInfo("Catch-bsuite", "bsuite", (10, 5), "Discrete(3)", 3, True, None, 1000),
-    EnvInfo("MNISTBandit-bsuite", "bsuite", None, "?", None, False, "its constructor downloads the MNIST dataset, which cannot happen offline", None),
+    EnvInfo(
+        "MNISTBandit-bsuite",
+        "bsuite",
+        None,
+        "?",
+        None,
+        False,
+        "its constructor downloads the MNIST dataset, which cannot happen offline",
+        None,
+    ),
 )

@@ -64,7 +64,9 @@ def make_run(root: Path, *, resume: bool, resume_step: int = 50000) -> Path:
     (ckpt / "final.eqx").write_bytes(b"x")
     if resume:
         (ckpt / "resume.eqx").write_bytes(b"x")
-        (ckpt / "resume.json").write_text(json.dumps({"format": "lerax-tui-checkpoint", "kind": "dqn-train-state", "step": resume_step}))
+        (ckpt / "resume.json").write_text(
+            json.dumps({"format": "lerax-tui-checkpoint", "kind": "dqn-train-state", "step": resume_step})
+        )
     return ckpt / "final.eqx"
 
 
@@ -76,8 +78,13 @@ def make_report(path: Path) -> Report:
         "recent_return": 487.3,
         "config": {"learning_rate": 0.001, "total_timesteps": 50000, "width_size": 64, "depth": 2},
     }
-    return Report(path=str(path), fingerprint_kind="lerax-tui", manifest=manifest, env_id="CartPole-v1",
-                  hyperparameters={"epsilon": 0.05, "width_size": 64, "depth": 2})
+    return Report(
+        path=str(path),
+        fingerprint_kind="lerax-tui",
+        manifest=manifest,
+        env_id="CartPole-v1",
+        hyperparameters={"epsilon": 0.05, "width_size": 64, "depth": 2},
+    )
 
 
 class InspectorApp(App):
@@ -92,8 +99,16 @@ class InspectorApp(App):
         report = make_report(self.path)
         row = CheckpointRow(path=self.path, run=self.path.parent.parent.name, run_dir=self.path.parent.parent)
         self.push_screen(
-            InspectorScreen("POLICY", report, row=row, env=object(), evaluator=fake_evaluator, episode_factory=FakeEpisode,
-                            episodes=10, can_continue=True)
+            InspectorScreen(
+                "POLICY",
+                report,
+                row=row,
+                env=object(),
+                evaluator=fake_evaluator,
+                episode_factory=FakeEpisode,
+                episodes=10,
+                can_continue=True,
+            )
         )
 
     def on_continue_training(self, request: ContinueTraining) -> None:
@@ -108,5 +123,3 @@ async def ready(pilot) -> InspectorScreen:
             break
     await pilot.pause(0.05)
     return screen
-
-

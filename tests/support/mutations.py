@@ -56,7 +56,13 @@ def edit_header(data, manifest, rng):
     s = rng.choice(starts)
     header_end = data.index(b"\n", s)
     text = data[s:header_end]
-    for old, new in ((b"<f4", b"<f8"), (b"<f4", b"<i4"), (b"(64,", b"(65,"), (b"(4,)", b"(5,)"), (b"'fortran_order': False", b"'fortran_order': True ")):
+    for old, new in (
+        (b"<f4", b"<f8"),
+        (b"<f4", b"<i4"),
+        (b"(64,", b"(65,"),
+        (b"(4,)", b"(5,)"),
+        (b"'fortran_order': False", b"'fortran_order': True "),
+    ):
         if old in text:
             text = text.replace(old, new, 1)
             break

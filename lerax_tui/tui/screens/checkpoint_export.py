@@ -59,9 +59,18 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
                 yield Label("layout", classes="param-label")
                 with RadioSet(id="export-format", compact=True):
                     for name in FORMATS:
-                        yield RadioButton(f"{name:<12}{FORMAT_HELP[name]}", value=name == self.format, id=f"format-{name.replace('.', '_')}")
+                        yield RadioButton(
+                            f"{name:<12}{FORMAT_HELP[name]}",
+                            value=name == self.format,
+                            id=f"format-{name.replace('.', '_')}",
+                        )
                 yield Label("file", classes="param-label")
-                yield Input(str(self._default), id="export-path", placeholder="where to write it (.eqx appended when missing)", compact=True)
+                yield Input(
+                    str(self._default),
+                    id="export-path",
+                    placeholder="where to write it (.eqx appended when missing)",
+                    compact=True,
+                )
             yield Static("", id="dialog-error")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Export (enter)", id="yes", variant="primary")
@@ -142,12 +151,18 @@ class BrowserExport(Screen):
             self.notify("still verifying this file: export it once its status shows", timeout=3)
             return
         if not report.ok:
-            self.notify(why_not_loaded(row).replace("not loaded", "not exported"), severity="error", title=f"{row.name}: {row_label(row)}")
+            self.notify(
+                why_not_loaded(row).replace("not loaded", "not exported"),
+                severity="error",
+                title=f"{row.name}: {row_label(row)}",
+            )
             return
         env_note = ""
         if report.manifest is None:
             how = "as verified against your values" if row.requested else "inferred from its records"
-            env_note = f"{report.env_id} ({how}), " + ", ".join(f"{k}={v}" for k, v in (report.hyperparameters or {}).items() if k != "epsilon")
+            env_note = f"{report.env_id} ({how}), " + ", ".join(
+                f"{k}={v}" for k, v in (report.hyperparameters or {}).items() if k != "epsilon"
+            )
 
         def answered(choice: tuple[str, Path] | None) -> None:
             if choice is not None:
@@ -175,7 +190,9 @@ class BrowserExport(Screen):
     def on_export_finished(self, message: ExportFinished) -> None:
         result = message.result
         if message.error is not None or result is None:
-            self.notify(message.error or "no result", severity="error", title=f"{message.source.name}: not exported", timeout=10)
+            self.notify(
+                message.error or "no result", severity="error", title=f"{message.source.name}: not exported", timeout=10
+            )
             return
         self.notify(
             f"{result.path}\n{result.file_bytes:,} bytes, read back: every weight identical.\n{result.constructor['call']}",

@@ -27,7 +27,9 @@ FormDefaults = Callable[[], tuple[str | None, dict]]
 POLICY_KEYS = ("width_size", "depth", "epsilon")
 
 
-def default_loader(path: Path, *, env_id: str | None = None, overrides: dict | None = None) -> tuple[MLPQPolicy, Report]:
+def default_loader(
+    path: Path, *, env_id: str | None = None, overrides: dict | None = None
+) -> tuple[MLPQPolicy, Report]:
     from lerax_tui.core.verification import load_checkpoint
 
     return load_checkpoint(path, env_id=env_id, overrides=overrides)

@@ -113,7 +113,9 @@ main, lerax 0.0.5 or ours: read back and verified before it lands, never over an
 
     def compose(self) -> ComposeResult:
         yield Static("", id="browser-title")
-        yield Input(placeholder="filter: words in name, run, env or status (Enter keeps it, Esc clears)", id="browser-filter")
+        yield Input(
+            placeholder="filter: words in name, run, env or status (Enter keeps it, Esc clears)", id="browser-filter"
+        )
         with Vertical(id="browser-body"):
             yield CheckpointTable(self.index.clock, id="browser-table")
             with VerticalScroll(id="browser-details"):
@@ -327,8 +329,9 @@ main, lerax 0.0.5 or ours: read back and verified before it lands, never over an
             if result is not None:
                 self._load(row, result[0], result[1], verify_first=True)
 
-        dialog = PolicyParametersDialog(row.path.name, env_id=env_id, hyperparameters=hp, env_choices=self._choices(),
-                                        note=parameters_note(row))
+        dialog = PolicyParametersDialog(
+            row.path.name, env_id=env_id, hyperparameters=hp, env_choices=self._choices(), note=parameters_note(row)
+        )
         self.app.push_screen(dialog, answered)
 
     def _choices(self) -> list[str]:
@@ -342,10 +345,20 @@ main, lerax 0.0.5 or ours: read back and verified before it lands, never over an
         return self._env_choices
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, row: CheckpointRow, env_id: str | None, overrides: dict | None, *, verify_first: bool = False) -> None:
+    def _load(
+        self, row: CheckpointRow, env_id: str | None, overrides: dict | None, *, verify_first: bool = False
+    ) -> None:
         worker = get_current_worker()
-        load_row(self.index, self.loader, row, env_id, overrides, verify_first=verify_first, post=self.post_message,
-                 cancelled=lambda: worker.is_cancelled)
+        load_row(
+            self.index,
+            self.loader,
+            row,
+            env_id,
+            overrides,
+            verify_first=verify_first,
+            post=self.post_message,
+            cancelled=lambda: worker.is_cancelled,
+        )
 
     def on_row_verified(self, message: RowVerified) -> None:
         self._verified_keys.append(message.row.key)

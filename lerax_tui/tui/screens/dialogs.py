@@ -95,7 +95,8 @@ class PolicyParametersDialog(ModalScreen[tuple[str, dict] | None]):
         with Vertical(id="dialog-box", classes="params"):
             yield Label(f"Parameters for {self._file_name}", id="dialog-title")
             yield Static(
-                self._note or "This file has no manifest: say what it was built for. It is verified before anything loads.",
+                self._note
+                or "This file has no manifest: say what it was built for. It is verified before anything loads.",
                 id="dialog-message",
             )
             with Grid(id="params-grid"):
@@ -125,7 +126,9 @@ class PolicyParametersDialog(ModalScreen[tuple[str, dict] | None]):
             return "env: give an environment id (e.g. CartPole-v1)"
         if self._choices and env_id not in self._choices:
             close = [c for c in self._choices if c.lower().startswith(env_id.lower()[:4])][:4]
-            return f"env: unknown environment {env_id!r}" + (f" (did you mean {', '.join(close)}?)" if close else " (see `lerax-tui envs`)")
+            return f"env: unknown environment {env_id!r}" + (
+                f" (did you mean {', '.join(close)}?)" if close else " (see `lerax-tui envs`)"
+            )
         overrides: dict[str, Any] = {}
         for name, kind, _ in POLICY_FIELDS:
             text = self.query_one(f"#param-{name}", Input).value.strip()
@@ -175,7 +178,9 @@ class FolderDialog(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-box"):
             yield Label("Add a folder of checkpoints", id="dialog-title")
-            yield Input(self._initial, id="folder-input", placeholder="path to a folder of .eqx files or of run folders")
+            yield Input(
+                self._initial, id="folder-input", placeholder="path to a folder of .eqx files or of run folders"
+            )
             yield Static("", id="dialog-error")
 
     def on_mount(self) -> None:

@@ -50,8 +50,6 @@ DEFAULT_EPISODES = 20
 EPISODE_COUNTS = (5, 10, 20, 50, 100, 200, 500)
 
 
-
-
 class EvaluationProgress(Message):
     """The evaluation worker's returns so far (``finished`` with the last batch)."""
 
@@ -181,7 +179,9 @@ from its weights with a fresh replay buffer. The source run is never written to.
                 yield Static("", id="eval-stats")
                 yield Static("", id="eval-histogram")
             with Vertical(id="inspector-episode"):
-                yield Static(Text("preparing the episode (compiling the step function)…", style="dim"), id="episode-view")
+                yield Static(
+                    Text("preparing the episode (compiling the step function)…", style="dim"), id="episode-view"
+                )
                 yield Static("", id="episode-q")
                 yield Static("", id="episode-status")
         yield Footer()

@@ -92,9 +92,15 @@ def continue_request(policy: MLPQPolicy, plan: ContinuePlan) -> ContinueTraining
         raise UnusableConfig(str(e)) from e
     source = f" ({plan.run_dir.name} is not changed)" if plan.run_dir is not None else ""
     if plan.resume is not None:
-        note = (f"continuing exactly from step {plan.step:,} (its run's resume state) → {config.total_timesteps:,}, "
-                f"in a new run folder{source}")
+        note = (
+            f"continuing exactly from step {plan.step:,} (its run's resume state) → {config.total_timesteps:,}, "
+            f"in a new run folder{source}"
+        )
         return ContinueTraining(plan.env_id, config, fork_trainer_factory(plan.resume, plan.origin), note=note)
-    note = (f"no resume state for step {plan.step:,} in its run: training starts from this policy's weights "
-            f"with a fresh replay buffer, in a new run folder{source}")
-    return ContinueTraining(plan.env_id, config, policy_trainer_factory(policy, plan.origin), note=note, severity="warning")
+    note = (
+        f"no resume state for step {plan.step:,} in its run: training starts from this policy's weights "
+        f"with a fresh replay buffer, in a new run folder{source}"
+    )
+    return ContinueTraining(
+        plan.env_id, config, policy_trainer_factory(policy, plan.origin), note=note, severity="warning"
+    )

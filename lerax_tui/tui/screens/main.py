@@ -256,7 +256,11 @@ class MainScreen(Screen):
         if worker.group == "catalogue":
             self._catalogue_loaded(event)
             return
-        if worker.group != "training" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+        if worker.group != "training" or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
             return
         self.drain_events()
         if event.state == WorkerState.ERROR and not self.run.ended:  # a Failed event already said why

@@ -112,8 +112,14 @@ tab are overlaid in other colours; one still being written by another process gr
             for o in self.overlays.values()
         ]
         return _Frame(
-            width=width, height=height, x_max=x_max, live=live.summary(buckets, x_max), live_label=self.run.label,
-            overlays=overlays, colours=self._colours(), theme=self._get_plotext_theme_name(self.app.theme),
+            width=width,
+            height=height,
+            x_max=x_max,
+            live=live.summary(buckets, x_max),
+            live_label=self.run.label,
+            overlays=overlays,
+            colours=self._colours(),
+            theme=self._get_plotext_theme_name(self.app.theme),
             evaluations=tuple(a.copy() for a in live.evaluations),
         )
 

@@ -135,7 +135,9 @@ def config_differences(run_dirs: list[Path], limit: int = 2) -> dict[Path, str]:
     differing.sort(key=lambda k: k == "total_timesteps")  # run length last: the x axis shows it anyway
     short = {"learning_rate": "lr", "width_size": "width", "total_timesteps": "steps", "num_seeds": "seeds"}
     return {
-        path: ", ".join(f"{short.get(k, k)} {str(c.get(k))[:24]}" for k in differing[:limit])  # a file may hold anything
+        path: ", ".join(
+            f"{short.get(k, k)} {str(c.get(k))[:24]}" for k in differing[:limit]
+        )  # a file may hold anything
         for path, c in configs.items()
     }
 
