@@ -11,6 +11,7 @@ from jaxtyping import Array, Key
 
 from lerax_tui.core.env import GymnaxEnv
 from lerax_tui.core.policy import AbstractQPolicy
+from lerax_tui.train.config import DQNConfig
 
 # Bound for environments that declare no episode limit, so evaluation always ends.
 DEFAULT_STEP_LIMIT = 10_000
@@ -83,3 +84,18 @@ def evaluate(
             batch = jnp.concatenate([batch, keys[: EPISODE_BATCH - n]])
         out[start : start + n] = np.asarray(_episode_returns(policy, env, batch, limit, bool(greedy)))[:n]
     return out
+
+
+def evaluate_final(policies: list[AbstractQPolicy | None], env: GymnaxEnv, config: DQNConfig) -> list[np.ndarray]:
+    """Each seed's policy on that seed's final-evaluation episodes.
+
+    The final and the best policies of a run meet the same episodes (the key depends on the seed
+    only), so their figures compare without selection bias; a seed without a policy gets an empty
+    array.
+    """
+    return [
+        np.zeros((0,), np.float32)
+        if policy is None
+        else evaluate(policy, env, episodes=config.eval_episodes, key=jr.fold_in(jr.key(config.seed + s), 0x5EED))
+        for s, policy in enumerate(policies)
+    ]

@@ -276,6 +276,8 @@ class Runner:
     def _run(self) -> RunResult:
         import jax
 
+        from lerax_tui.train.evaluation import evaluate_final
+
         from lerax_tui.train import dqn
         from lerax_tui.train.cache import enable_compilation_cache
 
@@ -353,11 +355,13 @@ class Runner:
         final_returns: list[np.ndarray] = []
         if evaluate:
             self._emit(PhaseChanged(Phase.EVALUATING))
-            final_returns = self._evaluate_final([dqn.seed_policy(state, s, config) for s in range(config.num_seeds)])
+            final_returns = evaluate_final(
+                [dqn.seed_policy(state, s, config) for s in range(config.num_seeds)], self.env, config
+            )
             self._emit(Evaluated(final_returns))
         best_returns: list[np.ndarray] = []
         if evaluate and any(b is not None for b in self._best):
-            best_returns = self._evaluate_final([b.policy if b else None for b in self._best])
+            best_returns = evaluate_final([b.policy if b else None for b in self._best], self.env, config)
             self._emit(
                 Evaluated(best_returns, which=EvalKind.BEST, best_steps=[b.step if b else None for b in self._best])
             )
@@ -408,25 +412,6 @@ class Runner:
         """Every seed's policy (``final`` or ``step-N``) and the full resume state. Returns seed 0's."""
         recent = [self.recent_return(s) for s in range(self.config.num_seeds)]
         return self._writer.write_all(state, self._step, recent, final=final)
-
-    def _evaluate_final(self, policies: list[MLPQPolicy | None]) -> list[np.ndarray]:
-        """Each seed's policy on that seed's final-evaluation episodes (the same episodes for the
-        final and the best policies; empty for a seed without a policy)."""
-        import jax.random as jr
-
-        from lerax_tui.train.evaluation import evaluate
-
-        return [
-            np.zeros((0,), np.float32)
-            if policy is None
-            else evaluate(
-                policy,
-                self.env,
-                episodes=self.config.eval_episodes,
-                key=jr.fold_in(jr.key(self.config.seed + s), 0x5EED),
-            )
-            for s, policy in enumerate(policies)
-        ]
 
     def _evaluate_periodic(self, state: DQNState) -> list[np.ndarray]:
         """Evaluate every seed's current policy greedily; where a seed's mean return is at least its
