@@ -276,10 +276,9 @@ class Runner:
     def _run(self) -> RunResult:
         import jax
 
-        from lerax_tui.train.evaluation import evaluate_final
-
         from lerax_tui.train import dqn
         from lerax_tui.train.cache import enable_compilation_cache
+        from lerax_tui.train.evaluation import evaluate_final
 
         config = self.config
         enable_compilation_cache()
