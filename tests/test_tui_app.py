@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.fake import FAKE_CATALOGUE, FakeFactory
+from textual.widgets import Input
 
 from lerax_tui.train.config import preset
 from lerax_tui.tui.app import LeraxApp, make_app
@@ -449,3 +450,17 @@ async def test_a_run_ending_while_the_app_closes_touches_no_missing_widget(tmp_p
         app.main_screen.stop_training()
         await until(pilot, lambda: app.main_screen.session is None)  # the worker's end went through the handler
     assert run(app).phase in ("stopped", "finished")
+
+
+async def test_typing_on_the_list_keeps_every_letter_after_the_cursor_moved(tmp_path):
+    # Issue 14, item 4: once the list's cursor had moved, the first typed letter was lost (acro -> cro).
+    app, _ = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down", "down")
+        await pilot.press(*"acro")
+        await pilot.pause()
+        assert app.query_one("#env-filter", Input).value == "acro"
+        # back to the list and typing again carries on the filter instead of replacing it
+        await pilot.press("down", "b")
+        await pilot.pause()
+        assert app.query_one("#env-filter", Input).value == "acrob"

@@ -33,6 +33,7 @@ Start typing to filter the list (the text goes to the filter box above; **Down**
             event.prevent_default()
             box = self.screen.query_one("#env-filter", Input)
             box.focus()
+            box.cursor_position = len(box.value)  # carry on the filter, wherever its cursor was left
             box.insert_text_at_cursor(event.character)
 
 
@@ -56,7 +57,9 @@ class EnvPicker(Vertical):
         self._error: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="type to filter environments", id="env-filter", compact=True)
+        # select_on_focus off: focus arrives after the typed letter is inserted, and selecting then
+        # would make the next letter replace it (acro -> cro).
+        yield Input(placeholder="type to filter environments", id="env-filter", compact=True, select_on_focus=False)
         yield EnvOptionList(Option("loading environments…", disabled=True), id="env-list")
         yield Static("", id="env-details")
 
