@@ -464,3 +464,21 @@ async def test_typing_on_the_list_keeps_every_letter_after_the_cursor_moved(tmp_
         await pilot.press("down", "b")
         await pilot.pause()
         assert app.query_one("#env-filter", Input).value == "acrob"
+
+
+async def test_eta_is_shown_only_while_steps_are_taken(tmp_path):
+    # Issue 14, item 2: the last estimate stayed on screen after a stop.
+    from lerax_tui.tui.widgets.status_bar import StatusBar
+
+    app, _ = app_with(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one(StatusBar)
+        await pilot.press("f5")
+        await until(pilot, lambda: run(app).phase == "training" and run(app).eta_s is not None)
+        await pilot.pause(0.3)  # the 4 Hz drain redraws the bar
+        assert "ETA –" not in str(bar.render())
+        await pilot.press("f5")
+        await until(pilot, lambda: app.main_screen.session is None)
+        await pilot.pause(0.3)
+        assert run(app).phase == "stopped" and run(app).eta_s is not None
+        assert "ETA –" in str(bar.render())

@@ -22,6 +22,8 @@ PHASE_STYLE = {
     "failed": "$error",
 }
 
+ETA_PHASES = frozenset({"training", "evaluating"})
+
 
 def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f}"
@@ -46,9 +48,12 @@ class StatusBar(Static):
         style = PHASE_STYLE.get(phase, "$text")
         shown = "compiling…" if phase == "compiling" else phase
         progress = f"{run.step:,}/{run.total:,} steps" if run.total else "–/– steps"
+        # An ETA means something only while steps are being taken: a stopped, finished, paused or
+        # failed run shows "–" instead of the last estimate (the field stays, so nothing jumps).
+        eta = format_duration(run.eta_s) if phase in ETA_PHASES else "–"
         line1 = (
             f"[b {style}]● {shown}[/]  {progress}  [dim]sps[/] {_sps(run.sps)}"
-            f"  [dim]ETA[/] {format_duration(run.eta_s)}  [dim]episodes[/] {run.episodes:,}"
+            f"  [dim]ETA[/] {eta}  [dim]episodes[/] {run.episodes:,}"
         )
         where = escape(run.run_dir.name) if run.run_dir else "no run yet"
         line2 = f"[dim]return[/] {_num(run.last_return)} [dim]best[/] {_num(run.best_return)}  [dim]run[/] {where}"
