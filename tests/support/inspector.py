@@ -116,10 +116,14 @@ class InspectorApp(App):
 
 
 async def ready(pilot) -> InspectorScreen:
+    """Wait for the episode and the evaluation's finished message (not just its last batch: the
+    caption drops "running…" only then); fail, rather than go on half-ready, after 15 s."""
     screen = pilot.app.screen
-    for _ in range(200):
+    for _ in range(750):
         await pilot.pause(0.02)
-        if screen.episode is not None and len(screen.returns) == screen.episodes:
+        if screen.episode is not None and screen.evaluated:
             break
+    else:
+        raise AssertionError("the inspector was not ready within 15 s")
     await pilot.pause(0.05)
     return screen

@@ -145,6 +145,7 @@ from its weights with a fresh replay buffer. The source run is never written to.
         self.episode: Episode | None = None
         self.episode_seed = seed
         self.returns = np.zeros((0,))
+        self.evaluated = False  # the evaluation's last batch is in (its caption no longer says running)
         self.playing = False
         self.speed_index = 2
         self._timer: Timer | None = None
@@ -219,6 +220,7 @@ from its weights with a fresh replay buffer. The source run is never written to.
 
     def action_evaluate(self) -> None:
         self.returns = np.zeros((0,))
+        self.evaluated = False
         self._show_eval(running=True)
         self._evaluate(self.episodes, self.seed)
 
@@ -245,6 +247,7 @@ from its weights with a fresh replay buffer. The source run is never written to.
 
     def on_evaluation_progress(self, message: EvaluationProgress) -> None:
         self.returns = message.returns
+        self.evaluated = message.finished
         self._show_eval(running=not message.finished)
 
     def on_worker_failed(self, message: WorkerFailed) -> None:
