@@ -7,24 +7,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from support.configs import TINY
 
 from lerax_tui.core import MLPQPolicy, make_env
 from lerax_tui.train import dqn
 from lerax_tui.train.buffer import Transitions
 from lerax_tui.train.config import ConfigError, DQNConfig
-
-TINY = dict(
-    width_size=8,
-    depth=1,
-    num_envs=2,
-    total_timesteps=256,
-    buffer_size=128,
-    batch_size=8,
-    learning_starts=32,
-    train_frequency=2,
-    target_update_interval=32,
-    eval_episodes=2,
-)
 
 
 @pytest.fixture(scope="module")

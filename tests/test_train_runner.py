@@ -10,23 +10,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from support.configs import TINY
 
 from lerax_tui.train import dqn, runs
 from lerax_tui.train.config import DQNConfig
 from lerax_tui.train.events import CheckpointWritten, ChunkMetrics, Evaluated, Failed, Finished, PhaseChanged
-
-TINY = dict(
-    width_size=8,
-    depth=1,
-    num_envs=2,
-    total_timesteps=256,
-    buffer_size=128,
-    batch_size=8,
-    learning_starts=32,
-    train_frequency=2,
-    target_update_interval=32,
-    eval_episodes=2,
-)
 
 
 def _params(path: Path):

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.configs import TINY
 
 from lerax_tui.cli import main
 from lerax_tui.core.atomic import is_temp_name
@@ -25,18 +26,6 @@ from lerax_tui.train.config import DQNConfig
 from lerax_tui.train.lifecycle import resume_point
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = dict(
-    width_size=8,
-    depth=1,
-    num_envs=2,
-    total_timesteps=256,
-    buffer_size=128,
-    batch_size=8,
-    learning_starts=32,
-    train_frequency=2,
-    target_update_interval=32,
-    eval_episodes=2,
-)
 TINY_SET = [a for k, v in TINY.items() if k != "total_timesteps" for a in ("--set", f"{k}={v}")]
 
 
