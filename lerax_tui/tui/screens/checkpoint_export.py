@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from lerax_tui.core.checkpoint_index import CheckpointRow
 from lerax_tui.core.export import FORMATS, ExportResult, default_output, output_path
 from lerax_tui.tui.checkpoint_text import row_label, why_not_loaded
+from lerax_tui.tui.screens.dialogs import FormDialog
 
 FORMAT_HELP = {
     "lerax": "lerax main branch",
@@ -25,7 +26,7 @@ FORMAT_HELP = {
 }
 
 
-class ExportDialog(ModalScreen[tuple[str, Path] | None]):
+class ExportDialog(FormDialog[tuple[str, Path]]):
     """Ask for the layout and the output file of an export.
 
     Dismisses with ``(format, output path)`` or None on Escape. The browser never replaces a file:
@@ -102,27 +103,6 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
         if target.exists():
             return f"file: {target.name} exists; choose another name (the browser never replaces a file)"
         return self.format, out
-
-    def action_submit(self) -> None:
-        result = self.values()
-        if isinstance(result, str):
-            self.query_one("#dialog-error", Static).update(result)
-            return
-        self.dismiss(result)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "yes":
-            self.action_submit()
-        else:
-            self.dismiss(None)
 
 
 class ExportFinished(Message):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +21,38 @@ POLICY_FIELDS = (
     ("depth", int, "number of hidden layers"),
     ("epsilon", float, "epsilon stored in the policy (the file's value wins)"),
 )
+
+
+T = TypeVar("T")
+
+
+class FormDialog(ModalScreen[T | None], Generic[T]):
+    """A dialog of fields whose :meth:`values` is either the result or the error to show in
+    ``#dialog-error``: Enter in a field or the ``yes`` button submits, anything else cancels."""
+
+    def values(self) -> T | str:
+        raise NotImplementedError
+
+    def action_submit(self) -> None:
+        result = self.values()
+        if isinstance(result, str):
+            self.query_one("#dialog-error", Static).update(result)
+            return
+        self.dismiss(result)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "yes":
+            self.action_submit()
+        else:
+            self.dismiss(None)
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -55,7 +87,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class PolicyParametersDialog(ModalScreen[tuple[str, dict] | None]):
+class PolicyParametersDialog(FormDialog[tuple[str, dict]]):
     """Ask which env and hyperparameters a file without a manifest was built for.
 
     Dismisses with ``(env_id, {"width_size", "depth", "epsilon"})`` or None on Escape. Values must
@@ -142,27 +174,6 @@ class PolicyParametersDialog(ModalScreen[tuple[str, dict] | None]):
                 return f"{name}: must be at least {0 if name == 'depth' else 1}"
             overrides[name] = value
         return env_id, overrides
-
-    def action_submit(self) -> None:
-        result = self.values()
-        if isinstance(result, str):
-            self.query_one("#dialog-error", Static).update(result)
-            return
-        self.dismiss(result)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "yes":
-            self.action_submit()
-        else:
-            self.dismiss(None)
 
 
 class FolderDialog(ModalScreen[Path | None]):
