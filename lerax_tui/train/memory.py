@@ -3,17 +3,25 @@ refuse a run before it allocates (instead of the process being killed)."""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from typing import TYPE_CHECKING
 
-from lerax_tui.core.env import GymnaxEnv
 from lerax_tui.train.config import ConfigError, DQNConfig
+
+if TYPE_CHECKING:  # importing this module starts no JAX: the sweep form checks memory as the user types
+    from lerax_tui.core.env import GymnaxEnv
+
+
+def transition_bytes(observation_shape: tuple[int, ...] | None) -> int:
+    """Bytes one stored transition takes: observation and next observation (float32), action
+    (int32), reward (float32), terminated and truncated (bool)."""
+    obs = 4 * math.prod(observation_shape or (1,))
+    return 2 * obs + 4 + 4 + 1 + 1
 
 
 def buffer_bytes(env: GymnaxEnv, config: DQNConfig) -> int:
-    """Bytes the replay buffers of all seeds take: observation and next observation (float32),
-    action (int32), reward (float32), terminated and truncated (bool) per transition."""
-    obs = 4 * int(np.prod(env.observation_space.shape or (1,)))
-    return config.num_seeds * config.buffer_size * (2 * obs + 4 + 4 + 1 + 1)
+    """Bytes the replay buffers of all seeds take (:func:`transition_bytes` per transition)."""
+    return config.num_seeds * config.buffer_size * transition_bytes(tuple(env.observation_space.shape or ()))
 
 
 def memory_available() -> int | None:
