@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", type=_path, default=None, metavar="RUN_DIR", help="continue a run from its resume.eqx"
     )
     train.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
+    from lerax_tui.train.dist_cli import add_arguments
+
+    add_arguments(train)
 
     ev = sub.add_parser("eval", help="greedy evaluation of a checkpoint")
     ev.add_argument("checkpoint", type=_path, metavar="CHECKPOINT")

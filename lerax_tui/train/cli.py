@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from lerax_tui.exit_codes import EXIT_FAILED, EXIT_OK, fail, say
 
 if TYPE_CHECKING:
+    from lerax_tui.train.distributed import Cluster
     from lerax_tui.train.events import Listener, RunResult
     from lerax_tui.train.runner import Runner
 
@@ -26,7 +27,7 @@ def signal_name(signum: int) -> str:
     return name(signum)
 
 
-def _build_runner(args: argparse.Namespace, listener: Listener) -> Runner:
+def _build_runner(args: argparse.Namespace, listener: Listener, cluster: Cluster | None = None) -> Runner:
     """Check every argument (numbers, --set, --runs-dir, the resumed folder's config.json) before
     JAX is imported, then build the runner (which builds the env and, for a new run, the folder).
 
@@ -35,7 +36,7 @@ def _build_runner(args: argparse.Namespace, listener: Listener) -> Runner:
         OSError: a path that cannot be used, the message saying why.
     """
     from lerax_tui.cli_input import runs_dir_problem
-    from lerax_tui.train.config import ConfigError, parse_overrides, preset
+    from lerax_tui.train.config import ConfigError, DQNConfig, parse_overrides, preset
     from lerax_tui.train.runner import Runner
 
     overrides = parse_overrides(getattr(args, "set", None) or [])  # --steps/--seed/--seeds: DQNConfig's ranges
@@ -59,6 +60,12 @@ def _build_runner(args: argparse.Namespace, listener: Listener) -> Runner:
             raise ValueError(f"--resume {run_dir}: {e}") from None
         if saved.env_id != args.env_id:
             raise ConfigError("ENV_ID", f"{args.env_id!r} differs from the run's {saved.env_id!r}")
+        if cluster is not None:
+            from lerax_tui.train.dist_cli import check_seeds
+            from lerax_tui.train.dist_runner import DistributedRunner
+
+            check_seeds(cluster, DQNConfig.from_dict(saved.raw["config"]).num_seeds)
+            return DistributedRunner.resume_run(cluster, run_dir, listener, total_timesteps=args.steps)
         return Runner.from_run_dir(run_dir, listener, total_timesteps=args.steps)
     config = preset(args.env_id).replace(**overrides)  # an invalid --set is refused on its own
     changes = {}
@@ -79,12 +86,32 @@ def _build_runner(args: argparse.Namespace, listener: Listener) -> Runner:
     if problem:
         raise ValueError(problem)
     try:
+        if cluster is not None:
+            from lerax_tui.train.dist_cli import check_seeds
+            from lerax_tui.train.dist_runner import DistributedRunner
+
+            check_seeds(cluster, config.num_seeds)
+            return DistributedRunner(cluster, args.env_id, {}, config, runs_dir, listener)
         return Runner(args.env_id, {}, config, runs_dir, listener)
     except OSError as e:  # the run folder itself could not be made (read-only or full file system...)
         raise ValueError(f"--runs-dir {runs_dir}: cannot create a run folder there ({e.strerror or e})") from None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train headless (``--distributed``: as one of several processes, ``train/dist_cli.py``).
+
+    See :func:`_train` for the exit statuses."""
+    from lerax_tui.train.dist_cli import finish, join
+    from lerax_tui.train.distributed import ClusterError
+
+    try:
+        cluster = join(args)
+    except ClusterError as e:
+        return fail(str(e))
+    return finish(cluster, _train(args, cluster))
+
+
+def _train(args: argparse.Namespace, cluster: Cluster | None) -> int:
     """Train headless. Returns the exit status: 0 ok, 1 training failed or a damaged resume state,
     2 bad input (or the run folder is being written by another process), 128 + N after signal N
     (SIGINT 130, SIGTERM 143, SIGHUP 129) once the final and resume checkpoints are written."""
@@ -104,7 +131,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     with SignalStop(on_signal, force_note=lambda: _on_disk(built.get("runner")), until_exit=True) as stops:
         try:
-            runner = _build_runner(args, progress)
+            quiet = cluster is not None and not cluster.lead  # process 0 reports for every process
+            runner = _build_runner(args, (lambda event: None) if quiet else progress, cluster)
         except ResumeStateError as e:
             return fail(str(e), EXIT_FAILED)
         except ConfigError as e:
@@ -164,7 +192,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if stops.signum is not None:
         summary["signal"] = signal_name(stops.signum)
     try:
-        _print_summary(args, summary, result, per_seed, best_per_seed)
+        if cluster is None or cluster.lead:
+            _print_summary(args, summary, result, per_seed, best_per_seed)
+        else:
+            say(f"process {cluster.index} of {cluster.count}: done; process 0 prints the summary of {result.run_dir}")
     except OSError:
         pass  # the terminal went away (SIGHUP): the run folder is what matters
     if result.error:

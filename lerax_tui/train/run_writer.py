@@ -46,7 +46,6 @@ class RunWriter:
 
     def write_all(self, state: DQNState, step: int, recent_returns: list[float | None], *, final: bool) -> Path:
         """Every seed's policy (``final`` or ``step-N``) and the full resume state. Returns seed 0's."""
-        from lerax_tui.core.checkpoint import save_pytree
         from lerax_tui.train.dqn import seed_policy
 
         config = self.config
@@ -56,6 +55,15 @@ class RunWriter:
             path = self.save_policy(seed_policy(state, s, config), s, name, step, recent_returns[s])
             self.written.append(path)
             first = first or path
+        self.write_resume(state, step)
+        assert first is not None  # num_seeds >= 1
+        self.last_good = first
+        return first
+
+    def write_resume(self, state: DQNState, step: int) -> None:
+        """The full training state as ``checkpoints/resume.eqx`` (every seed's, at ``step``)."""
+        from lerax_tui.core.checkpoint import save_pytree
+
         save_pytree(
             state,
             self.run_dir / runs.CHECKPOINTS / runs.RESUME_NAME,
@@ -63,13 +71,11 @@ class RunWriter:
             manifest_extra={
                 "env_id": self.env_id,
                 "env_params": self.env_params,
-                "config": config.to_dict(),
+                "config": self.config.to_dict(),
                 "step": step,
             },
         )
-        assert first is not None  # num_seeds >= 1
-        self.last_good, self.resume_step = first, step
-        return first
+        self.resume_step = step
 
     def save_policy(
         self,

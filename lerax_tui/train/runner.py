@@ -33,6 +33,7 @@ from lerax_tui.train.events import (
 )
 from lerax_tui.train.run_writer import RESUME_KIND, RunWriter
 from lerax_tui.train.runlock import RunLock
+from lerax_tui.train.runner_hooks import LocalDevices
 from lerax_tui.train.schedule import max_chunk_iterations
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class TrainingError(RuntimeError):
     """Training stopped on non-finite numbers (the run folder keeps the last good checkpoint)."""
 
 
-class Runner:
+class Runner(LocalDevices):
     """One training run (or the continuation of one) in its own run folder.
 
     Args:
@@ -274,21 +275,19 @@ class Runner:
         return load_pytree(self._state_path, skeleton, kind=RESUME_KIND)
 
     def _run(self) -> RunResult:
-        import jax
-
         from lerax_tui.train import dqn
         from lerax_tui.train.cache import enable_compilation_cache
-        from lerax_tui.train.evaluation import evaluate_final
 
         config = self.config
         enable_compilation_cache()
         start = time.perf_counter()
         self._emit(PhaseChanged(Phase.COMPILING))
         self._emit(Compiling(self.run_dir))
-        state = dqn.shard_seeds(self._initial_state())
+        state = self._start_state()
         self._step = self.start_step = int(state.step)
         if self._resume_from is not None:
-            lifecycle.truncate_metrics(self.run_dir, self._step)  # the chunks after it run again
+            if self._writes_shared:
+                lifecycle.truncate_metrics(self.run_dir, self._step)  # the chunks after it run again
             self._best = load_best(self.run_dir, config.num_seeds)
         max_iterations = max_chunk_iterations(config)
         chunk = dqn.make_chunk_fn(self.env, config, max_iterations, state)
@@ -306,16 +305,17 @@ class Runner:
                 self._running.wait()
                 if not self._stop.is_set():
                     self._emit(PhaseChanged(Phase.TRAINING))
-            if self._stop.is_set():
+            n = schedule.chunk_iterations(config, self._step, n_next, next_checkpoint, next_eval)
+            stop, save, n = self._agree(self._stop.is_set(), self._checkpoint_requested.is_set(), n)
+            if stop:
                 stopped = True
                 break
-            if self._checkpoint_requested.is_set():
+            if save:
                 self._checkpoint_requested.clear()
                 self._write_checkpoints(state, final=False)
-            n = schedule.chunk_iterations(config, self._step, n_next, next_checkpoint, next_eval)
             t0 = time.perf_counter()
             state, out = chunk(state, n)
-            out = jax.device_get(out)
+            out = self._fetch(out)
             dt = time.perf_counter() - t0
             self._train_s += dt
             n_next = schedule.next_chunk_iterations(n, dt, max_iterations)
@@ -354,13 +354,11 @@ class Runner:
         final_returns: list[np.ndarray] = []
         if evaluate:
             self._emit(PhaseChanged(Phase.EVALUATING))
-            final_returns = evaluate_final(
-                [dqn.seed_policy(state, s, config) for s in range(config.num_seeds)], self.env, config
-            )
+            final_returns = self._evaluate_final(state, [True] * config.num_seeds)
             self._emit(Evaluated(final_returns))
         best_returns: list[np.ndarray] = []
         if evaluate and any(b is not None for b in self._best):
-            best_returns = evaluate_final([b.policy if b else None for b in self._best], self.env, config)
+            best_returns = self._evaluate_final(None, [b is not None for b in self._best])
             self._emit(
                 Evaluated(best_returns, which=EvalKind.BEST, best_steps=[b.step if b else None for b in self._best])
             )
@@ -400,7 +398,8 @@ class Runner:
             epsilon=float(out.epsilon),
             eval_returns=eval_returns,
         )
-        runs.append_metrics(self.run_dir, event.to_json())
+        if self._writes_shared:
+            runs.append_metrics(self.run_dir, event.to_json())
         self._emit(event)
 
     def recent_return(self, seed: int) -> float | None:

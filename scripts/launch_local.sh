@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Two (or N) lerax-tui processes on this machine forming one cluster: every process runs the same
+# command with its own --process-id; each gets DEVICES forced CPU devices. For trying --distributed
+# without a cluster (README "Scaling out"). Ctrl-c stops every process (each writes its final and
+# resume checkpoints); if one process dies, the others stop with an error.
+#
+#   scripts/launch_local.sh [-n PROCESSES] [-d DEVICES_PER_PROCESS] -- train CartPole-v1 --seeds 4 --steps 20000
+set -euo pipefail
+procs=2
+devices=2
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -n) procs="$2"; shift 2 ;;
+    -d) devices="$2"; shift 2 ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
+done
+if [[ $# -eq 0 ]]; then
+  echo "usage: $0 [-n PROCESSES] [-d DEVICES_PER_PROCESS] -- train ENV_ID [options]" >&2
+  exit 2
+fi
+lerax_tui="${LERAX_TUI:-lerax-tui}"
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+export JAX_PLATFORMS="${JAX_PLATFORMS:-cpu}"
+export XLA_FLAGS="--xla_force_host_platform_device_count=${devices} ${XLA_FLAGS:-}"
+pids=()
+stop() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; }
+trap stop INT TERM
+for ((i = 0; i < procs; i++)); do
+  LERAX_TUI_COORDINATOR="127.0.0.1:${port}" LERAX_TUI_NUM_PROCESSES="$procs" LERAX_TUI_PROCESS_ID="$i" \
+    "$lerax_tui" "$@" --distributed &
+  pids+=("$!")
+done
+status=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || { rc=$?; [[ $status -eq 0 ]] && status=$rc; }
+done
+exit "$status"
