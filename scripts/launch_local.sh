@@ -34,6 +34,12 @@ for ((i = 0; i < procs; i++)); do
 done
 status=0
 for pid in "${pids[@]}"; do
-  wait "$pid" || { rc=$?; [[ $status -eq 0 ]] && status=$rc; }
+  while true; do
+    rc=0
+    wait "$pid" || rc=$?
+    # a trapped signal interrupts wait while the process still runs (it is writing its checkpoints)
+    kill -0 "$pid" 2>/dev/null || break
+  done
+  if [[ $status -eq 0 ]]; then status=$rc; fi
 done
 exit "$status"

@@ -152,7 +152,9 @@ def _train(args: argparse.Namespace, cluster: Cluster | None) -> int:
                 f"resuming {runner.run_dir} from step {runner.start_step:,} to {runner.config.total_timesteps:,}{note}",
                 file=sys.stderr,
             )
-        if stops.signum is not None:  # signalled while the runner was being built: nothing trained
+        if stops.signum is not None and cluster is not None:
+            runner.stop()  # the other processes learn of it at the first chunk boundary
+        elif stops.signum is not None:  # signalled while the runner was being built: nothing trained
             runner.close()
             say(f"{signal_name(stops.signum)} before training started: {_on_disk(runner)}")
             return 128 + stops.signum

@@ -57,16 +57,16 @@ class DistributedRunner(Runner):
         listener: Listener | None = None,
         resume_from: str | Path | None = None,
     ):
-        import jax
-        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+        from jax.sharding import NamedSharding, PartitionSpec
 
         self.cluster = cluster
         self._writes_shared = cluster.lead
-        mesh = Mesh(np.array(jax.devices()), ("seeds",))
+        mesh = cluster.mesh
         self._split = NamedSharding(mesh, PartitionSpec("seeds"))
         self._replicated = NamedSharding(mesh, PartitionSpec())
-        spans = [s for (s,) in self._split.addressable_devices_indices_map((config.num_seeds,)).values()]
-        self.seed_range = range(min(s.start or 0 for s in spans), max(s.stop for s in spans))
+        where = self._split.addressable_devices_indices_map((config.num_seeds,)).values()
+        spans = [index[0] for index in where if index is not None]
+        self.seed_range = range(min(s.start or 0 for s in spans), max(s.stop or config.num_seeds for s in spans))
         super().__init__(env_id, env_params, config, runs_dir, listener, resume_from)
 
     @classmethod
@@ -133,7 +133,7 @@ class DistributedRunner(Runner):
         skeleton = dqn.state_skeleton(self.env, self.config)  # its array leaves are ShapeDtypeStructs
         arrays, static = eqx.partition(skeleton, lambda x: isinstance(x, jax.ShapeDtypeStruct))
         shardings = dqn.DQNState(
-            seeds=jax.tree.map(lambda _: self._split, arrays.seeds), step=self._replicated
+            seeds=jax.tree.map(lambda _: self._split, arrays.seeds), step=cast(Any, self._replicated)
         )
         if self._state_path is None:  # built where it lives: each process computes its own seeds
 
@@ -151,17 +151,28 @@ class DistributedRunner(Runner):
         return eqx.combine(placed, static)
 
     def _local_state(self, state: DQNState) -> DQNState:
-        """This process's seeds (``seed_range``) as a state of their own, on its first device."""
+        """This process's seeds (``seed_range``) as a state of their own (numpy leaves: slicing
+        them compiles nothing)."""
+        import equinox as eqx
+        import jax
+
+        def part(x: Any) -> Any:
+            shards = sorted(x.addressable_shards, key=lambda s: s.index[0].start or 0)
+            return np.concatenate([np.asarray(s.data) for s in shards])
+
+        seeds = jax.tree.map(lambda x: part(x) if eqx.is_array(x) else x, state.seeds)
+        return eqx.tree_at(lambda st: st.seeds, state, seeds)
+
+    def _policy(self, local: DQNState, seed: int) -> Any:
+        """Global seed ``seed``'s policy from :meth:`_local_state`, with JAX arrays as leaves."""
         import equinox as eqx
         import jax
         import jax.numpy as jnp
 
-        def part(x: Any) -> Any:
-            shards = sorted(x.addressable_shards, key=lambda s: s.index[0].start or 0)
-            return jnp.asarray(np.concatenate([np.asarray(s.data) for s in shards]))
+        from lerax_tui.train.dqn import seed_policy
 
-        seeds = jax.tree.map(lambda x: part(x) if eqx.is_array(x) else x, state.seeds)
-        return eqx.tree_at(lambda st: st.seeds, state, seeds)
+        policy = seed_policy(local, seed - self.seed_range.start, self.config)
+        return jax.tree.map(lambda x: jnp.asarray(x) if isinstance(x, np.ndarray) else x, policy, is_leaf=eqx.is_array)
 
     # --- the hooks ------------------------------------------------------------------------------
 
@@ -176,12 +187,10 @@ class DistributedRunner(Runner):
         """This process's seeds' policies, then (process 0) the whole resume state."""
         import equinox as eqx
 
-        from lerax_tui.train.dqn import seed_policy
-
         config, local, first = self.config, self._local_state(state), None
         for s in self.seed_range:
             name = runs.checkpoint_name(None if final else self._step, seed=s, num_seeds=config.num_seeds)
-            policy = seed_policy(local, s - self.seed_range.start, config)
+            policy = self._policy(local, s)
             path = self._writer.save_policy(policy, s, name, self._step, self.recent_return(s))
             self._writer.written.append(path)
             first = first or path
@@ -196,14 +205,13 @@ class DistributedRunner(Runner):
     def _evaluate_periodic(self, state: DQNState) -> list[np.ndarray]:
         import jax.random as jr
 
-        from lerax_tui.train.dqn import seed_policy
         from lerax_tui.train.evaluation import evaluate
 
         config, local, lo = self.config, self._local_state(state), self.seed_range.start
         mine = np.zeros((len(self.seed_range), config.eval_episodes), np.float32)
         policies = {}
         for s in self.seed_range:
-            policies[s] = seed_policy(local, s - lo, config)
+            policies[s] = self._policy(local, s)
             key = jr.fold_in(jr.fold_in(jr.key(config.seed + s), 0xE7A1), self._step)
             mine[s - lo] = evaluate(policies[s], self.env, episodes=config.eval_episodes, key=key)
         returns = self.cluster.gather(mine, "the periodic evaluation")
@@ -221,7 +229,7 @@ class DistributedRunner(Runner):
         return [returns[s] for s in range(config.num_seeds)]
 
     def _evaluate_final(self, state: DQNState | None, which: list[bool]) -> list[np.ndarray]:
-        from lerax_tui.train.dqn import seed_policy
+
         from lerax_tui.train.evaluation import evaluate_final
 
         config, lo = self.config, self.seed_range.start
@@ -230,11 +238,10 @@ class DistributedRunner(Runner):
         for s in self.seed_range:
             if which[s]:
                 best = self._best[s]
-                policies[s] = seed_policy(local, s - lo, config) if local is not None else best and best.policy
+                policies[s] = self._policy(local, s) if local is not None else best and best.policy
         mine = np.full((len(self.seed_range), config.eval_episodes), np.nan, np.float32)
         for s, returns in enumerate(evaluate_final(policies, self.env, config)):
             if s in self.seed_range and len(returns):
                 mine[s - lo] = returns
         gathered = self.cluster.gather(mine, "the final evaluation")
         return [gathered[s] if which[s] else np.zeros((0,), np.float32) for s in range(config.num_seeds)]
-

@@ -82,9 +82,7 @@ def parse_spec(
         return ClusterSpec(peer_timeout=timeout)
     if not all(given):
         missing = [
-            name
-            for name, ok in zip(("--coordinator", "--num-processes", "--process-id"), given, strict=True)
-            if not ok
+            name for name, ok in zip(("--coordinator", "--num-processes", "--process-id"), given, strict=True) if not ok
         ]
         raise ClusterError(
             f"--distributed needs --coordinator, --num-processes and --process-id together (or none of them, "
@@ -131,10 +129,16 @@ class Cluster:
 
     def __init__(self, spec: ClusterSpec):
         import jax
+        import numpy as np
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
         self.spec = spec
         self.index = jax.process_index()
         self.count = jax.process_count()
+        self.mesh = Mesh(np.array(jax.devices()), ("seeds",))
+        """Every device of every process on one ``seeds`` axis, in process order."""
+        # one program gathers a whole pytree of global arrays (not one per leaf)
+        self._replicate = jax.jit(lambda *xs: xs, out_shardings=NamedSharding(self.mesh, PartitionSpec()))
         self._waiting: tuple[str, float] | None = None
         self._lock = threading.Lock()
         self._watchdog = threading.Thread(target=self._watch, name="lerax-tui-peer-watchdog", daemon=True)
@@ -180,11 +184,27 @@ class Cluster:
                 )
 
     def gather(self, tree: Any, what: str) -> Any:
-        """Every process's copy of ``tree`` as host numpy arrays: global arrays whole, host-local
-        numpy arrays concatenated along axis 0 in process order."""
+        """``tree`` with every array whole on the host (numpy): global arrays of the mesh
+        gathered, host-local arrays concatenated along axis 0 in process order."""
+        import jax
+        import numpy as np
         from jax.experimental import multihost_utils
 
-        return self.collective(what, lambda: multihost_utils.process_allgather(tree, tiled=True))
+        leaves, treedef = jax.tree.flatten(tree)
+        spread = [i for i, x in enumerate(leaves) if isinstance(x, jax.Array) and not x.is_fully_addressable]
+
+        def run() -> Any:
+            out = list(leaves)
+            if spread:
+                whole = self._replicate(*(leaves[i] for i in spread))
+                for i, x in zip(spread, whole, strict=True):
+                    out[i] = np.asarray(x.addressable_data(0))
+            for i, x in enumerate(leaves):
+                if i not in spread:
+                    out[i] = multihost_utils.process_allgather(x, tiled=True)
+            return jax.tree.unflatten(treedef, out)
+
+        return self.collective(what, run)
 
     def stack(self, values: Any, what: str) -> Any:
         """Host-local arrays stacked on a new leading process axis (``[count, ...]``)."""

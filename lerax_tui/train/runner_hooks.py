@@ -12,6 +12,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from lerax_tui.core.env import GymnaxEnv
+    from lerax_tui.core.policy import AbstractQPolicy
     from lerax_tui.train.best import Best
     from lerax_tui.train.config import DQNConfig
     from lerax_tui.train.dqn import ChunkOutput, DQNState
@@ -53,6 +54,7 @@ class LocalDevices:
         from lerax_tui.train.evaluation import evaluate_final
 
         n = self.config.num_seeds
+        policies: list[AbstractQPolicy | None]
         if state is not None:
             policies = [dqn.seed_policy(state, s, self.config) if which[s] else None for s in range(n)]
         else:

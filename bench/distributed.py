@@ -1,0 +1,120 @@
+"""What going multi-process costs: env steps/s of one process over 2 devices against 2 processes
+over 1 device each (``train --distributed`` on localhost, gloo CPU collectives), same seeds and config.
+
+Steps/s are measured from metrics.jsonl between the first and the last chunk record (every seed's
+steps over wall time), so compilation is left out but every per-chunk cost of the distributed loop
+is in: agreeing on the chunk, gathering its report, appending metrics. Run it alone on the machine
+(under the cpu lock on a shared one):
+
+    python bench/distributed.py [--env CartPole-v1] [--seeds 4] [--steps 60000] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _command(args: argparse.Namespace, runs_dir: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "lerax_tui",
+        "train",
+        args.env,
+        "--seeds",
+        str(args.seeds),
+        "--steps",
+        str(args.steps),
+        "--runs-dir",
+        str(runs_dir),
+        "--json",
+        "--set",
+        "eval_interval=0",
+        "--set",
+        "eval_episodes=0",
+    ]
+
+
+def _env(devices: int) -> dict[str, str]:
+    return dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+
+
+def _steps_per_s(run_dir: Path, seeds: int) -> float:
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    first, last = records[0], records[-1]
+    return (last["step"] - first["step"]) * seeds / (last["wall_s"] - first["wall_s"])
+
+
+def one_process(args: argparse.Namespace, runs_dir: Path) -> float:
+    proc = subprocess.run(_command(args, runs_dir), env=_env(2), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"one process failed: {proc.stderr[-2000:]}")
+    return _steps_per_s(Path(json.loads(proc.stdout.strip().splitlines()[-1])["run_dir"]), args.seeds)
+
+
+def two_processes(args: argparse.Namespace, runs_dir: Path) -> float:
+    port, procs = _port(), []
+    for i in range(2):
+        cluster = [
+            "--distributed",
+            "--coordinator",
+            f"127.0.0.1:{port}",
+            "--num-processes",
+            "2",
+            "--process-id",
+            str(i),
+        ]
+        procs.append(
+            subprocess.Popen(
+                _command(args, runs_dir) + cluster,
+                env=_env(1),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    outs = [p.communicate() for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        if p.returncode != 0:
+            raise SystemExit(f"a distributed process failed: {err[-2000:]}")
+    return _steps_per_s(Path(json.loads(outs[0][0].strip().splitlines()[-1])["run_dir"]), args.seeds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="CartPole-v1")
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=60_000)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        single, multi = [], []
+        for r in range(args.repeats):  # interleaved, so a change in the machine's load hits both
+            single.append(one_process(args, Path(tmp) / f"one-{r}"))
+            multi.append(two_processes(args, Path(tmp) / f"two-{r}"))
+            print(
+                f"repeat {r}: 1 process x 2 devices {single[-1]:,.0f} steps/s, 2 processes x 1 device {multi[-1]:,.0f} steps/s"
+            )
+    best_single, best_multi = max(single), max(multi)
+    print(
+        f"{args.env}, {args.seeds} seeds, {args.steps:,} steps each (best of {args.repeats}): "
+        f"1 process x 2 devices {best_single:,.0f} env steps/s; 2 processes x 1 device {best_multi:,.0f} env steps/s; "
+        f"ratio {best_multi / best_single:.2f} (target >= 0.9)"
+    )
+
+
+if __name__ == "__main__":
+    main()
