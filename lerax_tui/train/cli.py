@@ -204,7 +204,7 @@ def _train(args: argparse.Namespace, cluster: Cluster | None) -> int:
         return EXIT_FAILED
     if stops.signum is not None:
         say(f"stopped by {signal_name(stops.signum)} at step {result.env_steps:,}: {_on_disk(runner)}")
-        return stops.exit_code
+        return 128 + stops.signum
     return EXIT_OK
 
 
