@@ -20,8 +20,9 @@ from textual.screen import Screen
 
 from lerax_tui.core.env_catalogue import EnvInfo
 from lerax_tui.train.events import TrainerFactory
-from lerax_tui.tui.keymap import binding_ids, default_keymap_path, load_keymap
+from lerax_tui.tui.keymap import binding_ids, current_keys, default_keymap_path, load_keymap
 from lerax_tui.tui.messages import ContinueTraining, PolicyLoaded
+from lerax_tui.tui.palette import app_commands, help_keys, main_screen_commands, screen_commands
 from lerax_tui.tui.screens.browser import CheckpointBrowserScreen
 from lerax_tui.tui.screens.help import HelpScreen, pane_help
 from lerax_tui.tui.screens.inspector import InspectorScreen
@@ -81,8 +82,8 @@ class LeraxApp(App[None], inherit_bindings=False):
         hints = []
         for binding in self.BINDINGS:
             if isinstance(binding, Binding) and binding.show and binding.description:
-                keys = self.user_keymap.get(binding.id, binding.key) if binding.id else binding.key
-                hints.append(binding.with_key(keys.split(",")[0].strip()))
+                keys = current_keys(binding.id, self.user_keymap) if binding.id else [binding.key]
+                hints.append(binding.with_key(keys[0]))
         return hints
 
     def on_mount(self) -> None:
@@ -183,54 +184,17 @@ class LeraxApp(App[None], inherit_bindings=False):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        keys = []
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            if binding.id and binding.description and not binding.system:  # ours, not each widget's
-                keys.append((self.get_key_display(binding), f"{binding.description} (id `{binding.id}`)"))
-        keys.append(("ctrl+p", "Command palette (every action)"))
-        self.push_screen(HelpScreen(pane_help(self.focused) or self.screen.HELP, keys))
+        keys = help_keys(self, self.screen)
+        keys.append(("^p", "Command palette (every action)"))
+        text = pane_help(self.focused) or self.screen.HELP
+        self.push_screen(HelpScreen(text, keys))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield from self._screen_commands(screen)
-        yield SystemCommand(
-            "Start / stop training",
-            "F5: train with the form's config, or stop and checkpoint",
-            self.action_toggle_training,
-        )
-        yield SystemCommand("Pause / resume training", "F6: pause at the next chunk boundary", self.action_toggle_pause)
-        yield SystemCommand(
-            "Checkpoint now", "ctrl+s: write a checkpoint at the end of this chunk", self.action_checkpoint
-        )
-        yield SystemCommand("Open checkpoint browser", "ctrl+o", self.action_open_browser)
-        yield SystemCommand(
-            "Reset config to preset", "ctrl+r: the selected environment's preset", self.action_reset_form
-        )
-        yield SystemCommand("Help", "F1: help for the focused pane and every key", self.action_help)
-        for tab, title in (("tab-envs", "Environments"), ("tab-config", "Config"), ("tab-runs", "Past runs")):
-            yield SystemCommand(
-                f"Show {title}", f"Switch the side pane to {title}", lambda tab=tab: self.action_show_tab(tab)
-            )
-
-    def _screen_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The keyed actions of a pushed screen (checkpoint browser, inspector), with their current keys,
-        so the palette reaches everything the screen's keys do."""
+        yield from screen_commands(self, screen)
+        yield from app_commands(self)
         if screen is self.main_screen:
-            return
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not binding.id or not binding.description or binding.system or binding.id in seen:
-                continue
-            if binding.id.split(".")[0] not in ("browser", "inspector"):
-                continue
-            seen.add(binding.id)
-            yield SystemCommand(
-                binding.description,
-                f"{self.get_key_display(binding)} on this screen",
-                lambda action=binding.action, node=active.node: self.run_action(action, node),
-            )
+            yield from main_screen_commands(self.main_screen)
 
 
 def make_app(

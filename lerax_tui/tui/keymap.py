@@ -10,9 +10,15 @@ works too), overridden by ``$LERAX_TUI_KEYMAP``. Either a flat table or a ``[key
 
 from __future__ import annotations
 
+import difflib
+import functools
+import importlib
 import os
+import pkgutil
+import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -31,15 +37,68 @@ def default_keymap_path() -> Path:
     return json_path if json_path.exists() and not toml_path.exists() else toml_path
 
 
-def binding_ids() -> set[str]:
-    """Every binding id declared by a loaded widget, screen or app class (what a keymap may name)."""
-    ids: set[str] = set()
+@functools.cache
+def _import_tui_modules() -> None:
+    """Import every module of ``lerax_tui.tui``, so a screen imported lazily (on first use) still has its
+    bindings known when the keymap is read. None of them imports JAX at module level."""
+    import lerax_tui.tui as tui
+
+    for module in pkgutil.walk_packages(tui.__path__, tui.__name__ + "."):
+        importlib.import_module(module.name)
+
+
+def declared_bindings() -> dict[str, Binding]:
+    """Every binding id declared by the app's widget, screen and app classes, with its default binding
+    (the first declaration where several classes share an id, such as ``dialog.cancel``)."""
+    _import_tui_modules()
+    found: dict[str, Binding] = {}
     pending: list[type[DOMNode]] = [DOMNode]
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        ids.update(b.id for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding) and b.id)
-    return ids
+        for binding in cls.__dict__.get("BINDINGS", ()):
+            if isinstance(binding, Binding) and binding.id:
+                found.setdefault(binding.id, binding)
+    return found
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a keymap may name."""
+    return set(declared_bindings())
+
+
+def current_keys(binding_id: str, keymap: dict[str, str]) -> list[str]:
+    """The keys bound to ``binding_id`` now: the user's keymap, else the declared default.
+
+    Raises:
+        KeyError: for an id no class declares (a typo in the code, caught by the tests).
+    """
+    keys = keymap.get(binding_id) or declared_bindings()[binding_id].key
+    return [key.strip() for key in keys.split(",") if key.strip()]
+
+
+def key_label(app: Any, binding_id: str) -> str:
+    """The first key of ``binding_id`` as the footer shows it (``f9``, ``^s``), after the user's keymap.
+
+    ``app`` is the running Textual app; its ``user_keymap`` attribute (if any) is the keymap read at start.
+    """
+    binding = declared_bindings()[binding_id]
+    first = current_keys(binding_id, getattr(app, "user_keymap", {}) or {})[0]
+    return str(app.get_key_display(binding.with_key(first)))
+
+
+KEY_REFERENCE = re.compile(r"\{key:([a-z_]+\.[a-z_]+)\}")
+
+
+def with_keys(text: str, app: Any) -> str:
+    """``text`` with every ``{key:ID}`` replaced by that binding's current key (help, notices, palette)."""
+    return KEY_REFERENCE.sub(lambda match: key_label(app, match.group(1)), text)
+
+
+def _unknown(binding_id: str, known_ids: set[str]) -> str:
+    close = difflib.get_close_matches(binding_id, sorted(known_ids), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown binding id {binding_id!r} ({hint}known: {', '.join(sorted(known_ids))})"
 
 
 def load_keymap(path: Path | None, known_ids: set[str]) -> tuple[dict[str, str], list[str]]:
@@ -64,7 +123,7 @@ def load_keymap(path: Path | None, known_ids: set[str]) -> tuple[dict[str, str],
     problems: list[str] = []
     for binding_id, keys in data.items():
         if binding_id not in known_ids:
-            problems.append(f"{path}: unknown binding id {binding_id!r} (known: {', '.join(sorted(known_ids))})")
+            problems.append(f"{path}: {_unknown(binding_id, known_ids)}")
         elif isinstance(keys, list) and all(isinstance(k, str) for k in keys):
             keymap[binding_id] = ",".join(keys)
         elif isinstance(keys, str) and keys.strip():

@@ -75,14 +75,14 @@ class CheckpointBrowserScreen(BrowserExport):
     HELP = """\
 ## Checkpoint browser
 
-Every checkpoint under the runs folder (and the folders you add with **a**), verified file by file
+Every checkpoint under the runs folder (and the folders you add with **{key:browser.add_folder}**), verified file by file
 before anything loads: the status column says whether it can be loaded, the pane below says why not
-(field by field for a structure that differs). **↑↓** or **j**/**k** move, **/** filters,
-**Enter** loads an ok file into the inspector (a file without a manifest, such as one lerax wrote,
-first asks for its env and hyperparameters and is verified against them), **r** rescans, **d**
-deletes the file and its manifest after asking, **x** exports an ok file in another layout (lerax
+(field by field for a structure that differs). **↑↓** or **{key:browser.down}**/**{key:browser.up}** move, **{key:browser.filter}** filters,
+**{key:browser.load}** loads an ok file into the inspector (a file without a manifest, such as one lerax wrote,
+first asks for its env and hyperparameters and is verified against them), **{key:browser.rescan}** rescans, **{key:browser.delete}**
+deletes the file and its manifest after asking, **{key:browser.export}** exports an ok file in another layout (lerax
 main, lerax 0.0.5 or ours: read back and verified before it lands, never over an existing file),
-**Escape** goes back.
+**{key:browser.back}** goes back.
 """
 
     def __init__(

@@ -14,6 +14,8 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Static
 
+from lerax_tui.tui.keymap import key_label
+
 CSS_PATH = "../checkpoints.tcss"
 
 POLICY_FIELDS = (
@@ -73,8 +75,8 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Label(self._title, id="dialog-title")
             yield Static(self._message, id="dialog-message")
             with Horizontal(id="dialog-buttons"):
-                yield Button(f"{self._yes} (y)", id="yes", variant="error")
-                yield Button(f"{self._no} (n)", id="no", variant="primary")
+                yield Button(f"{self._yes} ({key_label(self.app, 'dialog.yes')})", id="yes", variant="error")
+                yield Button(f"{self._no} ({key_label(self.app, 'dialog.no')})", id="no", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()  # the safe answer has the focus

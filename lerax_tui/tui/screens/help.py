@@ -11,12 +11,13 @@ from textual.widget import Widget
 from textual.widgets import Markdown
 
 from lerax_tui.train.config import describe_range
+from lerax_tui.tui.keymap import with_keys
 from lerax_tui.tui.widgets.config_form import FieldRow
 
 GENERAL_HELP = """\
 ## lerax-tui
 
-Pick an environment (**Env** tab, Enter), adjust hyperparameters (**Config** tab), press **F5** to
+Pick an environment (**Env** tab, Enter), adjust hyperparameters (**Config** tab), press **{key:train.toggle}** to
 train. The chart fills as episodes finish. **Runs** overlays earlier runs. Tab / Shift+Tab move
 between panes; arrows move inside them. **ctrl+p** lists every action.
 """
@@ -34,7 +35,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         rows = "\n".join(f"- `{key}` {description}" for key, description in self.keys)
-        text = (self.pane_help or GENERAL_HELP) + "\n## Keys\n\n" + rows
+        text = with_keys(self.pane_help or GENERAL_HELP, self.app) + "\n## Keys\n\n" + rows
         text += "\n\nRemap any key by its id in `~/.config/lerax-tui/keymap.toml` (or `$LERAX_TUI_KEYMAP`).\n"
         with VerticalScroll(id="help-body"):
             yield Markdown(text, id="help-text")

@@ -110,12 +110,12 @@ class InspectorScreen(Screen):
     HELP = """\
 ## Policy inspector
 
-**space** plays or pauses the episode, **n** or **→** steps once, **+**/**-** change the speed,
-**R** starts a new episode. **e** evaluates again (greedy; **[**/**]** fewer or more episodes),
-**c** continues training from this
+**{key:inspector.play}** plays or pauses the episode, **{key:inspector.step}** steps once, **{key:inspector.faster}**/**{key:inspector.slower}** change the speed,
+**{key:inspector.new_episode}** starts a new episode. **{key:inspector.evaluate}** evaluates again (greedy; **{key:inspector.fewer_episodes}**/**{key:inspector.more_episodes}** fewer or more episodes),
+**{key:inspector.continue}** continues training from this
 checkpoint in a new run folder: exactly when its run holds a resume state for this very step, otherwise
 from its weights with a fresh replay buffer. The source run is never written to.
-**Escape** goes back to the browser.
+**{key:inspector.back}** goes back to the browser.
 """
 
     def __init__(

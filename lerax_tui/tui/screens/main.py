@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from lerax_tui.core.env_catalogue import EnvInfo
 from lerax_tui.train.config import ConfigError, DQNConfig, preset
 from lerax_tui.train.events import Failed, RunResult, TrainerFactory
+from lerax_tui.tui.keymap import with_keys
 from lerax_tui.tui.live_run import LiveRun
 from lerax_tui.tui.messages import ContinueTraining
 from lerax_tui.tui.training import TrainingSession
@@ -95,10 +96,17 @@ class MainScreen(Screen):
         self.set_class(self.size.width < NARROW_BELOW, "-narrow")
         self.set_class(self.size.height < SHORT_BELOW, "-short")
 
+    def _keys(self, text: str) -> str:
+        return with_keys(text, self.app)
+
     def show_tab(self, tab_id: str) -> None:
-        self.query_one("#sidebar", TabbedContent).active = tab_id
         pane = self.query_one(f"#{tab_id}", TabPane)
         focusable = [w for w in pane.query("*") if w.focusable]
+        if not focusable:
+            # A pane with nothing to focus (the form locked while training): let go of the focus first, or
+            # Textual hands it to the next focusable widget in the old pane, which switches the tab back.
+            self.set_focus(None)
+        self.query_one("#sidebar", TabbedContent).active = tab_id
         if focusable:
             focusable[0].focus()
 
@@ -129,10 +137,13 @@ class MainScreen(Screen):
     def select_env(self, env_id: str) -> None:
         """Make ``env_id`` the environment of the next run and load its preset into the form."""
         if self.training:
-            self.notify("A run is going: stop it (F5) before changing environment.", severity="warning")
+            self.notify(
+                self._keys("A run is going: stop it ({key:train.toggle}) before changing environment."),
+                severity="warning",
+            )
             return
         self.load_config(env_id, preset(env_id))
-        self.notify(f"{env_id}: preset loaded into Config (F3)", timeout=3)
+        self.notify(self._keys(f"{env_id}: preset loaded into Config ({{key:app.tab_config}})"), timeout=3)
 
     def load_config(self, env_id: str, config: DQNConfig) -> None:
         """Show ``config`` for ``env_id`` in the form (reset-to-preset still goes to the env's preset)."""
@@ -193,7 +204,10 @@ class MainScreen(Screen):
     def continue_training(self, request: ContinueTraining) -> bool:
         """A run from a checkpoint (the inspector's request): its config in the form, then started."""
         if self.training:
-            self.notify("A run is already going: stop it (F5) before continuing from a checkpoint.", severity="warning")
+            self.notify(
+                self._keys("A run is already going: stop it ({key:train.toggle}) before continuing from a checkpoint."),
+                severity="warning",
+            )
             return False
         self.load_config(request.env_id, request.config)
         started = self.start_training(request.env_id, request.config, trainer_factory=request.trainer_factory)
@@ -215,7 +229,7 @@ class MainScreen(Screen):
 
     def toggle_pause(self) -> None:
         if self.session is None or self.session.trainer is None:
-            self.notify("Nothing to pause: start a run with F5.", timeout=3)
+            self.notify(self._keys("Nothing to pause: start a run with {key:train.toggle}."), timeout=3)
             return
         # "paused" itself comes from the trainer once the chunk in flight has ended.
         self.run.request_pause(self.session.toggle_pause())

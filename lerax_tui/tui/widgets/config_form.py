@@ -82,8 +82,8 @@ class ConfigForm(VerticalScroll, can_focus=False):
 ## Hyperparameters
 
 Every field of the DQN configuration, grouped. The allowed range is shown at the right of each
-name; an invalid value is named in red under its field and blocks **F5** until it is fixed.
-**ctrl+r** resets every field to the selected environment's preset.
+name; an invalid value is named in red under its field and blocks **{key:train.toggle}** until it is fixed.
+**{key:form.reset}** resets every field to the selected environment's preset.
 The form is locked while a run is going. Hover (or focus) a field for what it means.
 """
 

@@ -23,7 +23,7 @@ class EnvOptionList(OptionList):
 Every gymnax environment. **Enter** selects the highlighted one: its observation and action
 spaces are shown below the list and its preset is loaded into the **Config** tab.
 Dimmed entries cannot be trained by a DQN here; the reason is shown next to them.
-Start typing to filter the list (the text goes to the filter box above; **Down** comes back).
+Start typing to filter the list (the text goes to the filter box above; **{key:envs.to_list}** comes back).
 """
 
     def on_key(self, event: events.Key) -> None:

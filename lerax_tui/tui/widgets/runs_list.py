@@ -91,6 +91,16 @@ class RunsList(Vertical):
         self.rescan()
         self.query_one(RunSelection).select(str(path))
 
+    @property
+    def ticked(self) -> set[str]:
+        """The paths (as strings) of the runs overlaid now."""
+        return {str(value) for value in self.query_one(RunSelection).selected}
+
+    def toggle(self, path: Path) -> None:
+        """Tick or untick a run (the palette's overlay commands)."""
+        self.rescan()
+        self.query_one(RunSelection).toggle(str(path))
+
     @on(SelectionList.SelectedChanged, "#runs-selection")
     def _selection_changed(self) -> None:
         ticked = set(self.query_one(RunSelection).selected)
