@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from lerax_tui.exit_codes import EXIT_FAILED, EXIT_OK, fail, say
 
 if TYPE_CHECKING:
+    from lerax_tui.train.config import DQNConfig
     from lerax_tui.train.distributed import Cluster
     from lerax_tui.train.events import Listener, RunResult
     from lerax_tui.train.runner import Runner
@@ -27,6 +28,33 @@ def signal_name(signum: int) -> str:
     return name(signum)
 
 
+def new_run_config(args: argparse.Namespace, overrides: dict[str, Any]) -> DQNConfig:
+    """The config of a new run: the env's preset, ``--set``, then ``--steps``/``--seed``/``--seeds``.
+    Fields the preset derives from total_timesteps (eval_interval) follow a new length unless ``--set``
+    gave them.
+
+    Raises:
+        ConfigError: an invalid value, or --steps contradicting --set total_timesteps.
+    """
+    from lerax_tui.train.config import ConfigError, preset, with_total_timesteps
+
+    overrides = dict(overrides)
+    steps = overrides.pop("total_timesteps", None)
+    if args.steps is not None:
+        if steps is not None and steps != args.steps:
+            raise ConfigError("--steps", f"{args.steps} contradicts --set total_timesteps={steps}: give one of them")
+        steps = args.steps
+    config = preset(args.env_id).replace(**overrides)  # an invalid --set is refused on its own
+    if steps is not None:
+        config = with_total_timesteps(config, steps, explicit=overrides)
+    changes = {}
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if args.seeds is not None:
+        changes["num_seeds"] = args.seeds
+    return config.replace(**changes)
+
+
 def _build_runner(args: argparse.Namespace, listener: Listener, cluster: Cluster | None = None) -> Runner:
     """Check every argument (numbers, --set, --runs-dir, the resumed folder's config.json) before
     JAX is imported, then build the runner (which builds the env and, for a new run, the folder).
@@ -36,7 +64,7 @@ def _build_runner(args: argparse.Namespace, listener: Listener, cluster: Cluster
         OSError: a path that cannot be used, the message saying why.
     """
     from lerax_tui.cli_input import runs_dir_problem
-    from lerax_tui.train.config import ConfigError, DQNConfig, parse_overrides, preset
+    from lerax_tui.train.config import ConfigError, DQNConfig, parse_overrides
     from lerax_tui.train.runner import Runner
 
     overrides = parse_overrides(getattr(args, "set", None) or [])  # --steps/--seed/--seeds: DQNConfig's ranges
@@ -67,20 +95,7 @@ def _build_runner(args: argparse.Namespace, listener: Listener, cluster: Cluster
             check_seeds(cluster, DQNConfig.from_dict(saved.raw["config"]).num_seeds)
             return DistributedRunner.resume_run(cluster, run_dir, listener, total_timesteps=args.steps)
         return Runner.from_run_dir(run_dir, listener, total_timesteps=args.steps)
-    config = preset(args.env_id).replace(**overrides)  # an invalid --set is refused on its own
-    changes = {}
-    if args.steps is not None:
-        if "total_timesteps" in overrides and overrides["total_timesteps"] != args.steps:
-            raise ConfigError(
-                "--steps",
-                f"{args.steps} contradicts --set total_timesteps={overrides['total_timesteps']}: give one of them",
-            )
-        changes["total_timesteps"] = args.steps
-    if args.seed is not None:
-        changes["seed"] = args.seed
-    if args.seeds is not None:
-        changes["num_seeds"] = args.seeds
-    config = config.replace(**changes)
+    config = new_run_config(args, overrides)
     runs_dir = Path(getattr(args, "runs_dir", None) or "runs")
     problem = runs_dir_problem(runs_dir, writing=True)
     if problem:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -91,7 +92,7 @@ class DQNConfig:
     eval_interval: int = _f(
         0,
         "Run",
-        "environment steps between greedy evaluations while training; each seed's best policy is kept as best.eqx (0, or eval_episodes 0 = none)",
+        "environment steps between greedy evaluations while training; each seed's best policy is kept as best.eqx (0, or eval_episodes 0 = none). Presets evaluate 10 times per run: it follows total_timesteps unless you set it",
         lo=0,
         hi=10**10,
     )
@@ -201,12 +202,35 @@ def validate(config: DQNConfig) -> None:
     Raises:
         ConfigError: the first problem, naming the field, the value and the allowed range.
     """
-    for f in fields(config):
-        check_value(f, getattr(config, f.name))
-    if config.batch_size > config.buffer_size:
-        raise ConfigError("batch_size", f"{config.batch_size} is larger than buffer_size {config.buffer_size}")
-    if config.epsilon_end > config.epsilon_start:
-        raise ConfigError("epsilon_end", f"{config.epsilon_end} is above epsilon_start {config.epsilon_start}")
+    found = problems({f.name: getattr(config, f.name) for f in fields(config)})
+    if found:
+        raise found[0]
+
+
+def problems(values: dict[str, Any]) -> list[ConfigError]:
+    """Every problem of typed field ``values`` at once (the form shows them all): each field's type and
+    range, then the cross-field rules between fields that are themselves valid. Missing names are skipped."""
+    found: list[ConfigError] = []
+    for f in fields(DQNConfig):
+        if f.name in values:
+            try:
+                check_value(f, values[f.name])
+            except ConfigError as error:
+                found.append(error)
+    bad = {error.field for error in found}
+
+    def ok(*names: str) -> bool:
+        return all(name in values and name not in bad for name in names)
+
+    if ok("batch_size", "buffer_size") and values["batch_size"] > values["buffer_size"]:
+        found.append(
+            ConfigError("batch_size", f"{values['batch_size']} is larger than buffer_size {values['buffer_size']}")
+        )
+    if ok("epsilon_end", "epsilon_start") and values["epsilon_end"] > values["epsilon_start"]:
+        found.append(
+            ConfigError("epsilon_end", f"{values['epsilon_end']} is above epsilon_start {values['epsilon_start']}")
+        )
+    return found
 
 
 def check_value(f: dataclasses.Field, value: Any) -> None:
@@ -325,10 +349,36 @@ _ENV_PRESETS: dict[str, dict[str, Any]] = {
 EVALUATIONS_PER_RUN = 10
 
 
+def _evaluation_interval(total_timesteps: int) -> int:
+    return max(1, total_timesteps // EVALUATIONS_PER_RUN)
+
+
+# Fields a preset derives from total_timesteps: they follow it (in the form, and with ``train --steps``
+# or ``--set total_timesteps=``) unless set explicitly.
+DERIVED_FROM_STEPS: dict[str, Callable[[int], int]] = {"eval_interval": _evaluation_interval}
+
+
+def derived_fields(config: DQNConfig) -> set[str]:
+    """The fields of ``config`` that still hold what its total_timesteps derives (so they may follow it)."""
+    return {name for name, rule in DERIVED_FROM_STEPS.items() if getattr(config, name) == rule(config.total_timesteps)}
+
+
+def with_total_timesteps(config: DQNConfig, total_timesteps: int, *, explicit: Iterable[str] = ()) -> DQNConfig:
+    """``config`` run for ``total_timesteps``, its derived fields following unless named in ``explicit``
+    or already set to something other than what its old total derives.
+
+    Raises:
+        ConfigError: when the result is invalid.
+    """
+    follow = derived_fields(config) - set(explicit)
+    changes = {name: DERIVED_FROM_STEPS[name](total_timesteps) for name in follow}
+    return config.replace(total_timesteps=total_timesteps, **changes)
+
+
 def preset(env_id: str) -> DQNConfig:
     """The default configuration for ``env_id``'s family (evidence: ``bench/RESULTS.md``),
     evaluating :data:`EVALUATIONS_PER_RUN` times over its run to keep each seed's best policy."""
     values = {**_FAMILY_PRESETS[family(env_id)], **_ENV_PRESETS.get(env_id, {})}
     total = values.get("total_timesteps", DQNConfig.total_timesteps)
-    values.setdefault("eval_interval", max(1, total // EVALUATIONS_PER_RUN))
+    values.setdefault("eval_interval", _evaluation_interval(total))
     return DQNConfig(**values)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from lerax_tui.train.config import ConfigError, DQNConfig
 
-if TYPE_CHECKING:  # importing this module starts no JAX: the sweep form checks memory as the user types
+if TYPE_CHECKING:  # importing this module starts no JAX: the forms check memory as the user types
     from lerax_tui.core.env import GymnaxEnv
 
 
@@ -20,8 +20,25 @@ def transition_bytes(observation_shape: tuple[int, ...] | None) -> int:
 
 
 def buffer_bytes(env: GymnaxEnv, config: DQNConfig) -> int:
+    """Bytes the replay buffers of all seeds take (:func:`buffer_bytes_for` the env's observation)."""
+    return buffer_bytes_for(tuple(env.observation_space.shape or ()), config)
+
+
+def buffer_bytes_for(observation_shape: tuple[int, ...] | None, config: DQNConfig) -> int:
     """Bytes the replay buffers of all seeds take (:func:`transition_bytes` per transition)."""
-    return config.num_seeds * config.buffer_size * transition_bytes(tuple(env.observation_space.shape or ()))
+    return config.num_seeds * config.buffer_size * transition_bytes(observation_shape)
+
+
+def host_memory_available() -> int | None:
+    """The host's ``MemAvailable`` in bytes (None where /proc/meminfo cannot say); no JAX."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def memory_available() -> int | None:
@@ -34,42 +51,53 @@ def memory_available() -> int | None:
         stats = device.memory_stats() or {}
         limit = stats.get("bytes_limit")
         return None if limit is None else int(limit) - int(stats.get("bytes_in_use", 0))
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    return host_memory_available()
 
 
 def check_engine(env: GymnaxEnv, config: DQNConfig, available: int | None = None) -> None:
-    """Cross-checks that need the environment.
+    """Cross-checks that need the environment (:func:`engine_problems`), made before anything allocates.
 
     Args:
         available: Bytes of memory for the buffers (default: :func:`memory_available`).
 
     Raises:
-        ConfigError: If one vector step does not fit in the buffer, the step counter would overflow,
-            or the replay buffers would not fit in memory (instead of the process being killed).
+        ConfigError: the first problem.
     """
+    available = memory_available() if available is None else available
+    found = engine_problems(env.observation_space.shape, config, available)
+    if found:
+        raise found[0]
+
+
+def engine_problems(
+    observation_shape: tuple[int, ...] | None, config: DQNConfig, available: int | None
+) -> list[ConfigError]:
+    """What the engine would refuse, without building anything (the form checks these as you type): one
+    vector step not fitting the buffer, the 32-bit step counter overflowing, the replay buffers not fitting
+    in ``available`` bytes (None: unknown, not checked) instead of the process being killed."""
+    found: list[ConfigError] = []
     if config.buffer_size < config.num_envs:
-        raise ConfigError(
-            "buffer_size", f"{config.buffer_size} is smaller than num_envs {config.num_envs} (one vector step)"
+        found.append(
+            ConfigError(
+                "buffer_size", f"{config.buffer_size} is smaller than num_envs {config.num_envs} (one vector step)"
+            )
         )
     if config.total_timesteps + config.num_envs >= 2**31:
-        raise ConfigError(
-            "total_timesteps",
-            f"{config.total_timesteps} does not fit the 32-bit step counter (max {2**31 - 1 - config.num_envs})",
+        found.append(
+            ConfigError(
+                "total_timesteps",
+                f"{config.total_timesteps} does not fit the 32-bit step counter (max {2**31 - 1 - config.num_envs})",
+            )
         )
-    need = buffer_bytes(env, config)
-    available = memory_available() if available is None else available
+    need = buffer_bytes_for(observation_shape, config)
     if available is not None and need > 0.8 * available:
-        per_transition = need // (config.num_seeds * config.buffer_size)
+        per_transition = transition_bytes(observation_shape)
         fits = int(0.8 * available) // per_transition // config.num_seeds
-        raise ConfigError(
-            "buffer_size",
-            f"{config.buffer_size} transitions x {config.num_seeds} seed(s) need {need / 2**30:.1f} GiB of replay buffer "
-            f"but only {available / 2**30:.1f} GiB is available (at most ~{fits:,} per seed fits)",
+        found.append(
+            ConfigError(
+                "buffer_size",
+                f"{config.buffer_size} transitions x {config.num_seeds} seed(s) need {need / 2**30:.1f} GiB of replay "
+                f"buffer but only {available / 2**30:.1f} GiB is available (at most ~{fits:,} per seed fits)",
+            )
         )
+    return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from textual.app import App, SystemCommand
@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from lerax_tui.core.env_catalogue import EnvInfo
 from lerax_tui.train.events import TrainerFactory
+from lerax_tui.train.memory import host_memory_available
 from lerax_tui.tui.keymap import binding_ids, current_keys, default_keymap_path, load_keymap
 from lerax_tui.tui.messages import ContinueTraining, PolicyLoaded
 from lerax_tui.tui.palette import app_commands, help_keys, main_screen_commands, screen_commands
@@ -57,6 +58,7 @@ class LeraxApp(App[None], inherit_bindings=False):
         catalogue: Sequence[EnvInfo] | None = None,
         keymap_path: Path | None = None,
         stop_timeout_s: float = 15.0,
+        memory_probe: Callable[[], int | None] | None = None,
     ) -> None:
         super().__init__()
         self.runs_dir = Path(runs_dir)
@@ -69,7 +71,12 @@ class LeraxApp(App[None], inherit_bindings=False):
         # Read before the screens are built: the main screen's key hints show the user's keys.
         self.user_keymap, self._keymap_problems = load_keymap(self.keymap_path, binding_ids())
         self.main_screen = MainScreen(
-            self.runs_dir, env_id, trainer_factory or default_trainer_factory, catalogue, key_hints=self.key_hints()
+            self.runs_dir,
+            env_id,
+            trainer_factory or default_trainer_factory,
+            catalogue,
+            key_hints=self.key_hints(),
+            memory_probe=memory_probe or host_memory_available,
         )
 
     # --- composition and start-up -----------------------------------------------------------------
@@ -205,8 +212,13 @@ def make_app(
     catalogue: Sequence[EnvInfo] | None = None,
     keymap_path: Path | None = None,
     stop_timeout_s: float = 15.0,
+    memory_probe: Callable[[], int | None] | None = None,
 ) -> LeraxApp:
-    """The app the CLI runs and the tests drive (tests pass a fake trainer factory and catalogue)."""
+    """The app the CLI runs and the tests drive (tests pass a fake trainer factory and catalogue).
+
+    ``memory_probe`` says how many bytes replay buffers may take (the form checks a config against it as it
+    is typed); the CLI passes the device's, the default is the host's free memory, read without JAX.
+    """
     return LeraxApp(
         runs_dir=runs_dir,
         env_id=env_id,
@@ -215,4 +227,5 @@ def make_app(
         catalogue=catalogue,
         keymap_path=keymap_path,
         stop_timeout_s=stop_timeout_s,
+        memory_probe=memory_probe,
     )

@@ -10,7 +10,7 @@ sparklines, which only read it. Children talk up with messages (``EnvPicker.Sele
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from textual import on, work
@@ -22,12 +22,14 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from lerax_tui.core.env_catalogue import EnvInfo
+from lerax_tui.core.env_catalogue import EnvInfo, env_info
 from lerax_tui.train.config import ConfigError, DQNConfig, preset
 from lerax_tui.train.events import Failed, RunResult, TrainerFactory
+from lerax_tui.train.memory import host_memory_available
 from lerax_tui.tui.keymap import with_keys
 from lerax_tui.tui.live_run import LiveRun
 from lerax_tui.tui.messages import ContinueTraining
+from lerax_tui.tui.screens.dialogs import ConfirmDialog
 from lerax_tui.tui.training import TrainingSession
 from lerax_tui.tui.widgets.config_form import ConfigForm
 from lerax_tui.tui.widgets.env_picker import EnvPicker
@@ -51,6 +53,8 @@ class MainScreen(Screen):
         trainer_factory: Makes the trainer of each run (tests inject a fake: no JAX).
         catalogue: The environments to offer; ``None`` lists gymnax's in a thread worker.
         key_hints: The app's keys to show on the bottom line (with the user's keymap applied).
+        memory_probe: Bytes free for replay buffers (run once in a thread worker; the app passes the
+            device's, which imports JAX; the default reads the host's without JAX).
     """
 
     def __init__(
@@ -61,8 +65,12 @@ class MainScreen(Screen):
         catalogue: Sequence[EnvInfo] | None = None,
         *,
         key_hints: Sequence[Binding] = (),
+        memory_probe: Callable[[], int | None] = host_memory_available,
     ) -> None:
         super().__init__(id="main")
+        self.memory_probe = memory_probe
+        self.memory_available: int | None = None
+        self._refusal: str | None = None  # the "Cannot start" line the status bar shows, while it holds
         self.key_hints = list(key_hints)
         self.runs_dir, self.env_id, self.trainer_factory = runs_dir, env_id, trainer_factory
         self._catalogue = list(catalogue) if catalogue is not None else None
@@ -91,6 +99,8 @@ class MainScreen(Screen):
             self._load_catalogue()
         self.set_interval(1 / DRAIN_HZ, self.drain_events, name="drain-events")
         self.query_one("#env-list").focus()
+        self._engine_context()
+        self._probe_memory()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_BELOW, "-narrow")
@@ -109,6 +119,16 @@ class MainScreen(Screen):
         self.query_one("#sidebar", TabbedContent).active = tab_id
         if focusable:
             focusable[0].focus()
+
+    @work(thread=True, exit_on_error=False, group="memory")
+    def _probe_memory(self) -> int | None:
+        return self.memory_probe()
+
+    def _engine_context(self) -> None:
+        """Hand the form what the engine's checks need for the selected env (its observation shape) and the
+        memory the probe found."""
+        info = env_info(self.env_id)
+        self.form.set_engine_context(info.observation_shape if info else None, self.memory_available)
 
     @work(thread=True, exit_on_error=False, group="catalogue")
     def _load_catalogue(self) -> list[EnvInfo]:
@@ -135,21 +155,41 @@ class MainScreen(Screen):
         return self.env_id, dict(self.form.config().policy_kwargs)
 
     def select_env(self, env_id: str) -> None:
-        """Make ``env_id`` the environment of the next run and load its preset into the form."""
+        """Make ``env_id`` the environment of the next run and load its preset into the form, after
+        asking when that would discard edits made in the form."""
         if self.training:
             self.notify(
                 self._keys("A run is going: stop it ({key:train.toggle}) before changing environment."),
                 severity="warning",
             )
             return
+        edited = self.form.edited_fields()
+        if not edited:
+            self._load_preset(env_id)
+            return
+        shown = ", ".join(edited[:4]) + (f" and {len(edited) - 4} more" if len(edited) > 4 else "")
+        question = ConfirmDialog(
+            "Discard your edits?",
+            f"Loading the {env_id} preset replaces what you changed in Config: {shown}.",
+            yes="Discard",
+            no="Keep editing",
+        )
+        self.app.push_screen(question, lambda discard: self._load_preset(env_id) if discard else self._kept())
+
+    def _load_preset(self, env_id: str) -> None:
         self.load_config(env_id, preset(env_id))
         self.notify(self._keys(f"{env_id}: preset loaded into Config ({{key:app.tab_config}})"), timeout=3)
+
+    def _kept(self) -> None:
+        self.query_one(EnvPicker).mark_selected(self.env_id)  # the list marks the env the form is for
+        self.notify(f"Kept your edits; {self.env_id} is still selected.", timeout=3)
 
     def load_config(self, env_id: str, config: DQNConfig) -> None:
         """Show ``config`` for ``env_id`` in the form (reset-to-preset still goes to the env's preset)."""
         self.env_id = env_id
         self.query_one(EnvPicker).mark_selected(env_id)
         self.form.load(config, preset=preset(env_id))
+        self._engine_context()
 
     def reset_form(self) -> None:
         if self.training:
@@ -161,6 +201,15 @@ class MainScreen(Screen):
     @on(EnvPicker.Selected)
     def _env_selected(self, event: EnvPicker.Selected) -> None:
         self.select_env(event.env.env_id)
+
+    @on(ConfigForm.Changed)
+    def _form_changed(self, event: ConfigForm.Changed) -> None:
+        """A "Cannot start" line from the form follows the form: the next problem, or gone once fixed."""
+        if self._refusal is None or self.training or self.run.message != self._refusal:
+            return
+        self._refusal = f"Cannot start: {event.error}" if event.error else None
+        self.run.note(self._refusal or "")
+        self._show_status()
 
     @on(RunsList.OverlaysChanged)
     def _overlays_changed(self, event: RunsList.OverlaysChanged) -> None:
@@ -191,6 +240,7 @@ class MainScreen(Screen):
                 self.show_tab("tab-config")
                 self.form.rows[error.field].editor.focus()
                 self._refuse(f"Cannot start: {error}")
+                self._refusal = self.run.message
                 return False
         self.session = TrainingSession(trainer_factory or self.trainer_factory, env_id, {}, config, self.runs_dir)
         self.run = LiveRun(env_id, config.total_timesteps, phase="compiling", message="starting (JAX compiles first)")
@@ -269,6 +319,11 @@ class MainScreen(Screen):
         worker = event.worker
         if worker.group == "catalogue":
             self._catalogue_loaded(event)
+            return
+        if worker.group == "memory":
+            if event.state == WorkerState.SUCCESS:
+                self.memory_available = worker.result
+                self._engine_context()
             return
         if worker.group != "training" or event.state not in (
             WorkerState.SUCCESS,

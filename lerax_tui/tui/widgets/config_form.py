@@ -12,7 +12,20 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from lerax_tui.train.config import GROUPS, ConfigError, DQNConfig, coerce, describe_range
+from lerax_tui.train.config import (
+    DERIVED_FROM_STEPS,
+    EVALUATIONS_PER_RUN,
+    GROUPS,
+    ConfigError,
+    DQNConfig,
+    check_value,
+    coerce,
+    derived_fields,
+    describe_range,
+    field_info,
+    problems,
+)
+from lerax_tui.train.memory import engine_problems
 
 
 def _kind(f: Field[Any]) -> str:
@@ -41,6 +54,8 @@ class FieldRow(Vertical):
         f = self.field
         with Horizontal(classes="field-head"):
             yield Label(f.name, classes="field-name")
+            if f.name in DERIVED_FROM_STEPS:
+                yield Label(f"= steps/{EVALUATIONS_PER_RUN} ", classes="field-follows")
             yield Label(describe_range(f.name), classes="field-range")
         if f.metadata["choices"]:
             yield Select([(c, c) for c in f.metadata["choices"]], allow_blank=False, compact=True, id=f"field-{f.name}")
@@ -82,7 +97,9 @@ class ConfigForm(VerticalScroll, can_focus=False):
 ## Hyperparameters
 
 Every field of the DQN configuration, grouped. The allowed range is shown at the right of each
-name; an invalid value is named in red under its field and blocks **{key:train.toggle}** until it is fixed.
+name; every invalid value is named in red under its field (the engine's limits too: the 32-bit step
+counter, replay buffers that must fit in memory) and blocks **{key:train.toggle}** until it is fixed.
+`eval_interval` follows `total_timesteps` (10 evaluations per run, marked *= steps/10*) until you set it.
 **{key:form.reset}** resets every field to the selected environment's preset.
 The form is locked while a run is going. Hover (or focus) a field for what it means.
 """
@@ -99,6 +116,11 @@ The form is locked while a run is going. Hover (or focus) a field for what it me
         self.preset = config
         self._initial = config
         self.error: ConfigError | None = None
+        self.errors: list[ConfigError] = []
+        self.observation_shape: tuple[int, ...] | None = None
+        self.memory_available: int | None = None
+        self._loaded: dict[str, Any] = {}
+        self._explicit: set[str] = set()  # derived fields the user set (they no longer follow total_timesteps)
 
     def compose(self) -> ComposeResult:
         all_fields = fields(DQNConfig)
@@ -122,39 +144,73 @@ The form is locked while a run is going. Hover (or focus) a field for what it me
         with self.app.batch_update():
             for name, row in self.rows.items():
                 row.set_value(getattr(config, name))
+        self._loaded = {name: row.raw_value() for name, row in self.rows.items()}
+        self._explicit = set(DERIVED_FROM_STEPS) - derived_fields(config)
+        self._show_following()
         self.validate()
 
     def reset_to_preset(self) -> None:
         self.load(self.preset)
 
+    def edited_fields(self) -> list[str]:
+        """The fields whose value differs from what was last loaded (what switching environment would lose)."""
+        edited = []
+        for name, row in self.rows.items():
+            loaded, now = self._loaded.get(name), row.raw_value()
+            if now == loaded:
+                continue
+            try:
+                if coerce(name, now) == coerce(name, loaded):  # 50_000 and 50000 are the same value
+                    continue
+            except ConfigError:
+                pass
+            edited.append(name)
+        return edited
+
+    def set_engine_context(self, observation_shape: tuple[int, ...] | None, memory_available: int | None) -> None:
+        """What the engine's checks need: the env's observation shape and the memory for the replay buffers
+        (None: unknown, that check is skipped)."""
+        if (observation_shape, memory_available) != (self.observation_shape, self.memory_available):
+            self.observation_shape, self.memory_available = observation_shape, memory_available
+            self.validate()
+
     def validate(self) -> DQNConfig | None:
-        """Show every problem inline; the config when all is well."""
+        """Show every problem inline at once (each field's first); the config when all is well.
+
+        The engine's own checks (the 32-bit step counter, replay buffers that fit in memory) run here too,
+        so they show while typing rather than after F5.
+        """
         rows = self.rows
         values: dict[str, Any] = {}
-        first: ConfigError | None = None
+        found: list[ConfigError] = []
         for name, row in rows.items():
             try:
                 values[name] = coerce(name, row.raw_value())
-                row.set_error(None)
             except ConfigError as error:
-                row.set_error(str(error))
-                first = first or error
+                found.append(error)
+        found += problems(values)
         config = None
-        if first is None:
-            try:
-                config = DQNConfig(**values)
-            except ConfigError as error:  # a range or cross-field rule
-                rows[error.field].set_error(str(error))
-                first = error
-        self.error = first
-        self.post_message(self.Changed(first))
+        if not found:
+            config = DQNConfig(**values)
+            found = engine_problems(self.observation_shape, config, self.memory_available)
+            if found:
+                config = None
+        first_per_field: dict[str, ConfigError] = {}
+        for problem in found:
+            first_per_field.setdefault(problem.field, problem)
+        for name, row in rows.items():
+            shown = first_per_field.get(name)
+            row.set_error(str(shown) if shown else None)
+        self.errors = list(first_per_field.values())
+        self.error = self.errors[0] if self.errors else None
+        self.post_message(self.Changed(self.error))
         return config
 
     def config(self) -> DQNConfig:
         """The validated config.
 
         Raises:
-            ConfigError: the first problem (also shown inline and its field focused).
+            ConfigError: the first problem (every one is shown inline, the first one's field focused).
         """
         config = self.validate()
         if config is None:
@@ -163,9 +219,30 @@ The form is locked while a run is going. Hover (or focus) a field for what it me
             raise self.error
         return config
 
+    def _follow_total_timesteps(self) -> None:
+        """total_timesteps changed: the fields derived from it (eval_interval) follow unless set by hand."""
+        try:
+            total = coerce("total_timesteps", self.rows["total_timesteps"].raw_value())
+            check_value(field_info("total_timesteps"), total)
+        except ConfigError:
+            return  # half typed: follow once it is a valid number again
+        for name, rule in DERIVED_FROM_STEPS.items():
+            if name not in self._explicit:
+                self.rows[name].set_value(rule(total))
+
+    def _show_following(self) -> None:
+        for name in DERIVED_FROM_STEPS:
+            self.rows[name].set_class(name not in self._explicit, "-follows")
+
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
-    def _edited(self, event: Message) -> None:
+    def _edited(self, event: Input.Changed | Select.Changed | Checkbox.Changed) -> None:
         event.stop()
+        name = (event.control.id or "").removeprefix("field-") if event.control is not None else ""
+        if name == "total_timesteps":
+            self._follow_total_timesteps()
+        elif name in DERIVED_FROM_STEPS:
+            self._explicit.add(name)
+            self._show_following()
         self.validate()
