@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import Field, fields
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -14,7 +14,6 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from lerax_tui.train.config import (
     DERIVED_FROM_STEPS,
-    EVALUATIONS_PER_RUN,
     GROUPS,
     ConfigError,
     DQNConfig,
@@ -45,6 +44,7 @@ class FieldRow(Vertical):
         super().__init__(classes="field-row", id=f"row-{f.name}")
         self.field = f
         self.tooltip = f.metadata["help"]
+        self._error: str | None = None
 
     @property
     def name_(self) -> str:
@@ -55,7 +55,7 @@ class FieldRow(Vertical):
         with Horizontal(classes="field-head"):
             yield Label(f.name, classes="field-name")
             if f.name in DERIVED_FROM_STEPS:
-                yield Label(f"= steps/{EVALUATIONS_PER_RUN} ", classes="field-follows")
+                yield Label("auto ", classes="field-follows")
             yield Label(describe_range(f.name), classes="field-range")
         if f.metadata["choices"]:
             yield Select([(c, c) for c in f.metadata["choices"]], allow_blank=False, compact=True, id=f"field-{f.name}")
@@ -85,7 +85,17 @@ class FieldRow(Vertical):
             else:
                 editor.value = value  # type: ignore[attr-defined]
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # A class, not :focus-within: Textual restyles the row's own style on focus, not its label's.
+        self.add_class("-focused")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.remove_class("-focused")
+
     def set_error(self, message: str | None) -> None:
+        if message == self._error:  # every keystroke validates every row: only a change redraws
+            return
+        self._error = message
         self.set_class(bool(message), "-invalid")
         self.query_one(".field-error", Static).update(message or "")
 
@@ -99,7 +109,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
 Every field of the DQN configuration, grouped. The allowed range is shown at the right of each
 name; every invalid value is named in red under its field (the engine's limits too: the 32-bit step
 counter, replay buffers that must fit in memory) and blocks **{key:train.toggle}** until it is fixed.
-`eval_interval` follows `total_timesteps` (10 evaluations per run, marked *= steps/10*) until you set it.
+`eval_interval` follows `total_timesteps` (10 evaluations per run) while marked *auto*, until you set it.
 **{key:form.reset}** resets every field to the selected environment's preset.
 The form is locked while a run is going. Hover (or focus) a field for what it means.
 """
