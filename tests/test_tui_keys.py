@@ -12,7 +12,7 @@ from test_tui_app import SIZE, app_with, until
 
 from lerax_tui.core.checkpoint_index import CheckpointRow
 from lerax_tui.tui.app import LeraxApp, make_app
-from lerax_tui.tui.keymap import binding_ids, current_keys, load_keymap, with_keys
+from lerax_tui.tui.keymap import binding_ids, clashes, current_keys, load_keymap, with_keys
 from lerax_tui.tui.screens.dialogs import ConfirmDialog
 from lerax_tui.tui.screens.help import HelpScreen
 from lerax_tui.tui.screens.inspector import InspectorScreen
@@ -46,6 +46,13 @@ def test_unknown_binding_id_names_the_closest_and_every_valid_id(tmp_path):
     for valid in ("inspector.play", "train.toggle", "browser.export"):
         assert valid in problems[0] and valid in problems[1]
     assert "did you mean" not in problems[1]
+
+
+def test_a_key_given_to_two_actions_of_one_screen_is_reported():
+    assert clashes({}) == []  # the defaults never clash
+    assert clashes({"inspector.play": "p"}) == []
+    (line,) = clashes({"inspector.play": "n"})  # n is also inspector.step's
+    assert "inspector.play and inspector.step" in line and "InspectorScreen" in line
 
 
 def test_current_keys_and_key_references_follow_the_keymap():

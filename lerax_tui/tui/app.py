@@ -21,7 +21,7 @@ from textual.screen import Screen
 from lerax_tui.core.env_catalogue import EnvInfo
 from lerax_tui.train.events import TrainerFactory
 from lerax_tui.train.memory import host_memory_available
-from lerax_tui.tui.keymap import binding_ids, current_keys, default_keymap_path, load_keymap
+from lerax_tui.tui.keymap import binding_ids, clashes, current_keys, default_keymap_path, load_keymap
 from lerax_tui.tui.messages import ContinueTraining, PolicyLoaded
 from lerax_tui.tui.palette import app_commands, help_keys, main_screen_commands, screen_commands
 from lerax_tui.tui.screens.browser import CheckpointBrowserScreen
@@ -70,6 +70,7 @@ class LeraxApp(App[None], inherit_bindings=False):
         self._shutting_down = False
         # Read before the screens are built: the main screen's key hints show the user's keys.
         self.user_keymap, self._keymap_problems = load_keymap(self.keymap_path, binding_ids())
+        self._keymap_problems += clashes(self.user_keymap)
         self.main_screen = MainScreen(
             self.runs_dir,
             env_id,

@@ -47,19 +47,46 @@ def _import_tui_modules() -> None:
         importlib.import_module(module.name)
 
 
-def declared_bindings() -> dict[str, Binding]:
-    """Every binding id declared by the app's widget, screen and app classes, with its default binding
-    (the first declaration where several classes share an id, such as ``dialog.cancel``)."""
+def _declarations() -> list[tuple[type[DOMNode], list[Binding]]]:
+    """Each widget, screen or app class with the bindings (with an id) it declares itself."""
     _import_tui_modules()
-    found: dict[str, Binding] = {}
+    found: list[tuple[type[DOMNode], list[Binding]]] = []
     pending: list[type[DOMNode]] = [DOMNode]
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        for binding in cls.__dict__.get("BINDINGS", ()):
-            if isinstance(binding, Binding) and binding.id:
-                found.setdefault(binding.id, binding)
+        bindings = [b for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding) and b.id]
+        if bindings:
+            found.append((cls, bindings))
     return found
+
+
+def declared_bindings() -> dict[str, Binding]:
+    """Every binding id declared by the app's widget, screen and app classes, with its default binding
+    (the first declaration where several classes share an id, such as ``dialog.cancel``)."""
+    found: dict[str, Binding] = {}
+    for _, bindings in _declarations():
+        for binding in bindings:
+            found.setdefault(binding.id or "", binding)
+    return found
+
+
+def clashes(keymap: dict[str, str]) -> list[str]:
+    """Keys the user's ``keymap`` gives to two actions of the same screen or widget (Textual would keep
+    one of them silently): one line each, naming both ids."""
+    lines = []
+    for cls, bindings in _declarations():
+        owners: dict[str, list[str]] = {}
+        for binding in bindings:
+            for key in current_keys(binding.id or "", keymap):
+                owners.setdefault(key, []).append(binding.id or "")
+        for key, ids in owners.items():
+            ids = sorted(set(ids))
+            if len(ids) > 1 and any(i in keymap for i in ids):
+                lines.append(
+                    f"keymap: {key} is bound to {' and '.join(ids)} on {cls.__name__}; give one of them another key"
+                )
+    return lines
 
 
 def binding_ids() -> set[str]:
