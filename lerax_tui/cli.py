@@ -228,11 +228,11 @@ def _open_app(args: argparse.Namespace) -> int:
         problem = _unknown_env(args.env)
     if problem is not None:
         return fail(problem)
-    from lerax_tui.train.memory import memory_available
+    from lerax_tui.train.memory import memory_available_now
     from lerax_tui.tui.app import make_app
 
     app = make_app(
-        runs_dir=args.runs_dir, env_id=args.env, checkpoints_dir=args.checkpoints, memory_probe=memory_available
+        runs_dir=args.runs_dir, env_id=args.env, checkpoints_dir=args.checkpoints, memory_probe=memory_available_now
     )
     app.run()
     return int(app.return_code or 0)

@@ -54,6 +54,23 @@ def memory_available() -> int | None:
     return host_memory_available()
 
 
+def memory_available_now() -> int | None:
+    """:func:`memory_available` once JAX's backend is up in this process, the host's until then: asking the
+    device would start the backend (on an accelerator, claiming most of its memory) while the user only
+    edits a form. The app asks again after each run."""
+    import sys
+
+    if "jax" in sys.modules:
+        try:
+            from jax._src.xla_bridge import backends_are_initialized
+
+            if backends_are_initialized():
+                return memory_available()
+        except ImportError:  # a JAX without this function: the host's until training checks the device
+            pass
+    return host_memory_available()
+
+
 def check_engine(env: GymnaxEnv, config: DQNConfig, available: int | None = None) -> None:
     """Cross-checks that need the environment (:func:`engine_problems`), made before anything allocates.
 

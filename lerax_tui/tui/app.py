@@ -218,7 +218,7 @@ def make_app(
     """The app the CLI runs and the tests drive (tests pass a fake trainer factory and catalogue).
 
     ``memory_probe`` says how many bytes replay buffers may take (the form checks a config against it as it
-    is typed); the CLI passes the device's, the default is the host's free memory, read without JAX.
+    is typed); the CLI passes the device's once a run has started it, the default is the host's, read without JAX.
     """
     return LeraxApp(
         runs_dir=runs_dir,

@@ -53,8 +53,9 @@ class MainScreen(Screen):
         trainer_factory: Makes the trainer of each run (tests inject a fake: no JAX).
         catalogue: The environments to offer; ``None`` lists gymnax's in a thread worker.
         key_hints: The app's keys to show on the bottom line (with the user's keymap applied).
-        memory_probe: Bytes free for replay buffers (run once in a thread worker; the app passes the
-            device's, which imports JAX; the default reads the host's without JAX).
+        memory_probe: Bytes free for replay buffers, asked in a thread worker at start and after each run
+            (the app passes :func:`~lerax_tui.train.memory.memory_available_now`; the default reads the
+            host's without JAX).
     """
 
     def __init__(
@@ -342,6 +343,7 @@ class MainScreen(Screen):
         self.run.end()
         self.session = None
         self._show_status()
+        self._probe_memory()  # the run started the device: the form can now check against its memory
         try:
             self.form.disabled = False
         except NoMatches:  # the app is closing and the form is gone
