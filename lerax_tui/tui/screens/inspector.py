@@ -28,6 +28,7 @@ from textual.worker import get_current_worker
 from lerax_tui.core.checkpoint_index import CheckpointRow
 from lerax_tui.core.manifest import Manifest
 from lerax_tui.tui.checkpoint_text import format_return
+from lerax_tui.tui.keymap import key_label
 from lerax_tui.tui.policy_watch import (
     Episode,
     Evaluator,
@@ -216,7 +217,10 @@ from its weights with a fresh replay buffer. The source run is never written to.
         i = counts.index(self.episodes) + direction
         self.episodes = counts[max(0, min(len(counts) - 1, i))]
         self._show_eval()
-        self.notify(f"{self.episodes} episodes per evaluation: press e to evaluate", timeout=2)
+        self.notify(
+            f"{self.episodes} episodes per evaluation: press {key_label(self.app, 'inspector.evaluate')} to evaluate",
+            timeout=2,
+        )
 
     def action_evaluate(self) -> None:
         self.returns = np.zeros((0,))
