@@ -170,11 +170,13 @@ async def test_eval_interval_follows_total_timesteps_in_the_form(tmp_path):
         await type_into(pilot, "total_timesteps", "")  # half typed: left alone
         await type_into(pilot, "total_timesteps", "2000000")
         assert form.rows["eval_interval"].raw_value() == "200000"
+        assert form.edited_fields() == ["total_timesteps"]  # eval_interval only followed it
         await type_into(pilot, "eval_interval", "7000")  # set by hand: no longer follows
         assert not form.rows["eval_interval"].has_class("-follows")
         await type_into(pilot, "total_timesteps", "100000")
         assert form.rows["eval_interval"].raw_value() == "7000"
         assert form.config().eval_interval == 7000
+        assert form.edited_fields() == ["total_timesteps", "eval_interval"]
         await pilot.press("ctrl+r")  # the preset again: it follows again
         await pilot.pause()
         assert form.rows["eval_interval"].has_class("-follows")

@@ -167,8 +167,8 @@ The form is locked while a run is going. Hover (or focus) a field for what it me
         edited = []
         for name, row in self.rows.items():
             loaded, now = self._loaded.get(name), row.raw_value()
-            if now == loaded:
-                continue
+            if now == loaded or (name in DERIVED_FROM_STEPS and name not in self._explicit):
+                continue  # unchanged, or following total_timesteps (the user edited that one)
             try:
                 if coerce(name, now) == coerce(name, loaded):  # 50_000 and 50000 are the same value
                     continue
