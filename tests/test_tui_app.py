@@ -3,7 +3,6 @@ quitting and signals mid-run, failures, keymap, help, palette, 80x24."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.fake import FAKE_CATALOGUE, FakeFactory
+from support.pilot import until
 from textual.widgets import Input
 
 from lerax_tui.train.config import preset
@@ -34,15 +34,6 @@ def app_with(tmp_path: Path, **options) -> tuple[LeraxApp, FakeFactory]:
         keymap_path=tmp_path / "no-keymap.toml",
     )
     return app, factory
-
-
-async def until(pilot, condition, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.05)
 
 
 def form_value(app: LeraxApp, name: str) -> str:

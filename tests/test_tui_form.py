@@ -8,7 +8,7 @@ import argparse
 
 import pytest
 from support.fake import FAKE_CATALOGUE, FakeFactory
-from test_tui_app import SIZE, until
+from support.pilot import SIZE, until
 
 from lerax_tui.train.cli import new_run_config
 from lerax_tui.train.config import ConfigError, DQNConfig, preset, problems, with_total_timesteps

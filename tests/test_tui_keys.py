@@ -8,7 +8,7 @@ from pathlib import Path
 
 from support.fake import FAKE_CATALOGUE, FakeFactory
 from support.inspector import FakeEpisode, fake_evaluator, make_report, make_run
-from test_tui_app import SIZE, app_with, until
+from support.pilot import SIZE, until
 
 from lerax_tui.core.checkpoint_index import CheckpointRow
 from lerax_tui.tui.app import LeraxApp, make_app
@@ -18,10 +18,10 @@ from lerax_tui.tui.screens.help import HelpScreen
 from lerax_tui.tui.screens.inspector import InspectorScreen
 
 
-def remapped_app(tmp_path: Path, keymap: dict[str, str]) -> tuple[LeraxApp, FakeFactory]:
+def remapped_app(tmp_path: Path, keymap: dict[str, str], **options) -> tuple[LeraxApp, FakeFactory]:
     path = tmp_path / "keymap.toml"
     path.write_text("[keymap]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in keymap.items()))
-    factory = FakeFactory(options={"chunk_delay": 0.02})
+    factory = FakeFactory(options={"chunk_delay": 0.02, **options})
     app = make_app(runs_dir=tmp_path / "runs", trainer_factory=factory, catalogue=FAKE_CATALOGUE, keymap_path=path)
     return app, factory
 
@@ -149,7 +149,7 @@ async def test_confirm_dialog_buttons_name_the_remapped_keys(tmp_path):
 
 
 async def test_f3_shows_the_config_from_the_env_tab_while_training(tmp_path):
-    app, factory = app_with(tmp_path, chunk_delay=0.2)
+    app, factory = remapped_app(tmp_path, {}, chunk_delay=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
         await until(pilot, lambda: factory.made)
@@ -162,7 +162,7 @@ async def test_f3_shows_the_config_from_the_env_tab_while_training(tmp_path):
 
 
 async def test_palette_picks_environments_and_ticks_past_runs(tmp_path):
-    app, _ = app_with(tmp_path)
+    app, _ = remapped_app(tmp_path, {})
     run_dir = tmp_path / "runs" / "CartPole-v1-20261124-120000-abc123"
     run_dir.mkdir(parents=True)
     (run_dir / "config.json").write_text(json.dumps({"env_id": "CartPole-v1", "config": {}}))
