@@ -129,7 +129,11 @@ class MainScreen(Screen):
         """Hand the form what the engine's checks need for the selected env (its observation shape) and the
         memory the probe found."""
         info = env_info(self.env_id)
-        self.form.set_engine_context(info.observation_shape if info else None, self.memory_available)
+        try:
+            form = self.form
+        except NoMatches:  # the app is closing (the probe answered during teardown): nothing to check
+            return
+        form.set_engine_context(info.observation_shape if info else None, self.memory_available)
 
     @work(thread=True, exit_on_error=False, group="catalogue")
     def _load_catalogue(self) -> list[EnvInfo]:
