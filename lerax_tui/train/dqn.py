@@ -26,6 +26,7 @@ from lerax_tui.core.env import GymnaxEnv, GymnaxEnvState
 from lerax_tui.core.policy import MLPQPolicy
 from lerax_tui.train.buffer import ReplayBuffer, Transitions, buffer_add, buffer_init
 from lerax_tui.train.config import DQNConfig
+from lerax_tui.train.hyper import Hyper, any_traced, epsilon_traced, hyper_of, lr_scale_traced, masked
 from lerax_tui.train.learner import (  # noqa: F401 (re-exported)
     lr_scale_at,
     make_optimizer,
@@ -78,7 +79,8 @@ class ChunkOutput(eqx.Module):
 
     Episode arrays are ``(max_iterations, num_seeds, num_envs)``; an entry is an episode that ended
     at that iteration in that env when ``episode_done`` is set. Iterations past ``n_active`` are
-    never done.
+    never done. ``updates`` counts gradient steps (per seed in a sweep that traces when to train;
+    ``epsilon`` is then the program config's, not each agent's).
     """
 
     episode_return: Float[Array, "iters seeds envs"]
@@ -86,7 +88,7 @@ class ChunkOutput(eqx.Module):
     episode_done: Bool[Array, "iters seeds envs"]
     episode_step: Int[Array, " iters"]
     loss_sum: Float[Array, " seeds"]
-    updates: Int[Array, ""]
+    updates: Int[Array, ...]
     epsilon: Float[Array, ""]
     step: Int[Array, ""]
     finite: Bool[Array, " seeds"]
@@ -229,35 +231,60 @@ def _arrays(tree: Any) -> Any:
 
 
 def iterate(
-    seeds: SeedState, step: Int[Array, ""], static: SeedState, env: GymnaxEnv, config: DQNConfig, *, many: bool
+    seeds: SeedState,
+    step: Int[Array, ""],
+    static: SeedState,
+    env: GymnaxEnv,
+    config: DQNConfig,
+    *,
+    many: bool,
+    hyper: Hyper | None = None,
 ):
     """One iteration of every seed, on the array part of the seed states (``static`` holds the rest:
     the MLP's activation functions are leaves that ``vmap``/``fori_loop`` cannot carry).
 
     With ``many`` the seed states carry a leading seed axis and everything is vmapped over it;
-    without, they are one seed's, unbatched (see :func:`run_chunk`).
+    without, they are one seed's, unbatched (see :func:`run_chunk`). ``hyper`` (a sweep program's,
+    :mod:`~lerax_tui.train.hyper`) may hold per-agent values; without it, the config's.
 
     Returns:
-        ``(seeds, step, per-env episode arrays, loss_sum, updates)``.
+        ``(seeds, step, per-env episode arrays, loss_sum, updates)``; ``updates`` is per agent when
+        a sweep traces ``learning_starts`` or ``train_frequency``.
     """
-    over = jax.vmap if many else (lambda fn: fn)
+    hp = hyper if hyper is not None else hyper_of(config)
+    hp_arrays, hp_static = eqx.partition(hp, eqx.is_array)
+    assert many or not jax.tree.leaves(hp_arrays), "per-agent hyperparameters need the agent axis"
+
+    def over(fn, *shared: int):
+        """``fn`` vmapped over the agents (``shared``: positions of arguments without the axis)."""
+        if not many:
+            return fn
+        return lambda *args: jax.vmap(fn, in_axes=tuple(None if i in shared else 0 for i in range(len(args))))(*args)
+
     num_envs = config.num_envs
     after = step + num_envs
-    epsilon = epsilon_at(config, step)
-    lr_scale = lr_scale_at(config, step) if config.lr_schedule != "constant" else None
+    if any_traced(hp, "epsilon_start", "epsilon_end", "exploration_fraction"):
+        epsilon = epsilon_traced(hp, config.total_timesteps, step)
+    else:
+        epsilon = epsilon_at(config, step)
+    lr_scale: Array | None
+    if any_traced(hp, "linear_lr"):
+        lr_scale = lr_scale_traced(hp, config.total_timesteps, step)
+    else:
+        lr_scale = lr_scale_at(config, step) if config.lr_schedule != "constant" else None
 
-    def act(seed_arrays):
+    def act(seed_arrays, epsilon):
         seed, episodes = act_seed(eqx.combine(seed_arrays, static), env, epsilon, num_envs)
         return _arrays(seed), episodes
 
-    seeds, episodes = over(act)(seeds)
+    seeds, episodes = over(act, *([1] if jnp.ndim(epsilon) == 0 else []))(seeds, epsilon)
 
-    rounds = after // config.train_frequency - step // config.train_frequency
-    n_updates = jnp.where(after >= config.learning_starts, rounds * config.gradient_steps, 0)
+    rounds = after // hp.train_frequency - step // hp.train_frequency
+    n_updates = jnp.where(after >= hp.learning_starts, rounds * config.gradient_steps, 0)
 
     # The gradient steps carry only what they change; the buffer and the target are constants of
     # the loop, read in place (a carried buffer is copied whole every iteration).
-    def learn(learner, buffer, target):
+    def learn(learner, buffer, target, hp_agent, lr_scale):
         online, opt_state, key = learner
         online, opt_state, key, loss = update_seed(
             eqx.combine(online, static.online),
@@ -267,29 +294,46 @@ def iterate(
             buffer,
             config,
             lr_scale,
+            eqx.combine(hp_agent, hp_static),
         )
         return (_arrays(online), opt_state, key), loss
 
+    learn_all = over(learn, *([4] if lr_scale is None or jnp.ndim(lr_scale) == 0 else []))
+
     def one_update(_, carry):
         learner, loss_sum = carry
-        learner, loss = over(learn)(learner, seeds.buffer, seeds.target)
+        learner, loss = learn_all(learner, seeds.buffer, seeds.target, hp_arrays, lr_scale)
         return learner, loss_sum + loss
+
+    def one_masked_update(i, carry):  # per-agent counts (a sweep): the agents with none left keep theirs
+        learner, loss_sum = carry
+        new, loss = learn_all(learner, seeds.buffer, seeds.target, hp_arrays, lr_scale)
+        due = i < n_updates
+        return jax.vmap(masked)(due, new, learner), loss_sum + jnp.where(due, loss, 0.0)
 
     loss_shape = seeds.episode_return.shape[:-1]
     learner = (seeds.online, seeds.opt_state, seeds.key)
     carry = (learner, jnp.zeros(loss_shape, jnp.float32))
-    if -(-num_envs // config.train_frequency) * config.gradient_steps == 1:  # never more than one: a branch, not a loop
+    if jnp.ndim(n_updates):
+        (online, opt_state, key), loss_sum = jax.lax.fori_loop(0, jnp.max(n_updates), one_masked_update, carry)
+    elif -(-num_envs // config.train_frequency) * config.gradient_steps == 1:  # never more than one: a branch
         (online, opt_state, key), loss_sum = jax.lax.cond(n_updates > 0, lambda: one_update(0, carry), lambda: carry)
     else:
         (online, opt_state, key), loss_sum = jax.lax.fori_loop(0, n_updates, one_update, carry)
 
-    def mix(online, target):
-        return _arrays(
-            update_target(eqx.combine(online, static.online), eqx.combine(target, static.target), config.tau)
-        )
+    def mix(online, target, hp_agent):
+        tau = eqx.combine(hp_agent, hp_static).tau
+        return _arrays(update_target(eqx.combine(online, static.online), eqx.combine(target, static.target), tau))
 
-    do_target = after // config.target_update_interval > step // config.target_update_interval
-    target = jax.lax.cond(do_target, lambda: over(mix)(online, seeds.target), lambda: seeds.target)
+    do_target = after // hp.target_update_interval > step // hp.target_update_interval
+    if jnp.ndim(do_target):  # per agent (a sweep): mix where due, in one branch taken when any is
+        target = jax.lax.cond(
+            jnp.any(do_target),
+            lambda: jax.vmap(masked)(do_target, over(mix)(online, seeds.target, hp_arrays), seeds.target),
+            lambda: seeds.target,
+        )
+    else:
+        target = jax.lax.cond(do_target, lambda: over(mix)(online, seeds.target, hp_arrays), lambda: seeds.target)
     seeds = eqx.tree_at(
         lambda s: (s.online, s.opt_state, s.key, s.target),
         seeds,
@@ -307,12 +351,14 @@ def run_chunk(
     env: GymnaxEnv,
     config: DQNConfig,
     max_iterations: int,
+    hyper: Hyper | None = None,
 ) -> tuple[DQNState, ChunkOutput]:
     """Advance ``n_active <= max_iterations`` iterations of the state ``combine(arrays, static)``
     (unjitted; see :func:`make_chunk_fn`). Returns the new array part and the chunk's report.
 
     With one seed the seed axis is dropped for the whole chunk (XLA's batched matmuls with a batch
     of one are ~35% slower on CPU than plain ones) and put back at the end, outside the loop.
+    ``hyper``: a sweep program's per-agent hyperparameters (:func:`iterate`).
     """
     num_seeds = arrays.seeds.episode_return.shape[0]
     many = num_seeds > 1
@@ -323,7 +369,7 @@ def run_chunk(
 
     def body(i, carry):
         seeds, step, ret, length, done, ep_step, loss_sum, updates = carry
-        seeds, step, (r, lengths, d), loss, n = iterate(seeds, step, static.seeds, env, config, many=many)
+        seeds, step, (r, lengths, d), loss, n = iterate(seeds, step, static.seeds, env, config, many=many, hyper=hyper)
         return (
             seeds,
             step,
@@ -341,7 +387,9 @@ def run_chunk(
         jnp.zeros(shape, bool),
         jnp.zeros((max_iterations,), jnp.int32),
     )
-    init = (seeds, arrays.step, *reports, jnp.zeros((num_seeds,), jnp.float32), jnp.zeros((), jnp.int32))
+    per_agent_updates = hyper is not None and any_traced(hyper, "learning_starts", "train_frequency")
+    updates = jnp.zeros((num_seeds,) if per_agent_updates else (), jnp.int32)
+    init = (seeds, arrays.step, *reports, jnp.zeros((num_seeds,), jnp.float32), updates)
     seeds, step, ret, length, done, ep_step, loss_sum, updates = jax.lax.fori_loop(0, n_active, body, init)
     arrays = DQNState(seeds=jax.tree.map(per_seed, seeds), step=step)
     finite = jax.vmap(lambda q: _params_finite(q))(arrays.seeds.online.q_network)
@@ -359,49 +407,6 @@ def run_chunk(
     return arrays, out
 
 
-class ChunkFn:
-    """``run_chunk`` jitted for one (env, config, max_iterations), with the state donated.
-
-    Call it as ``fn(state, n_active) -> (state, ChunkOutput)`` with a full :class:`DQNState`;
-    ``n_active`` is traced, so changing the chunk length never recompiles. :meth:`compile`
-    compiles ahead (timed by the caller) and later calls reuse it.
-
-    ``eqx.filter_jit(donate="all-except-first")`` does the partition into arrays (traced, donated)
-    and the rest (static: the MLP's activation functions), which this class once did by hand around
-    ``jax.jit(donate_argnums=0)``; ``n_active`` goes first so it is not donated.
-    """
-
-    def __init__(self, env: GymnaxEnv, config: DQNConfig, max_iterations: int, skeleton: DQNState):
-        del skeleton  # the state's static part now travels with each call (filter_jit hashes it)
-        self.max_iterations = max_iterations
-
-        def chunk(n_active: Int[Array, ""], state: DQNState) -> tuple[DQNState, ChunkOutput]:
-            arrays, static = eqx.partition(state, eqx.is_array)
-            arrays, out = run_chunk(
-                arrays, n_active, static=static, env=env, config=config, max_iterations=max_iterations
-            )
-            return eqx.combine(arrays, static), out
-
-        # Any: equinox types filter_jit's result as the plain callable, without .lower()
-        self._jitted: Any = eqx.filter_jit(chunk, donate="all-except-first")
-        self._compiled: Any = None
-
-    def compile(self, state: DQNState) -> jax.stages.Compiled:
-        """Compile for ``state``'s shapes and shardings; returns the executable (its ``as_text()``
-        and ``memory_analysis()`` are what ``tests/test_train_hlo.py`` checks)."""
-        self._compiled = self._jitted.lower(jnp.asarray(self.max_iterations, jnp.int32), state).compile()
-        return self._compiled.compiled
-
-    def __call__(self, state: DQNState, n_active: int) -> tuple[DQNState, ChunkOutput]:
-        fn = self._compiled if self._compiled is not None else self._jitted
-        return fn(jnp.asarray(n_active, jnp.int32), state)
-
-
-def make_chunk_fn(env: GymnaxEnv, config: DQNConfig, max_iterations: int, skeleton: DQNState) -> ChunkFn:
-    """See :class:`ChunkFn`."""
-    return ChunkFn(env, config, max_iterations, skeleton)
-
-
 def seed_policy(state: DQNState, index: int, config: DQNConfig) -> MLPQPolicy:
     """Seed ``index``'s online policy with the config's epsilon as a Python float (for saving)."""
     policy = jax.tree.map(lambda x: x[index] if eqx.is_array(x) else x, state.seeds.online)
@@ -409,5 +414,6 @@ def seed_policy(state: DQNState, index: int, config: DQNConfig) -> MLPQPolicy:
 
 
 # Re-exported at the end (they import DQNState from here): the runner, tests and benches use dqn.X.
+from lerax_tui.train.chunk_fn import ChunkFn, make_chunk_fn  # noqa: E402, F401
 from lerax_tui.train.episodes import Episodes, completed_episodes  # noqa: E402, F401
 from lerax_tui.train.sharding import shard_seeds  # noqa: E402, F401

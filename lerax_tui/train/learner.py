@@ -20,6 +20,7 @@ from lerax_tui.train.buffer import (
     buffer_sample_nstep,
 )
 from lerax_tui.train.config import DQNConfig
+from lerax_tui.train.hyper import Hyper, adam_update_traced, any_traced, hyper_of, traced
 
 
 def make_optimizer(config: DQNConfig) -> optax.GradientTransformation:
@@ -71,25 +72,32 @@ def td_targets(
     batch: Transitions,
     config: DQNConfig,
     discount: Float[Array, " batch"] | None = None,
+    hp: Hyper | None = None,
 ) -> Float[Array, " batch"]:
     """The TD targets ``r + gamma * (1 - terminated) * V(next)`` (no gradient flows through them).
 
     Termination cuts bootstrapping; truncation keeps it (``next_observation`` is the pre-reset one).
     With ``double_dqn`` the online net picks the next action and the target net values it.
     ``discount`` replaces ``gamma * (1 - terminated)`` for n-step batches
-    (see :func:`~lerax_tui.train.buffer.buffer_sample_nstep`).
+    (see :func:`~lerax_tui.train.buffer.buffer_sample_nstep`). ``hp`` (default: the config's) may
+    hold one agent's traced ``gamma`` and ``double_dqn`` (a sweep, :mod:`~lerax_tui.train.hyper`).
     """
+    hp = hp if hp is not None else hyper_of(config)
     online, target = jax.tree.map(lambda x: jax.lax.stop_gradient(x) if eqx.is_array(x) else x, (online, target))
     next_target = q_batch(target, batch.next_observation)
-    if config.double_dqn:
+
+    def double() -> Array:
         next_action = jnp.argmax(q_batch(online, batch.next_observation), axis=1)
-        next_value = jnp.take_along_axis(next_target, next_action[:, None], axis=1)[:, 0]
+        return jnp.take_along_axis(next_target, next_action[:, None], axis=1)[:, 0]
+
+    if traced(hp.double_dqn):
+        next_value = jnp.where(hp.double_dqn, double(), jnp.max(next_target, axis=1))
     else:
-        next_value = jnp.max(next_target, axis=1)
+        next_value = double() if hp.double_dqn else jnp.max(next_target, axis=1)
     if discount is not None:
         return batch.reward + discount * next_value
     not_terminated = 1.0 - batch.terminated.astype(jnp.float32)
-    return batch.reward + config.gamma * not_terminated * next_value
+    return batch.reward + hp.gamma * not_terminated * next_value
 
 
 def td_loss(
@@ -99,6 +107,7 @@ def td_loss(
     batch: Transitions,
     config: DQNConfig,
     discount: Float[Array, " batch"] | None = None,
+    hp: Hyper | None = None,
 ) -> Float[Array, ""]:
     """The TD loss of ``q_network`` (in place of ``online``'s) on ``batch``, against
     :func:`td_targets` of ``online`` and ``target``.
@@ -107,11 +116,15 @@ def td_loss(
     only the ``batch`` rows of ``Q(observation)`` (a forward pass over observations and next
     observations concatenated would take its backward pass over both).
     """
-    y = td_targets(online, target, batch, config, discount)
+    hp = hp if hp is not None else hyper_of(config)
+    y = td_targets(online, target, batch, config, discount, hp)
     policy = eqx.tree_at(lambda p: p.q_network, online, q_network)
     q = q_batch(policy, batch.observation)
     q_taken = jnp.take_along_axis(q, batch.action[:, None].astype(jnp.int32), axis=1)[:, 0]
-    if config.loss == "huber":
+    if traced(hp.huber):
+        huber = jnp.mean(optax.huber_loss(q_taken, y, delta=1.0))
+        return jnp.where(hp.huber, huber, jnp.mean(jnp.square(q_taken - y)))
+    if hp.huber:
         return jnp.mean(optax.huber_loss(q_taken, y, delta=1.0))
     return jnp.mean(jnp.square(q_taken - y))
 
@@ -124,6 +137,7 @@ def update_seed(
     buffer: ReplayBuffer,
     config: DQNConfig,
     lr_scale: Float[Array, ""] | None = None,
+    hp: Hyper | None = None,
 ) -> tuple[MLPQPolicy, PyTree, Array, Float[Array, ""]]:
     """One gradient step of one seed on a uniform batch from its buffer (Adam's step times
     ``lr_scale``, see :func:`lr_scale_at`).
@@ -132,19 +146,25 @@ def update_seed(
     loop of steps carries those and reads ``target`` and ``buffer`` as loop constants: a loop that
     carried the buffer would copy all of it every step (see ``tests/test_train_hlo.py``).
 
+    ``hp`` (default: the config's) may hold this agent's traced values (a sweep).
+
     Returns:
         ``(online, opt_state, key_data, loss)``.
     """
+    hp = hp if hp is not None else hyper_of(config)
     key, sample_key = jr.split(jr.wrap_key_data(key_data))
     if config.n_step == 1:
         batch, discount = buffer_sample(buffer, config.batch_size, key=sample_key), None
     else:
         batch, discount = buffer_sample_nstep(
-            buffer, config.batch_size, n=config.n_step, stride=config.num_envs, gamma=config.gamma, key=sample_key
+            buffer, config.batch_size, n=config.n_step, stride=config.num_envs, gamma=hp.gamma, key=sample_key
         )
-    loss, grads = eqx.filter_value_and_grad(td_loss)(online.q_network, online, target, batch, config, discount)
+    loss, grads = eqx.filter_value_and_grad(td_loss)(online.q_network, online, target, batch, config, discount, hp)
     params = eqx.filter(online.q_network, eqx.is_array)
-    updates, opt_state = make_optimizer(config).update(grads, opt_state, params)
+    if any_traced(hp, "learning_rate", "max_grad_norm"):
+        updates, opt_state = adam_update_traced(grads, opt_state, params, hp)
+    else:
+        updates, opt_state = make_optimizer(config).update(grads, opt_state, params)
     if lr_scale is not None:
         updates = jax.tree.map(lambda u: u * lr_scale, updates)
     q_network = eqx.apply_updates(online.q_network, updates)
@@ -152,9 +172,15 @@ def update_seed(
     return online, opt_state, jr.key_data(key), loss
 
 
-def update_target(online: MLPQPolicy, target: MLPQPolicy, tau: float) -> MLPQPolicy:
+def update_target(online: MLPQPolicy, target: MLPQPolicy, tau: float | Array) -> MLPQPolicy:
     """``tau`` of the online network mixed into the target (``optax.incremental_update``; 1.0: a
-    hard copy, which also drops whatever the old target held)."""
+    hard copy, which also drops whatever the old target held; a traced ``tau`` selects between them)."""
+    if traced(tau):  # a sweep's per-agent tau: the mix, or the copy where it is 1
+        online_arrays, static = eqx.partition(online.q_network, eqx.is_inexact_array)
+        target_arrays = eqx.filter(target.q_network, eqx.is_inexact_array)
+        mixed = optax.incremental_update(online_arrays, target_arrays, tau)
+        mixed = jax.tree.map(lambda o, m: jnp.where(tau >= 1.0, o, m), online_arrays, mixed)
+        return eqx.tree_at(lambda p: p.q_network, target, eqx.combine(mixed, static))
     if tau >= 1.0:
         return eqx.tree_at(lambda p: p.q_network, target, online.q_network)
     online_arrays, static = eqx.partition(online.q_network, eqx.is_inexact_array)

@@ -1,0 +1,97 @@
+"""A sweep program: configurations x seeds on one agent axis, with the varying hyperparameters traced.
+Each member trains as its own ``train --seeds K`` run would (same keys, same values to float32
+rounding), and the compiled program still never copies the replay buffer."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hlo_check import buffer_sized_work
+from support.configs import TINY
+
+from lerax_tui.train import dqn
+from lerax_tui.train import sweep_engine as se
+from lerax_tui.train.config import DQNConfig
+from lerax_tui.train.hyper import hyper_of, stack_hyper
+
+# Every traced key varies somewhere here, intervals included (per-agent "train now" / "update now").
+VARIED = (
+    {"learning_rate": 1e-3, "gamma": 0.9, "double_dqn": True, "epsilon_start": 1.0, "max_grad_norm": 10.0},
+    {
+        "learning_rate": 3e-3,
+        "loss": "mse",
+        "train_frequency": 4,
+        "exploration_fraction": 0.5,
+        "target_update_interval": 64,
+        "max_grad_norm": 0.5,
+        "lr_schedule": "linear",
+        "tau": 0.5,
+        "double_dqn": False,
+    },
+    {"learning_rate": 1e-2, "learning_starts": 100, "epsilon_end": 0.2, "max_grad_norm": 0.0, "gamma": 0.95},
+)
+
+
+def _params(q_network):
+    return jax.tree.leaves(eqx.filter(q_network, eqx.is_array))
+
+
+def test_only_varying_keys_are_traced():
+    base = DQNConfig(**TINY)
+    assert jax.tree.leaves(eqx.filter(hyper_of(base), eqx.is_array)) == []
+    hyper = stack_hyper([base.replace(gamma=0.9), base.replace(gamma=0.99)], 3)
+    assert hyper.gamma.shape == (6,) and float(hyper.gamma[3]) == pytest.approx(0.99)
+    assert hyper.learning_rate == base.learning_rate and hyper.huber is True
+    assert se.program_hyper([base, base]) is None  # same values: a plain program
+
+
+@pytest.mark.slow
+def test_members_train_as_their_separate_runs(cartpole):
+    base = DQNConfig(**TINY, num_seeds=2)
+    configs = [base.replace(**o) for o in VARIED]
+    state = se.init_program(cartpole, configs)
+    chunk = dqn.make_chunk_fn(cartpole, se.program_config(configs), 128, state, se.program_hyper(configs))
+    state, out = chunk(state, 128)
+    assert out.updates.shape == (6,) and len(set(np.asarray(out.updates).tolist())) == 3
+    for i, config in enumerate(configs):
+        alone = dqn.init_state(cartpole, config)
+        alone, alone_out = dqn.make_chunk_fn(cartpole, config, 128, alone)(alone, 128)
+        member = se.member_state(state, i, 2)
+        for a, b in zip(_params(member.seeds.online.q_network), _params(alone.seeds.online.q_network), strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+        np.testing.assert_allclose(out.loss_sum[2 * i : 2 * i + 2], alone_out.loss_sum, rtol=1e-5)
+        np.testing.assert_array_equal(out.episode_return[:, 2 * i : 2 * i + 2], alone_out.episode_return)
+        assert int(np.asarray(out.updates)[2 * i]) == int(alone_out.updates)
+    # a member's slice joins back into the program's state unchanged
+    again = se.join_states([se.member_state(state, i, 2) for i in range(3)])
+    for a, b in zip(jax.tree.leaves(eqx.filter(again, eqx.is_array)), jax.tree.leaves(eqx.filter(state, eqx.is_array))):
+        assert jnp.array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_batched_evaluation_matches_the_runners(cartpole):
+    from lerax_tui.train.evaluation import evaluate
+
+    base = DQNConfig(**TINY, num_seeds=2)
+    configs = [base.replace(gamma=0.9), base.replace(gamma=0.99)]
+    state = se.init_program(cartpole, configs)
+    keys = [se.periodic_key(base, a % 2, 64) for a in range(4)]
+    got = se.evaluate_agents(se.agent_policies(state, range(4)), cartpole, episodes=3, keys=keys)
+    for a in range(4):
+        want = evaluate(dqn.seed_policy(state, a, base), cartpole, episodes=3, key=keys[a])
+        np.testing.assert_array_equal(got[a], want)
+
+
+@pytest.mark.slow
+def test_a_sweep_program_never_copies_the_buffer(cartpole):
+    capacity = 5003
+    base = DQNConfig(**{**TINY, "buffer_size": capacity, "total_timesteps": 4096}, num_seeds=2)
+    configs = [base.replace(**o) for o in VARIED]
+    state = se.init_program(cartpole, configs)
+    compiled = dqn.make_chunk_fn(cartpole, se.program_config(configs), 4, state, se.program_hyper(configs)).compile(
+        state
+    )
+    assert buffer_sized_work(compiled.as_text(), capacity) == []
