@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--force", action="store_true", help="replace OUT if it exists")
     exp.add_argument("--json", action="store_true")
+
+    from lerax_tui.train.sweep_cli import add_parser as add_sweep
+
+    add_sweep(sub, _path)
     return parser
 
 
@@ -286,6 +290,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return train_cli.cmd_train(args)
     if args.command == "eval":
         return train_cli.cmd_eval(args)
+    if args.command == "sweep":
+        from lerax_tui.train.sweep_cli import cmd_sweep
+
+        return cmd_sweep(args)
     return fail(f"unknown command {args.command!r}")
 
 
