@@ -111,6 +111,7 @@ class SweepRunner:
         else:
             assert record is not None
             self.record, self.sweep_dir = record, Path(resume_from)
+        self.run_dir = self.sweep_dir  # the Trainer protocol's name for the folder it writes
         self._locks = lock_all(self.sweep_dir, self.record)
         self._stop, self._running, self._checkpoint = threading.Event(), threading.Event(), threading.Event()
         self._running.set()
@@ -249,7 +250,7 @@ class SweepRunner:
         self.result.compile_s += time.perf_counter() - t0
         for m in members:
             self._emit(ConfigEvent(m.index, PhaseChanged(Phase.TRAINING)))
-        start_step, train_s = step, 0.0
+        train_s = 0.0
         n_next = min(schedule.FIRST_CHUNK_ITERATIONS, max_iterations)
         stopped = False
         while step < config.total_timesteps:
@@ -284,7 +285,6 @@ class SweepRunner:
             self.result.agent_steps += (step - before) * seeds * len(active)
             self._after_chunk(members, state, out, n, dt, before, step, time.perf_counter() - t0, train_s)
         self._finish_program(members, state, step, stopped or self._stop.is_set())
-        del start_step
 
     def _after_chunk(self, members, state, out, n: int, dt: float, before: int, step: int, wall_s, train_s) -> None:
         from lerax_tui.train.dqn import completed_episodes
