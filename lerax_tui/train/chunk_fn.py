@@ -3,7 +3,7 @@ with the training state donated, so the host can call it chunk after chunk witho
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
 import jax
@@ -12,8 +12,10 @@ from jaxtyping import Array, Int
 
 from lerax_tui.core.env import GymnaxEnv
 from lerax_tui.train.config import DQNConfig
-from lerax_tui.train.dqn import ChunkOutput, DQNState, run_chunk
 from lerax_tui.train.hyper import Hyper
+
+if TYPE_CHECKING:  # dqn re-exports this module's names at its end: import it at call time only
+    from lerax_tui.train.dqn import ChunkOutput, DQNState
 
 
 class ChunkFn:
@@ -33,6 +35,8 @@ class ChunkFn:
     ):
         del skeleton  # the state's static part now travels with each call (filter_jit hashes it)
         self.max_iterations = max_iterations
+
+        from lerax_tui.train.dqn import run_chunk
 
         def chunk(n_active: Int[Array, ""], state: DQNState) -> tuple[DQNState, ChunkOutput]:
             arrays, static = eqx.partition(state, eqx.is_array)
