@@ -39,7 +39,7 @@ def add_parser(sub: Any, path_type: Any) -> None:
     sweep.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="a fixed hyperparameter for every configuration"
     )
-    sweep.add_argument("--runs-dir", type=path_type, default=None, dest="sub_runs_dir")
+    sweep.add_argument("--runs-dir", type=path_type, default=None, dest="sub_runs_dir", metavar="DIR")
     sweep.add_argument("--resume", type=path_type, default=None, metavar="SWEEP_DIR", help="continue a sweep")
     sweep.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
 
