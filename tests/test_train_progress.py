@@ -22,8 +22,8 @@ def _chunk(step: int, total: int = 1000, sps: float = 400.0, seeds: int = 2) -> 
     return ChunkMetrics(
         step=step,
         total_steps=total,
-        wall_s=1.0,
-        train_s=1.0,
+        wall_s=1.0 + step / 200,
+        train_s=step / 200,  # 200 steps/s per seed
         sps=sps,
         episode_returns=[np.array([12.0, 21.5])] + [np.array([])] * (seeds - 1),
         episode_lengths=[np.array([12, 21])] + [np.array([], int)] * (seeds - 1),

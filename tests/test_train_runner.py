@@ -43,8 +43,14 @@ def test_exact_resume_continues_the_same_run(tmp_path):
     first = runner.run()
     assert first.stopped_early and 0 < first.env_steps < config.total_timesteps
     assert any(isinstance(e, Finished) and e.stopped_early for e in events)
-    resumed = Runner.from_run_dir(first.run_dir).run()
+    resumed_chunks: list[ChunkMetrics] = []
+    resumed = Runner.from_run_dir(
+        first.run_dir, listener=lambda e: resumed_chunks.append(e) if isinstance(e, ChunkMetrics) else None
+    ).run()
     assert resumed.run_dir == first.run_dir and resumed.env_steps == straight.env_steps == 256
+    # the ETA's clock restarts with the step count: both count from the resume step
+    assert {c.start_step for c in resumed_chunks} == {first.env_steps}
+    assert resumed_chunks[0].active_s is not None and resumed_chunks[0].active_s < resumed_chunks[-1].wall_s
 
     for a, b in zip(
         _params(straight.run_dir / "checkpoints/final.eqx"), _params(first.run_dir / "checkpoints/final.eqx")
@@ -87,6 +93,9 @@ def test_run_folder_events_and_multi_seed_files(tmp_path):
     assert records[-1]["step"] == 256 and all(len(r["episode_returns"]) == 2 for r in records)
     chunks = [e for e in events if isinstance(e, ChunkMetrics)]
     assert len(chunks) == len(records) and chunks[-1].step == 256
+    # the ETA's clock: compile left out, evaluation and checkpoint writes in (so at least the chunks' time)
+    assert all(c.start_step == 0 and c.compile_s == result.compile_s for c in chunks)
+    assert all(c.train_s <= (c.active_s or 0) < c.wall_s for c in chunks)
     phases = [e.phase for e in events if isinstance(e, PhaseChanged)]
     assert phases[0] == "compiling" and phases[-1] == "finished" and "evaluating" in phases
     evaluated = [e for e in events if isinstance(e, Evaluated)]

@@ -70,6 +70,11 @@ class ChunkMetrics:
         epsilon: exploration epsilon at the end of the chunk.
         eval_returns: when a periodic evaluation (``eval_interval``) ran after this chunk, one
             array of greedy episode returns per seed; otherwise None.
+        active_s: seconds since training started (after compiling), pauses left out, evaluations
+            and checkpoint writes in: what the ETA divides by (None: use ``train_s``).
+        start_step: the step this process started training at (a resumed run's resume step), which
+            ``active_s`` counts from.
+        compile_s: seconds the program took to build and compile before training started.
     """
 
     step: int
@@ -83,6 +88,9 @@ class ChunkMetrics:
     loss: np.ndarray
     epsilon: float
     eval_returns: list[np.ndarray] | None = None
+    active_s: float | None = None
+    start_step: int = 0
+    compile_s: float = 0.0
 
     @property
     def num_seeds(self) -> int:

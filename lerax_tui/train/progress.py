@@ -1,7 +1,8 @@
 """The headless ``train`` command's progress on stderr.
 
-On a terminal, a ``rich.progress`` bar is redrawn in place (steps, steps/s, ETA with compile time
-excluded, last return, loss, epsilon) and lasting lines (checkpoints, evaluations, the end) print above
+On a terminal, a ``rich.progress`` bar is redrawn in place (steps, steps/s, ETA from the wall time
+per step with evaluations and checkpoint writes in and compile time and pauses out, last return,
+loss, epsilon) and lasting lines (checkpoints, evaluations, the end) print above
 it. Elsewhere (a pipe, a log file) plain lines: a progress line at most every 2 s and every lasting
 line, which scripts and tests read.
 """
@@ -14,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from lerax_tui.core.timefmt import eta_seconds, format_duration
+from lerax_tui.core.timefmt import EtaClock, format_duration
 from lerax_tui.train.events import (
     CheckpointWritten,
     ChunkMetrics,
@@ -48,6 +49,8 @@ class Progress:
         self.last_print = 0.0
         self.last_return: float | None = None
         self.rate: float | None = None
+        self.eta_clock = EtaClock()
+        self.compiled = True  # False from Compiling until the first chunk says how long it took
         self.closed = False
         self._bar: RichProgress | None = None  # while the live line is shown (terminal only)
         self._task: TaskID | None = None
@@ -57,6 +60,7 @@ class Progress:
     def __call__(self, event: Event) -> None:
         if isinstance(event, Compiling):
             self._lasting(f"compiling ({event.run_dir})")
+            self.compiled = False
         elif isinstance(event, ChunkMetrics):
             self._chunk(event)
         elif isinstance(event, CheckpointWritten):
@@ -71,14 +75,19 @@ class Progress:
             self.close()
 
     def _chunk(self, event: ChunkMetrics) -> None:
+        if not self.compiled and event.compile_s > 0:
+            self._lasting(f"compiled in {event.compile_s:.1f}s")
+        self.compiled = True
         for r in event.episode_returns[:1]:
             if len(r):
                 self.last_return = float(r[-1])
-        # SPS smoothed over chunks; compile time never enters it, so neither does the ETA.
+        # SPS smoothed over chunks (training only); the ETA from the wall time steps really cost,
+        # evaluations and checkpoint writes included, compile time and pauses left out.
         self.rate = event.sps if self.rate is None else 0.7 * self.rate + 0.3 * event.sps
-        eta = format_duration(
-            eta_seconds(event.step, event.total_steps, self.rate / max(1, event.num_seeds)), placeholder="-"
+        self.eta_clock.add(
+            event.step, event.active_s if event.active_s is not None else event.train_s, event.start_step
         )
+        eta = format_duration(self.eta_clock.eta(event.step, event.total_steps), placeholder="-")
         last = f"{self.last_return:.1f}" if self.last_return is not None else "-"
         details = f"last return {last}  loss {_fmt_loss(event.loss)}  eps {event.epsilon:.3f}"
         if self.tty:

@@ -294,6 +294,7 @@ class Runner(LocalDevices):
         chunk.compile(state)
         self._compile_s = time.perf_counter() - start
         self._emit(PhaseChanged(Phase.TRAINING))
+        self._active_start, self._paused_s = time.perf_counter(), 0.0  # the ETA's clock
 
         n_next = min(schedule.FIRST_CHUNK_ITERATIONS, max_iterations)
         next_checkpoint = schedule.next_checkpoint(config, self._step)
@@ -302,7 +303,9 @@ class Runner(LocalDevices):
         while self._step < config.total_timesteps:
             if not self._running.is_set():
                 self._emit(PhaseChanged(Phase.PAUSED))
+                self._paused_s -= time.perf_counter()  # a pause is left out of the ETA's clock
                 self._running.wait()
+                self._paused_s += time.perf_counter()
                 if not self._stop.is_set():
                     self._emit(PhaseChanged(Phase.TRAINING))
             n = schedule.chunk_iterations(config, self._step, n_next, next_checkpoint, next_eval)
@@ -397,6 +400,9 @@ class Runner(LocalDevices):
             loss=loss,
             epsilon=float(out.epsilon),
             eval_returns=eval_returns,
+            active_s=time.perf_counter() - self._active_start - self._paused_s,
+            start_step=self.start_step,
+            compile_s=self._compile_s,
         )
         if self._writes_shared:
             runs.append_metrics(self.run_dir, event.to_json())

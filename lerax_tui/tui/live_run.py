@@ -8,11 +8,12 @@ episode figures out of the chart), and the model is tested without an app.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
-from lerax_tui.core.timefmt import eta_seconds
+from lerax_tui.core.timefmt import EtaClock
 from lerax_tui.train.events import (
     TERMINAL_PHASES,
     CheckpointWritten,
@@ -58,6 +59,9 @@ class LiveRun:
         self.total = total_steps
         self.sps = 0.0
         self.eta_s: float | None = None
+        self.eta_clock = EtaClock()
+        self.compile_s: float | None = None  # once training started
+        self.compile_started: float | None = None  # time.monotonic() when compiling started
         self.run_dir: Path | None = None
         self.message = message
 
@@ -115,6 +119,7 @@ class LiveRun:
             self._add_chunk(event)
         elif isinstance(event, Compiling):
             self.reported_phase, self.run_dir, self.message = Phase.COMPILING, event.run_dir, ""
+            self.compile_started, self.compile_s = time.monotonic(), None
         elif isinstance(event, PhaseChanged):
             if not self.ended:
                 self.reported_phase = event.phase
@@ -146,8 +151,17 @@ class LiveRun:
         if self.reported_phase in (IDLE, Phase.COMPILING):
             self.reported_phase = Phase.TRAINING
         self.step, self.total, self.sps = int(chunk.step), int(chunk.total_steps), float(chunk.sps)
-        rate = chunk.step / chunk.train_s if chunk.train_s > 0 and chunk.step > 0 else None  # compile excluded
-        self.eta_s = eta_seconds(self.step, self.total, rate)
+        if chunk.compile_s > 0:
+            self.compile_s = chunk.compile_s
+        active_s = chunk.active_s if chunk.active_s is not None else chunk.train_s
+        self.eta_clock.add(self.step, active_s, chunk.start_step)
+        self.eta_s = self.eta_clock.eta(self.step, self.total)
+
+    def compiling_for(self, now: float | None = None) -> float | None:
+        """Seconds spent compiling so far, while the run compiles (None otherwise)."""
+        if self.reported_phase != Phase.COMPILING or self.compile_started is None:
+            return None
+        return (time.monotonic() if now is None else now) - self.compile_started
 
     def _add_evaluation(self, event: Evaluated) -> None:
         """Greedy evaluations: the message only (the chart's marks come with the chunk's ``eval_returns``)."""

@@ -113,7 +113,14 @@ class FakeTrainer:
                 train_s += 0.1
                 evaluation = _fake_evaluation(start, step, total, seeds, cfg)
                 chunk = ChunkMetrics(
-                    **{**chunk.__dict__, "train_s": train_s, "wall_s": train_s + 0.5, "eval_returns": evaluation}
+                    **{
+                        **chunk.__dict__,
+                        "train_s": train_s,
+                        "wall_s": train_s + 0.5,
+                        "active_s": train_s,
+                        "compile_s": 0.5,
+                        "eval_returns": evaluation,
+                    }
                 )
                 metrics.write(json.dumps(chunk.to_json()) + "\n")
                 metrics.flush()

@@ -41,12 +41,21 @@ class StatusBar(Static):
 
     def on_mount(self) -> None:
         self.show(self.run)
+        # no event arrives while JAX compiles: the compile clock ticks on its own
+        self.set_interval(1.0, self._tick_compiling, name="status-compile-clock")
+
+    def _tick_compiling(self) -> None:
+        if self.run.compiling_for() is not None:
+            self.show(self.run)
 
     def show(self, run: LiveRun) -> None:
         self.run = run
         phase = run.phase
         style = PHASE_STYLE.get(phase, "$text")
-        shown = "compiling…" if phase == "compiling" else phase
+        compiling_for = run.compiling_for()
+        shown = f"compiling… {format_duration(compiling_for)}" if compiling_for is not None else phase
+        if phase == "compiling" and compiling_for is None:
+            shown = "compiling…"
         progress = f"{run.step:,}/{run.total:,} steps" if run.total else "–/– steps"
         # An ETA means something only while steps are being taken: a stopped, finished, paused or
         # failed run shows "–" instead of the last estimate (the field stays, so nothing jumps).
@@ -56,7 +65,8 @@ class StatusBar(Static):
             f"  [dim]ETA[/] {eta}  [dim]episodes[/] {run.episodes:,}"
         )
         where = escape(run.run_dir.name) if run.run_dir else "no run yet"
-        line2 = f"[dim]return[/] {_num(run.last_return)} [dim]best[/] {_num(run.best_return)}  [dim]run[/] {where}"
+        compiled = f"  [dim]compile[/] {run.compile_s:.1f}s" if run.compile_s is not None else ""
+        line2 = f"[dim]return[/] {_num(run.last_return)} [dim]best[/] {_num(run.best_return)}{compiled}  [dim]run[/] {where}"
         lines = [line1, line2]
         if run.message:
             style = "$error" if phase == "failed" or run.message.startswith("Cannot") else "$text-muted"
