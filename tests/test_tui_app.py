@@ -332,7 +332,8 @@ async def test_past_runs_overlay_and_grow_live(tmp_path):
         chart.redraw_now()
         drawn = chart.render().plain
         assert "000000-abcdef" in drawn  # the overlay's legend
-        assert drawn.count("x") >= 3  # its evaluations (the one at 20k may sit on the right-hand frame)
+        # its evaluations, marked + (the live run's are x: told apart without colour), and the legend's +
+        assert drawn.count("+") >= 4  # (the one at 20k may sit on the right-hand frame)
         await pilot.press("space")  # untick
         await until(pilot, lambda: not chart.overlays)
 

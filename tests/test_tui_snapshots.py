@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from support.fake import FAKE_CATALOGUE, FakeFactory
+from support.settle import settled
 
 from lerax_tui.train.config import DQNConfig
 from lerax_tui.tui.app import make_app
@@ -51,7 +52,7 @@ async def _train_to_the_end(pilot) -> None:
             break
         await pilot.pause(0.05)
     assert screen.run.phase == "finished", (screen.run.phase, screen.run.message)
-    await pilot.pause(0.6)  # the chart's 4 Hz redraw
+    await settled(pilot)
 
 
 def test_main_screen_idle(snap_compare, app_factory):

@@ -8,6 +8,7 @@ import json
 import numpy as np
 
 from lerax_tui.core.timefmt import format_duration
+from lerax_tui.render.chart_scale import nice_ticks, short_number
 from lerax_tui.train.events import ChunkMetrics, Compiling, Evaluated, Failed, Finished, PhaseChanged
 from lerax_tui.train.records import parse_metrics_line, parse_metrics_record
 from lerax_tui.train.runs import list_run_folders
@@ -15,7 +16,6 @@ from lerax_tui.tui.history import ReturnHistory, ScalarSeries
 from lerax_tui.tui.keymap import default_keymap_path, load_keymap
 from lerax_tui.tui.live_run import LiveRun
 from lerax_tui.tui.runs_tail import MetricsTail
-from lerax_tui.tui.widgets.return_chart import nice_ticks, short_number
 
 
 def chunk(step, returns_per_seed, total=1000, train_s=1.0):

@@ -29,6 +29,7 @@ from lerax_tui.tui.screens.help import HelpScreen, pane_help
 from lerax_tui.tui.screens.inspector import InspectorScreen
 from lerax_tui.tui.screens.main import MainScreen
 from lerax_tui.tui.training import default_trainer_factory
+from lerax_tui.tui.view_commands import view_commands
 
 
 class LeraxApp(App[None], inherit_bindings=False):
@@ -200,6 +201,7 @@ class LeraxApp(App[None], inherit_bindings=False):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from screen_commands(self, screen)
+        yield from view_commands(self, screen)
         yield from app_commands(self)
         if screen is self.main_screen:
             yield from main_screen_commands(self.main_screen)

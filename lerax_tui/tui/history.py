@@ -83,6 +83,12 @@ class ReturnHistory:
         self.total_steps: int | None = None
         self._eval_steps = _Growable(np.int64)
         self._eval_means = _Growable(np.float64)
+        # (step, wall seconds) at each chunk's end, for a wall-time x axis; a resumed run's clock
+        # restarts at 0 in its file, so a step back in time adds the time before it
+        self._clock_steps = _Growable(np.int64)
+        self._clock_wall = _Growable(np.float64)
+        self._clock_offset = 0.0
+        self._clock_last = 0.0
 
     # --- appending -------------------------------------------------------------------------------
 
@@ -109,9 +115,33 @@ class ReturnHistory:
         """``(steps, mean greedy returns)`` of the periodic evaluations so far."""
         return self._eval_steps.view, self._eval_means.view
 
+    def add_wall_time(self, step: int, wall_s: Any) -> None:
+        """The wall clock (seconds since its process started) at the end of the chunk at ``step``."""
+        try:
+            wall = float(wall_s)
+        except (TypeError, ValueError):
+            return
+        if not np.isfinite(wall) or wall < 0:
+            return
+        if wall < self._clock_last:  # a resumed run: its clock started again
+            self._clock_offset += self._clock_last
+        self._clock_last = wall
+        self._clock_steps.extend(np.array([int(step)]))
+        self._clock_wall.extend(np.array([wall + self._clock_offset]))
+
+    @property
+    def wall_clock(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(steps, wall seconds)`` at the end of each chunk (empty when no file says)."""
+        return self._clock_steps.view, self._clock_wall.view
+
+    def seed_episodes(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per seed that has episodes: ``(end steps, returns)`` (views: read, never keep)."""
+        return [(s.steps.view, s.returns.view) for s in self._seeds if s.returns.size]
+
     def add_chunk(self, chunk: ChunkMetrics) -> None:
         """Append a chunk's episodes (and its periodic evaluation, when one ran after it)."""
         self.total_steps = int(chunk.total_steps or 0) or self.total_steps
+        self.add_wall_time(chunk.step, chunk.wall_s)
         if chunk.eval_returns is not None:
             self.add_evaluation(chunk.step, chunk.eval_returns)
         steps = chunk.episode_steps
@@ -124,6 +154,7 @@ class ReturnHistory:
         without per-episode steps has its episodes placed at the chunk's step."""
         if record.eval_returns is not None:
             self.add_evaluation(record.step, record.eval_returns)
+        self.add_wall_time(record.step, record.get("wall_s"))
         for seed, seed_returns in enumerate(record.episode_returns):
             self._extend_with_fallback(seed, record.episode_steps[seed], seed_returns, record.step)
 
@@ -218,6 +249,16 @@ class ScalarSeries:
     def last(self) -> float | None:
         finite = self.values.view[np.isfinite(self.values.view)]
         return float(finite[-1]) if finite.size else None
+
+    def bucketed_xy(self, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(steps, values)`` of the finite values, averaged down to at most ``buckets`` points."""
+        finite = np.isfinite(self.values.view)
+        steps, values = self.steps.view[finite].astype(float), self.values.view[finite]
+        if values.size <= buckets or buckets <= 0:
+            return steps, values.copy()
+        edges = np.linspace(0, values.size, buckets + 1).astype(np.int64)
+        counts = np.diff(edges)
+        return np.add.reduceat(steps, edges[:-1]) / counts, np.add.reduceat(values, edges[:-1]) / counts
 
     def bucketed(self, buckets: int) -> list[float]:
         """Finite values averaged down to at most ``buckets`` points (for a sparkline)."""

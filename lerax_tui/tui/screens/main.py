@@ -38,6 +38,7 @@ from lerax_tui.tui.widgets.metrics_view import MetricsView
 from lerax_tui.tui.widgets.return_chart import Overlay, ReturnChart
 from lerax_tui.tui.widgets.runs_list import RunsList
 from lerax_tui.tui.widgets.status_bar import StatusBar
+from lerax_tui.tui.widgets.system_pane import SystemPane
 
 NARROW_BELOW = 100  # columns: the sidebar shrinks and labels shorten
 SHORT_BELOW = 30  # rows: the loss/epsilon view shrinks to one line each
@@ -46,6 +47,8 @@ DRAIN_HZ = 4
 
 class MainScreen(Screen):
     """Pick an environment, edit its config, train, and watch the run.
+
+    Its own key: the system pane (CPU, memory, device memory), hidden until asked for.
 
     Args:
         runs_dir: Where run folders are written (and past runs listed).
@@ -57,6 +60,8 @@ class MainScreen(Screen):
             (the app passes :func:`~lerax_tui.train.memory.memory_available_now`; the default reads the
             host's without JAX).
     """
+
+    BINDINGS = [Binding("f7", "toggle_system", "System pane", id="view.system")]
 
     def __init__(
         self,
@@ -90,6 +95,7 @@ class MainScreen(Screen):
             with Vertical(id="plots"):
                 yield ReturnChart(id="chart")
                 yield MetricsView(id="metrics")
+                yield SystemPane(id="system")
         yield StatusBar(id="status")
         yield KeyHints(self.key_hints, id="key-hints")
 
@@ -109,6 +115,12 @@ class MainScreen(Screen):
 
     def _keys(self, text: str) -> str:
         return with_keys(text, self.app)
+
+    def action_toggle_system(self) -> None:
+        pane = self.query_one(SystemPane)
+        pane.display = not pane.display
+        if pane.display:
+            pane.sample_now()
 
     def show_tab(self, tab_id: str) -> None:
         pane = self.query_one(f"#{tab_id}", TabPane)

@@ -1,8 +1,11 @@
-"""Episode return against env steps: raw returns faint, a smoothed line on top, a min-max band
-across seeds, and past runs overlaid. Redrawn by a timer only when something changed.
+"""Episode return against env steps, wall time or episodes: raw returns faint, a smoothed line on
+top, a band over seeds, and past runs overlaid. Redrawn by a timer only when something changed.
 
 The live run's data belong to the :class:`LiveRun` the main screen hands down; the chart only reads
-them (and the overlays' histories, handed down the same way)."""
+them (and the overlays' histories, handed down the same way). What it shows is chosen with its keys
+(:class:`ChartSettings`); the data under those settings come from :mod:`lerax_tui.tui.chart_data`
+and the picture from :mod:`lerax_tui.tui.chart_draw`, both testable without an app.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 from rich.text import Text
 from textual import work
+from textual.binding import Binding
 from textual.color import Color
 from textual.message import Message
 from textual_plotext import PlotextPlot
 
-from lerax_tui.tui.history import ReturnHistory, Summary
+from lerax_tui.tui.chart_data import episode_x, step_to_x, summarize, x_extent
+from lerax_tui.tui.chart_draw import EVAL_MARKS, ChartFrame, Drawn, RunLine, draw, legend, wants_log
+from lerax_tui.tui.chart_settings import ChartSettings, XAxis
+from lerax_tui.tui.history import ReturnHistory
 from lerax_tui.tui.live_run import LiveRun
 
 REDRAW_HZ = 2  # the drain runs at 4 Hz; the chart, the costly part, at 2 Hz
@@ -32,31 +39,49 @@ class ReturnChart(PlotextPlot, can_focus=True):
     """The chart. Its data are bucketed on the UI thread (a few ms, numpy); plotext's text build,
     the slow part, runs in a thread worker so key presses never wait behind it."""
 
+    BINDINGS = [
+        Binding("s", "smoothing", "Smoothing window", id="chart.smoothing"),
+        Binding("l", "log_y", "Log / linear y", id="chart.log_y"),
+        Binding("x", "x_axis", "X axis: steps / time / episodes", id="chart.x_axis"),
+        Binding("b", "band", "Seed band: min-max / std / 95% CI", id="chart.band"),
+        Binding("z", "zoom", "Zoom to the last 50/20/10%", id="chart.zoom"),
+        Binding("0", "zoom_out", "Zoom out to the whole run", id="chart.zoom_out"),
+        Binding("p", "pin_y", "Pin / unpin the y range", id="chart.pin_y"),
+    ]
+
     HELP = """\
 ## Return chart
 
-Episode return against environment steps (per seed). The faint dots are raw returns averaged per
-column, the bright line the smoothed return (mean of the last 20 episodes). With several seeds the
-bright line is their mean and the shaded band spans their min and max. An `x` marks each periodic
-greedy evaluation (`eval_interval`; mean over seeds), in each run's colour. Runs ticked in the **Runs**
-tab are overlaid in other colours; one still being written by another process grows live.
+Episode return (per seed) against environment steps, wall time or episodes. The faint dots are raw
+returns averaged per column, the bright line the smoothed return (trailing mean over the last
+episodes of each seed: 20 by default, `s` cycles 50, 100, off, 5). With several seeds the bright
+line is their mean and the shaded band spans their min-max, ±1 standard deviation or the 95%
+confidence interval of the mean (Student's t; `b` cycles). A mark (`x`, then `+`, `o`, ... for
+overlays) is a periodic greedy evaluation (`eval_interval`; mean over seeds); where more fall in
+one column than fit, they are averaged into one. Runs ticked in the **Runs** tab are overlaid in
+other colours; one still being written by another process grows live.
+
+`l` log-y (returns above 0 only), `x` x axis, `z` zoom to the last 50/20/10% (`0` back to the
+whole run), `p` pins the y range shown now (again to follow the data). Tab here to use the keys;
+ctrl+p reaches them from anywhere.
 """
 
     class Built(Message):
-        """The build worker's result (``text`` None when plotext raised)."""
+        """The build worker's result (``text`` and ``drawn`` None when plotext raised)."""
 
-        def __init__(self, text: Text | None, size: tuple[int, int], elapsed: float) -> None:
+        def __init__(self, text: Text | None, drawn: Drawn | None, elapsed: float) -> None:
             super().__init__()
-            self.text, self.size, self.elapsed = text, size, elapsed
+            self.text, self.drawn, self.elapsed = text, drawn, elapsed
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.run = LiveRun()
         self.overlays: dict[str, Overlay] = {}
+        self.settings = ChartSettings()
         self._dirty = True
         self._building = False
         self._text: Text | None = None
-        self._text_size: tuple[int, int] | None = None
+        self._y_range: tuple[float, float] | None = None
         self.last_draw_s = 0.0
 
     def on_mount(self) -> None:
@@ -92,6 +117,40 @@ tab are overlaid in other colours; one still being written by another process gr
     def point_count(self) -> int:
         return self.run.episodes + sum(o.history.episodes for o in self.overlays.values())
 
+    # --- the user's settings -----------------------------------------------------------------------
+
+    def apply_settings(self, settings: ChartSettings) -> None:
+        self.settings = settings
+        self._dirty = True
+        self._redraw_if_dirty()
+
+    def action_smoothing(self) -> None:
+        self.apply_settings(self.settings.next_smoothing())
+        window = self.settings.smoothing
+        self.notify(f"smoothing: {window} episodes" if window else "smoothing off: raw returns", timeout=2)
+
+    def action_log_y(self) -> None:
+        self.apply_settings(self.settings.toggle_log_y())
+
+    def action_x_axis(self) -> None:
+        self.apply_settings(self.settings.next_x_axis())
+
+    def action_band(self) -> None:
+        self.apply_settings(self.settings.next_band())
+        self.notify(f"seed band: {self.settings.band.value}", timeout=2)
+
+    def action_zoom(self) -> None:
+        self.apply_settings(self.settings.next_zoom())
+
+    def action_zoom_out(self) -> None:
+        self.apply_settings(self.settings.zoom_out())
+
+    def action_pin_y(self) -> None:
+        if self.settings.pinned_y is None and self._y_range is None:
+            self.notify("Nothing drawn yet: no y range to pin.", timeout=3)
+            return
+        self.apply_settings(self.settings.pin_y(self._y_range))
+
     # --- drawing ---------------------------------------------------------------------------------
 
     def _redraw_if_dirty(self) -> None:
@@ -101,95 +160,92 @@ tab are overlaid in other colours; one still being written by another process gr
         self._building = True
         self._build(self.prepare(self.size.width, self.size.height))
 
-    def prepare(self, width: int, height: int) -> _Frame:
+    def prepare(self, width: int, height: int) -> ChartFrame:
         """UI thread: bucket the histories (numpy) into what the build will draw."""
-        buckets = max(2, 2 * max(width - 10, 10))  # braille: two dots per column
+        settings, axis = self.settings, self.settings.x_axis
         live = self.run.history
-        histories = [live, *(o.history for o in self.overlays.values())]
-        x_max = max([h.max_step for h in histories] + [live.total_steps or 0, 1])
-        overlays = [
-            (o.label, o.history.summary(buckets, x_max), tuple(a.copy() for a in o.history.evaluations))
-            for o in self.overlays.values()
-        ]
-        return _Frame(
-            width=width,
-            height=height,
-            x_max=x_max,
-            live=live.summary(buckets, x_max),
-            live_label=self.run.label,
-            overlays=overlays,
-            colours=self._colours(),
-            theme=self._get_plotext_theme_name(self.app.theme),
-            evaluations=tuple(a.copy() for a in live.evaluations),
-        )
+        named = [(self.run.label, live), *((o.label, o.history) for o in self.overlays.values())]
+        notes = []
+        if axis == XAxis.WALL:
+            missing = [label for label, h in named if episode_x(h, axis) is None]
+            if missing:
+                notes.append(f"no wall times in {missing[0]}")
+        extent = max([x_extent(h, axis) for _, h in named] + [0.0])
+        full = extent
+        if axis == XAxis.STEPS:
+            full = max(extent, float(live.total_steps or 0))
+        high = full if settings.zoom >= 1.0 else extent
+        low = 0.0 if settings.zoom >= 1.0 else extent * (1 - settings.zoom)
+        high = max(high, low + 1.0)
+        buckets = max(2, 2 * max(width - 10, 10))  # braille: two dots per column
+        colours = self._colours()
 
-    def build_text(self, frame: _Frame) -> Text:
-        """Any thread (one at a time): draw ``frame`` with plotext and convert it to rich Text."""
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.plotsize(frame.width, frame.height)
-        plt._set_size(frame.width, frame.height)  # see textual-plotext's render: needed for resizes
-        plt.theme(frame.theme)
-        colours = frame.colours
-        plt.xlabel("env steps")
-        plt.ylabel("return")
-        plt.xlim(0, frame.x_max)
-        ticks = nice_ticks(0, frame.x_max, max(2, frame.width // 14))
-        plt.xticks(ticks, [short_number(t) for t in ticks])
-        drew = False
-        for index, (label, summary, (eval_steps, eval_means)) in enumerate(frame.overlays):
-            colour = colours[f"overlay{index % 5}"]
-            if summary.x.size:
-                plt.plot(summary.x, summary.mean, marker="braille", color=colour, label=label[:40])
-                drew = True
-            if eval_steps.size:
-                plt.scatter(eval_steps, eval_means, marker="x", color=colour)
-                drew = True
-        summary = frame.live
-        if summary.x.size:
-            if summary.num_seeds > 1:
-                # A zigzag low->high->high->low... puts a vertical stroke in every column: a filled band.
-                x, y = band_path(summary.x, summary.low, summary.high)
-                plt.plot(x, y, marker="braille", color=colours["band"])
-            plt.scatter(summary.x, summary.raw, marker="braille", color=colours["raw"])  # type: ignore[arg-type]  # plotext iterates ndarrays; its stubs say Sequence
-            label = frame.live_label[:28] if frame.overlays else None
-            plt.plot(summary.x, summary.mean, marker="braille", color=colours["smooth"], label=label)  # type: ignore[arg-type]
-            drew = True
-        eval_steps, eval_means = frame.evaluations
-        if eval_steps.size:
-            plt.scatter(eval_steps, eval_means, marker="x", color=colours["eval"], label="greedy eval")
-            drew = True
-        if not drew:
-            long = "no episodes yet: pick an environment and press F5, or tick past runs"
-            plt.title(long if frame.width > len(long) + 4 else "no episodes yet: F5 trains")
-            plt.xlim(0, 1)
-            plt.ylim(0, 1)
-        return Text.from_ansi(plt.build())
+        def line(label: str, history: ReturnHistory, colour, mark: str) -> RunLine:
+            series = summarize(
+                history, axis=axis, window=settings.smoothing, band=settings.band, low=low, high=high, buckets=buckets
+            )
+            steps, means = history.evaluations
+            ex = step_to_x(history, axis, steps) if steps.size else None
+            if ex is None:
+                ex, means = np.empty(0), np.empty(0)
+            return RunLine(label, series, np.asarray(ex, dtype=float), means.copy(), colour, mark)
+
+        overlays = [
+            line(o.label, o.history, colours[f"overlay{i % 5}"], EVAL_MARKS[1 + i % (len(EVAL_MARKS) - 1)])
+            for i, o in enumerate(self.overlays.values())
+        ]
+        live_line = line(self.run.label, live, colours["smooth"], EVAL_MARKS[0])
+        frame = ChartFrame(
+            width=width,
+            height=max(height - 1, 3),  # the legend line goes above the plot
+            low=low,
+            high=high,
+            settings=settings,
+            live=live_line if live_line.series.x.size or live_line.eval_x.size or not overlays else None,
+            overlays=overlays,
+            colours=colours,
+            theme=self._get_plotext_theme_name(self.app.theme),
+        )
+        if settings.log_y and not wants_log(frame):
+            notes.append("log y needs returns above 0")
+        if notes:
+            frame = ChartFrame(**{**frame.__dict__, "note": "; ".join(notes)})
+        return frame
+
+    def build_text(self, frame: ChartFrame) -> tuple[Text, Drawn]:
+        """Any thread (one at a time): the legend line and the plot as rich Text."""
+        drawn = draw(self.plt, frame)
+        text = legend(frame, frame.width)
+        text.append("\n")
+        text.append_text(Text.from_ansi(drawn.text))
+        return text, drawn
 
     def redraw_now(self) -> float:
         """Prepare and build on this thread (benchmarks, tests); returns the seconds it took."""
         start = time.perf_counter()
         frame = self.prepare(self.size.width, self.size.height)
-        self._show(self.build_text(frame), (frame.width, frame.height), time.perf_counter() - start)
+        text, drawn = self.build_text(frame)
+        self._show(text, drawn, time.perf_counter() - start)
         return self.last_draw_s
 
     @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
-    def _build(self, frame: _Frame) -> None:
+    def _build(self, frame: ChartFrame) -> None:
         start = time.perf_counter()
-        text = None
+        text, drawn = None, None
         try:
-            text = self.build_text(frame)
+            text, drawn = self.build_text(frame)
         finally:  # a failed build still ends the build: the next change draws again
-            self.post_message(self.Built(text, (frame.width, frame.height), time.perf_counter() - start))
+            self.post_message(self.Built(text, drawn, time.perf_counter() - start))
 
     def on_return_chart_built(self, message: Built) -> None:
         self._building = False
-        if message.text is not None:
-            self._show(message.text, message.size, message.elapsed)
+        if message.text is not None and message.drawn is not None:
+            self._show(message.text, message.drawn, message.elapsed)
 
-    def _show(self, text: Text, size: tuple[int, int], elapsed: float) -> None:
-        self._text, self._text_size, self.last_draw_s = text, size, elapsed
+    def _show(self, text: Text, drawn: Drawn, elapsed: float) -> None:
+        self._text, self.last_draw_s = text, elapsed
+        if drawn.y_range is not None:
+            self._y_range = drawn.y_range
         self.refresh()
 
     def render(self):
@@ -217,47 +273,3 @@ tab are overlaid in other colours; one still being written by another process gr
             "overlay3": rgb("secondary", "#004578"),
             "overlay4": rgb("warning", "#ffa62b"),
         }
-
-
-@dataclass(frozen=True)
-class _Frame:
-    width: int
-    height: int
-    x_max: float
-    live: Summary
-    live_label: str
-    overlays: list
-    colours: dict
-    theme: str
-    evaluations: tuple = (np.empty(0), np.empty(0))
-
-
-def nice_ticks(low: float, high: float, count: int) -> list[float]:
-    """About ``count`` round tick positions (1, 2 or 5 times a power of ten apart) in [low, high]."""
-    import math
-
-    span = max(high - low, 1e-9)
-    raw_step = span / max(count, 1)
-    power = 10 ** math.floor(math.log10(raw_step))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw_step)
-    first = math.ceil(low / step) * step
-    return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
-
-
-def short_number(value: float) -> str:
-    """1500 -> 1.5k, 2000000 -> 2M."""
-    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:.3g}{suffix}"
-    return f"{value:.3g}"
-
-
-def band_path(x, low, high):
-    """The zigzag through (x0, low0), (x0, high0), (x1, high1), (x1, low1), ... that fills a band."""
-    import numpy as np
-
-    n = len(x)
-    xs = np.repeat(np.asarray(x, dtype=float), 2)
-    pairs = np.stack([low, high], axis=1)
-    pairs[1::2] = pairs[1::2, ::-1]  # every other column goes down instead of up
-    return xs, pairs.reshape(2 * n)
