@@ -56,6 +56,7 @@ def _chart_settings_test(size):
         await _train(pilot)
         pilot.app.query_one(ReturnChart).focus()
         await pilot.press("b", "b", "l", "z")  # 95% CI band, log y, the last 50%
+        pilot.app.clear_notifications()  # the keys' toasts come and go on a timer: not part of the picture
         await settled(pilot)
 
     return size, run_before

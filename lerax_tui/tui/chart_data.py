@@ -14,7 +14,9 @@ import numpy as np
 
 from lerax_tui.render.chart_scale import trailing_mean
 from lerax_tui.tui.chart_settings import Band, XAxis
-from lerax_tui.tui.history import ReturnHistory
+from lerax_tui.tui.history import HistorySnapshot, ReturnHistory
+
+History = ReturnHistory | HistorySnapshot
 
 # Student's t at 97.5% for 1..30 degrees of freedom: a 95% CI over 3 seeds is much wider than 1.96 std errors.
 _T975: tuple[float, ...] = (
@@ -45,7 +47,7 @@ class Series:
         return Series(e, e, e, e, e, 0)
 
 
-def episode_x(history: ReturnHistory, axis: XAxis) -> list[np.ndarray] | None:
+def episode_x(history: History, axis: XAxis) -> list[np.ndarray] | None:
     """Each seed's episodes on ``axis`` (aligned with ``history.seed_episodes()``); None when the
     axis cannot be drawn (wall time for a history without clock readings)."""
     seeds = history.seed_episodes()
@@ -59,13 +61,13 @@ def episode_x(history: ReturnHistory, axis: XAxis) -> list[np.ndarray] | None:
     return [steps.astype(float) for steps, _ in seeds]
 
 
-def x_extent(history: ReturnHistory, axis: XAxis) -> float:
+def x_extent(history: History, axis: XAxis) -> float:
     """The largest x of ``history``'s episodes on ``axis`` (0 without any)."""
     xs = episode_x(history, axis) or []
     return max((float(x[-1]) for x in xs if x.size), default=0.0)
 
 
-def step_to_x(history: ReturnHistory, axis: XAxis, steps: np.ndarray) -> np.ndarray | None:
+def step_to_x(history: History, axis: XAxis, steps: np.ndarray) -> np.ndarray | None:
     """Env steps (evaluations') on ``axis``: episodes ended by then (mean over seeds), or the clock."""
     steps = np.asarray(steps, dtype=float)
     if axis == XAxis.STEPS:
@@ -80,7 +82,7 @@ def step_to_x(history: ReturnHistory, axis: XAxis, steps: np.ndarray) -> np.ndar
 
 
 def summarize(
-    history: ReturnHistory, *, axis: XAxis, window: int, band: Band, low: float, high: float, buckets: int
+    history: History, *, axis: XAxis, window: int, band: Band, low: float, high: float, buckets: int
 ) -> Series:
     """Bucket every seed's episodes with x in ``[low, high]`` into ``buckets`` equal bins.
 
@@ -95,18 +97,21 @@ def summarize(
     buckets = max(1, int(buckets))
     if not xs or not seeds or not high > low:
         return Series.empty()
-    width = (high - low) / buckets
+    width = (high - low) / buckets  # bucket centres
     raw_sum, raw_count = np.zeros(buckets), np.zeros(buckets)
     per_seed = np.full((len(seeds), buckets), np.nan)
+    kept = history.seed_smoothed() if window == history.window else None  # the usual window: computed already
     for row, ((_, returns), x) in enumerate(zip(seeds, xs, strict=True)):
-        smooth = trailing_mean(returns, window)
-        inside = (x >= low) & (x <= high)
-        index = np.clip(((x[inside] - low) / width).astype(np.int64), 0, buckets - 1)
+        smooth = kept[row] if kept is not None else trailing_mean(returns, window)
+        if x.size and (x[0] < low or x[-1] > high):  # zoomed: only what is shown
+            inside = (x >= low) & (x <= high)
+            x, returns, smooth = x[inside], returns[inside], smooth[inside]
+        index = np.clip(((x - low) * (buckets / (high - low))).astype(np.int64), 0, buckets - 1)
         count = np.bincount(index, minlength=buckets)
-        raw_sum += np.bincount(index, weights=returns[inside], minlength=buckets)
+        raw_sum += np.bincount(index, weights=returns, minlength=buckets)
         raw_count += count
         filled = count > 0
-        per_seed[row, filled] = np.bincount(index, weights=smooth[inside], minlength=buckets)[filled] / count[filled]
+        per_seed[row, filled] = np.bincount(index, weights=smooth, minlength=buckets)[filled] / count[filled]
         _fill_gaps(per_seed[row], filled)
     keep = raw_count > 0
     if not keep.any():

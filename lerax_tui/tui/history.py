@@ -138,6 +138,24 @@ class ReturnHistory:
         """Per seed that has episodes: ``(end steps, returns)`` (views: read, never keep)."""
         return [(s.steps.view, s.returns.view) for s in self._seeds if s.returns.size]
 
+    def seed_smoothed(self) -> list[np.ndarray]:
+        """Per seed that has episodes: the trailing mean over ``window`` episodes (kept as they come)."""
+        return [s.smoothed.view for s in self._seeds if s.returns.size]
+
+    def snapshot(self) -> HistorySnapshot:
+        """The history as it is now, safe to read on another thread while this one grows: appending
+        writes only past the views' ends (or into a new buffer), never into what they show."""
+        steps, wall = self.wall_clock
+        eval_steps, eval_means = self.evaluations
+        return HistorySnapshot(
+            window=self.window,
+            episodes=tuple(self.seed_episodes()),
+            smoothed=tuple(self.seed_smoothed()),
+            clock=(steps, wall),
+            evaluation_marks=(eval_steps, eval_means),
+            total_steps=self.total_steps,
+        )
+
     def add_chunk(self, chunk: ChunkMetrics) -> None:
         """Append a chunk's episodes (and its periodic evaluation, when one ran after it)."""
         self.total_steps = int(chunk.total_steps or 0) or self.total_steps
@@ -231,6 +249,33 @@ class ReturnHistory:
             high=high[keep],
             num_seeds=len(seeds),
         )
+
+
+@dataclass(frozen=True)
+class HistorySnapshot:
+    """A :class:`ReturnHistory` frozen at one moment, read by the chart's build thread (the same
+    reading methods as the history itself)."""
+
+    window: int
+    episodes: tuple[tuple[np.ndarray, np.ndarray], ...]
+    smoothed: tuple[np.ndarray, ...]
+    clock: tuple[np.ndarray, np.ndarray]
+    evaluation_marks: tuple[np.ndarray, np.ndarray]
+    total_steps: int | None
+
+    def seed_episodes(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return list(self.episodes)
+
+    def seed_smoothed(self) -> list[np.ndarray]:
+        return list(self.smoothed)
+
+    @property
+    def wall_clock(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.clock
+
+    @property
+    def evaluations(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.evaluation_marks
 
 
 class ScalarSeries:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
 from rich.text import Text
 from textual import work
 from textual.binding import Binding
@@ -20,9 +19,9 @@ from textual.color import Color
 from textual.message import Message
 from textual_plotext import PlotextPlot
 
-from lerax_tui.tui.chart_data import episode_x, step_to_x, summarize, x_extent
-from lerax_tui.tui.chart_draw import EVAL_MARKS, ChartFrame, Drawn, RunLine, draw, legend, wants_log
-from lerax_tui.tui.chart_settings import ChartSettings, XAxis
+from lerax_tui.tui.chart_draw import Drawn, draw, legend
+from lerax_tui.tui.chart_frame import ChartRequest, make_frame
+from lerax_tui.tui.chart_settings import ChartSettings
 from lerax_tui.tui.history import ReturnHistory
 from lerax_tui.tui.live_run import LiveRun
 
@@ -160,60 +159,22 @@ ctrl+p reaches them from anywhere.
         self._building = True
         self._build(self.prepare(self.size.width, self.size.height))
 
-    def prepare(self, width: int, height: int) -> ChartFrame:
-        """UI thread: bucket the histories (numpy) into what the build will draw."""
-        settings, axis = self.settings, self.settings.x_axis
-        live = self.run.history
-        named = [(self.run.label, live), *((o.label, o.history) for o in self.overlays.values())]
-        notes = []
-        if axis == XAxis.WALL:
-            missing = [label for label, h in named if episode_x(h, axis) is None]
-            if missing:
-                notes.append(f"no wall times in {missing[0]}")
-        extent = max([x_extent(h, axis) for _, h in named] + [0.0])
-        full = extent
-        if axis == XAxis.STEPS:
-            full = max(extent, float(live.total_steps or 0))
-        high = full if settings.zoom >= 1.0 else extent
-        low = 0.0 if settings.zoom >= 1.0 else extent * (1 - settings.zoom)
-        high = max(high, low + 1.0)
-        buckets = max(2, 2 * max(width - 10, 10))  # braille: two dots per column
-        colours = self._colours()
-
-        def line(label: str, history: ReturnHistory, colour, mark: str) -> RunLine:
-            series = summarize(
-                history, axis=axis, window=settings.smoothing, band=settings.band, low=low, high=high, buckets=buckets
-            )
-            steps, means = history.evaluations
-            ex = step_to_x(history, axis, steps) if steps.size else None
-            if ex is None:
-                ex, means = np.empty(0), np.empty(0)
-            return RunLine(label, series, np.asarray(ex, dtype=float), means.copy(), colour, mark)
-
-        overlays = [
-            line(o.label, o.history, colours[f"overlay{i % 5}"], EVAL_MARKS[1 + i % (len(EVAL_MARKS) - 1)])
-            for i, o in enumerate(self.overlays.values())
-        ]
-        live_line = line(self.run.label, live, colours["smooth"], EVAL_MARKS[0])
-        frame = ChartFrame(
+    def prepare(self, width: int, height: int) -> ChartRequest:
+        """UI thread: freeze what the build will draw (views of the histories, no copies)."""
+        return ChartRequest(
             width=width,
-            height=max(height - 1, 3),  # the legend line goes above the plot
-            low=low,
-            high=high,
-            settings=settings,
-            live=live_line if live_line.series.x.size or live_line.eval_x.size or not overlays else None,
-            overlays=overlays,
-            colours=colours,
+            height=height,
+            settings=self.settings,
+            live_label=self.run.label,
+            live=self.run.history.snapshot(),
+            overlays=[(o.label, o.history.snapshot()) for o in self.overlays.values()],
+            colours=self._colours(),
             theme=self._get_plotext_theme_name(self.app.theme),
         )
-        if settings.log_y and not wants_log(frame):
-            notes.append("log y needs returns above 0")
-        if notes:
-            frame = ChartFrame(**{**frame.__dict__, "note": "; ".join(notes)})
-        return frame
 
-    def build_text(self, frame: ChartFrame) -> tuple[Text, Drawn]:
-        """Any thread (one at a time): the legend line and the plot as rich Text."""
+    def build_text(self, request: ChartRequest) -> tuple[Text, Drawn]:
+        """Any thread (one at a time): bucket the histories, draw; the legend line and the plot as Text."""
+        frame = make_frame(request)
         drawn = draw(self.plt, frame)
         text = legend(frame, frame.width)
         text.append("\n")
@@ -223,17 +184,16 @@ ctrl+p reaches them from anywhere.
     def redraw_now(self) -> float:
         """Prepare and build on this thread (benchmarks, tests); returns the seconds it took."""
         start = time.perf_counter()
-        frame = self.prepare(self.size.width, self.size.height)
-        text, drawn = self.build_text(frame)
+        text, drawn = self.build_text(self.prepare(self.size.width, self.size.height))
         self._show(text, drawn, time.perf_counter() - start)
         return self.last_draw_s
 
     @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
-    def _build(self, frame: ChartFrame) -> None:
+    def _build(self, request: ChartRequest) -> None:
         start = time.perf_counter()
         text, drawn = None, None
         try:
-            text, drawn = self.build_text(frame)
+            text, drawn = self.build_text(request)
         finally:  # a failed build still ends the build: the next change draws again
             self.post_message(self.Built(text, drawn, time.perf_counter() - start))
 
