@@ -97,3 +97,9 @@ def test_cli_line_uses_the_same_eta(tmp_path, monkeypatch):
     lines = out.getvalue().splitlines()
     assert lines[1] == "compiled in 5.0s"
     assert lines[2].startswith("step 196,000/200,000  sps 1,000,000  eta 0:04 ")
+
+
+def test_compile_time_stays_short_on_the_status_line():
+    from lerax_tui.tui.widgets.status_bar import _seconds
+
+    assert [_seconds(0.5), _seconds(12.34), _seconds(65.0)] == ["0.5s", "12s", "1:05"]

@@ -29,6 +29,11 @@ def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f}"
 
 
+def _seconds(value: float) -> str:
+    """0.5s, 12s, 1:05: as short as the status line needs at 80 columns."""
+    return f"{value:.1f}s" if value < 10 else f"{value:.0f}s" if value < 60 else format_duration(value)
+
+
 def _sps(value: float) -> str:
     return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
 
@@ -65,7 +70,7 @@ class StatusBar(Static):
             f"  [dim]ETA[/] {eta}  [dim]episodes[/] {run.episodes:,}"
         )
         where = escape(run.run_dir.name) if run.run_dir else "no run yet"
-        compiled = f"  [dim]compile[/] {run.compile_s:.1f}s" if run.compile_s is not None else ""
+        compiled = f"  [dim]compile[/] {_seconds(run.compile_s)}" if run.compile_s is not None else ""
         line2 = f"[dim]return[/] {_num(run.last_return)} [dim]best[/] {_num(run.best_return)}{compiled}  [dim]run[/] {where}"
         lines = [line1, line2]
         if run.message:
