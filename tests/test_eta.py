@@ -79,7 +79,9 @@ def test_the_rate_follows_a_change_of_pace():
 
 def test_live_run_eta_after_a_resume_and_compile_time(tmp_path):
     run = LiveRun("CartPole-v1", 200_000, phase="compiling")
+    assert run.starting_for(run.created + 3.0) == 3.0 and run.compiling_for() is None  # JAX loading
     run.apply(Compiling(tmp_path))
+    assert run.starting_for() is None
     assert run.compiling_for() is not None and run.compile_s is None
     run.apply(_chunk(196_000, 1.0, total=200_000, start_step=195_000, train_s=0.5))
     assert run.eta_s == pytest.approx(4.0)

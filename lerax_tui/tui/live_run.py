@@ -62,6 +62,7 @@ class LiveRun:
         self.eta_clock = EtaClock()
         self.compile_s: float | None = None  # once training started
         self.compile_started: float | None = None  # time.monotonic() when compiling started
+        self.created = time.monotonic()  # a run made to start waits for JAX and its trainer first
         self.run_dir: Path | None = None
         self.message = message
 
@@ -162,6 +163,13 @@ class LiveRun:
         if self.reported_phase != Phase.COMPILING or self.compile_started is None:
             return None
         return (time.monotonic() if now is None else now) - self.compile_started
+
+    def starting_for(self, now: float | None = None) -> float | None:
+        """Seconds since the run was asked for, while its trainer is still being built (JAX loading,
+        the environment checked) before compiling starts; None otherwise."""
+        if self.reported_phase != Phase.COMPILING or self.compile_started is not None or self.run_dir is not None:
+            return None
+        return (time.monotonic() if now is None else now) - self.created
 
     def _add_evaluation(self, event: Evaluated) -> None:
         """Greedy evaluations: the message only (the chart's marks come with the chunk's ``eval_returns``)."""

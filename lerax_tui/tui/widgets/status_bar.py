@@ -50,17 +50,19 @@ class StatusBar(Static):
         self.set_interval(1.0, self._tick_compiling, name="status-compile-clock")
 
     def _tick_compiling(self) -> None:
-        if self.run.compiling_for() is not None:
+        if self.run.compiling_for() is not None or self.run.starting_for() is not None:
             self.show(self.run)
 
     def show(self, run: LiveRun) -> None:
         self.run = run
         phase = run.phase
         style = PHASE_STYLE.get(phase, "$text")
-        compiling_for = run.compiling_for()
-        shown = f"compiling… {format_duration(compiling_for)}" if compiling_for is not None else phase
-        if phase == "compiling" and compiling_for is None:
-            shown = "compiling…"
+        compiling_for, starting_for = run.compiling_for(), run.starting_for()
+        shown = "compiling…" if phase == "compiling" else phase
+        if starting_for is not None:  # before JAX compiles: loading it, checking the environment
+            shown = f"starting… {format_duration(starting_for)}"
+        elif compiling_for is not None:
+            shown = f"compiling… {format_duration(compiling_for)}"
         progress = f"{run.step:,}/{run.total:,} steps" if run.total else "–/– steps"
         # An ETA means something only while steps are being taken: a stopped, finished, paused or
         # failed run shows "–" instead of the last estimate (the field stays, so nothing jumps).
