@@ -9,7 +9,7 @@ from support.inspector import RETURNS, FakeEpisode, InspectorApp, fake_evaluator
 from textual.app import App
 
 from lerax_tui.core.checkpoint_index import CheckpointRow
-from lerax_tui.tui.policy_watch import histogram_text, stats_text
+from lerax_tui.tui.policy_watch import histogram_bins, histogram_text, stats_text
 from lerax_tui.tui.screens.inspector import SPEEDS, InspectorScreen
 
 
@@ -153,6 +153,31 @@ def test_histogram_and_stats_text():
     assert histogram_text(np.array([5.0, 5.0]), width=30).plain.strip().endswith("2")
     assert "no episodes" in histogram_text(np.zeros(0), width=30).plain
     assert "0/10" in stats_text(np.zeros(0), 10).plain
+
+
+def test_histogram_of_equal_returns_is_one_labelled_bar():
+    lines = histogram_text(np.full(20, 500.0), width=40, bins=10).plain.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("500 ") and lines[0].endswith(" 20")
+    assert histogram_text(np.full(3, 0.37), width=40, bins=10).plain.split()[0] == "0.37"
+
+
+def test_histogram_bins_fall_on_round_numbers_and_hold_every_return():
+    rng = np.random.default_rng(0)
+    for returns in (RETURNS, rng.normal(0, 3, 50), rng.integers(-500, 0, 30).astype(float), np.array([0.1, 0.35])):
+        edges, _ = histogram_bins(returns, 10)
+        step = edges[1] - edges[0]
+        assert len(edges) - 1 <= 10
+        assert edges[0] <= returns.min() and edges[-1] >= returns.max()
+        mantissa = step / 10 ** np.floor(np.log10(step))
+        assert any(np.isclose(mantissa, m) for m in (1, 2, 2.5, 5, 10))
+        assert np.allclose(edges[0] / step, np.round(edges[0] / step))  # edges are multiples of the step
+        counts = [int(line.split()[-1]) for line in histogram_text(returns, width=50, bins=10).plain.splitlines()]
+        assert sum(counts) == len(returns)
+    # whole-number returns in a small range: one bar per value
+    lines = histogram_text(np.array([1.0, 2, 3, 3, 5]), width=30, bins=10).plain.splitlines()
+    assert [line.split()[0] for line in lines] == ["1", "2", "3", "4", "5"]
+    assert [line.split()[-1] for line in lines] == ["1", "1", "2", "0", "1"]
 
 
 @pytest.mark.slow

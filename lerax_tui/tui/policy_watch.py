@@ -169,24 +169,78 @@ def q_bars_text(q: np.ndarray, chosen: int, names: list[str], *, width: int) -> 
     return out
 
 
+_NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def histogram_bins(returns: np.ndarray, max_bins: int) -> tuple[np.ndarray, bool]:
+    """Bin edges on round numbers (a step of 1, 2, 2.5 or 5 times a power of ten) covering the
+    returns in at most ``max_bins`` bins, and whether each bin holds one whole number.
+
+    Equal returns make one bin (``[v, v]``); whole-number returns get whole-number steps, so 20
+    returns of 500 never spread over ten bins of width 0.1.
+    """
+    returns = np.asarray(returns, dtype=np.float64)
+    lo, hi = float(returns.min()), float(returns.max())
+    if hi == lo:
+        return np.array([lo, hi]), bool(lo == round(lo))
+    whole = bool(np.all(returns == np.round(returns)))
+    max_bins = max(1, int(max_bins))
+    raw = (hi - lo) / max_bins
+    power = 10.0 ** math.floor(math.log10(raw))
+    candidates = [m * power * k for k in (1.0, 10.0, 100.0) for m in _NICE_STEPS]
+    for step in sorted(candidates):
+        if step < raw * (1 - 1e-9) or (whole and (step < 1 or step != round(step))):
+            continue
+        start = math.floor(lo / step) * step
+        count = max(1, math.ceil((hi - start) / step - 1e-9))  # the last bin holds its top edge
+        if count <= max_bins or step == candidates[-1]:
+            break
+    if whole and step == 1 and hi - lo + 1 <= max_bins:
+        return np.arange(lo, hi + 2), True  # one bar per whole number
+    if start + step * count < hi:  # rounding: never leave the top return out
+        count += 1
+    return start + step * np.arange(count + 1), False
+
+
 def histogram_text(returns: np.ndarray, *, width: int, bins: int = 8) -> Text:
-    """Returns as a horizontal histogram: one line per bin, ``[lo, hi)  ████ count``."""
+    """Returns as a horizontal histogram: one line per bin (``lo–hi  ████ count``), on round bin
+    edges (:func:`histogram_bins`); equal returns are one bar labelled with their value."""
     returns = np.asarray(returns, dtype=np.float64)
     out = Text()
     if returns.size == 0:
         return Text("no episodes yet", style="dim")
-    lo, hi = float(returns.min()), float(returns.max())
-    if hi == lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    bins = max(1, min(bins, returns.size))
-    counts, edges = np.histogram(returns, bins=bins, range=(lo, hi))
-    bar = max(4, width - 20)
+    edges, single = histogram_bins(returns, bins)
+    if len(edges) == 2 and edges[0] == edges[1]:
+        labels, counts = [_number(edges[0], 0 if single else 2)], np.array([returns.size])
+    else:
+        step = float(edges[1] - edges[0])
+        power = math.floor(math.log10(step))
+        decimals = max(0, -power + (1 if round(step / 10**power, 1) == 2.5 else 0))
+        index = np.clip(np.searchsorted(edges, returns, side="right") - 1, 0, len(edges) - 2)
+        counts = np.bincount(index, minlength=len(edges) - 1)
+        if single:
+            labels = [_number(a, 0) for a in edges[:-1]]
+        else:
+            dash = " – " if edges[0] < 0 else "–"  # "-1.0 – -0.5", never "-1.0–-0.5"
+            labels = [
+                f"{_number(a, decimals)}{dash}{_number(b, decimals)}"
+                for a, b in zip(edges[:-1], edges[1:], strict=True)
+            ]
+    label_w = max(len(label) for label in labels)
+    count_w = len(str(int(counts.max())))
+    bar = max(4, width - label_w - count_w - 3)
     top = max(1, int(counts.max()))
-    for c, a in zip(counts, edges[:-1], strict=True):
-        out.append(f"{a:>9.1f} ", style="dim")
-        out.append("█" * int(round(c / top * bar)) or ("▏" if c else ""), style="cyan")
-        out.append(f" {c}\n")
+    for c, label in zip(counts, labels, strict=True):
+        out.append(f"{label:>{label_w}} ", style="dim")
+        drawn = "█" * int(round(c / top * bar)) or ("▏" if c else "")
+        out.append(drawn, style="cyan")
+        out.append(f"{' ' * (bar - len(drawn))} {c:>{count_w}}\n")
     return out
+
+
+def _number(value: float, decimals: int) -> str:
+    text = f"{value:,.{decimals}f}"
+    return text.lstrip("-") if text.strip("-0.,") == "" else text  # never "-0.0"
 
 
 def stats_text(returns: np.ndarray, episodes: int) -> Text:
