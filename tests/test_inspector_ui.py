@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 from support.inspector import RETURNS, FakeEpisode, InspectorApp, fake_evaluator, make_report, make_run, ready
 from textual.app import App
+from textual.widgets import Input
 
 from lerax_tui.core.checkpoint_index import CheckpointRow
 from lerax_tui.tui.policy_watch import histogram_bins, histogram_text, stats_text
+from lerax_tui.tui.screens.continue_dialog import ContinueFromWeightsDialog
 from lerax_tui.tui.screens.inspector import SPEEDS, InspectorScreen
+from lerax_tui.tui.screens.inspector_continue import UnusableConfig, continue_request, plan_continue
 
 
 async def test_evaluation_and_episode_keys(tmp_path):
@@ -67,7 +70,14 @@ async def test_continue_training_resumes_exactly_when_resume_exists(tmp_path):
         )
         assert "CartPole-v1-20261124-120000-abc123 is not changed" in request.note and request.severity == "information"
         plan = screen.continue_plan()
-        assert plan.origin == {"path": str(path), "step": 50000, "fingerprint": None}
+        assert plan.origin == {
+            "path": str(path),
+            "step": 50000,
+            "fingerprint": None,
+            "layout": "lerax-tui",
+            "env_id": "CartPole-v1",
+        }
+        assert request.config.epsilon_start == 1.0  # exact: the resume state keeps its own schedule
         assert plan.resume == path.parent / "resume.eqx"
 
 
@@ -79,10 +89,16 @@ async def test_continue_training_from_an_older_checkpoint_starts_from_its_weight
         await ready(pilot)
         await pilot.press("c")
         await pilot.pause()
+        assert isinstance(app.screen, ContinueFromWeightsDialog) and not app.requests  # asks first
+        await pilot.press("enter")
+        await pilot.pause()
         (request,) = app.requests
         assert request.trainer_factory.__qualname__.startswith("policy_trainer_factory")
         assert "no resume state for step 50,000" in request.note and "fresh replay buffer" in request.note
         assert "new run folder" in request.note and request.severity == "warning"
+        # a trained policy does not start exploring at random: epsilon starts where it ends
+        assert request.config.epsilon_start == request.config.epsilon_end == 0.04  # the CartPole preset
+        assert "exploration from epsilon 0.04" in request.note
 
 
 async def test_continue_training_without_resume_says_fresh_buffer(tmp_path):
@@ -91,9 +107,44 @@ async def test_continue_training_without_resume_says_fresh_buffer(tmp_path):
         await ready(pilot)
         await pilot.press("c")
         await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ContinueFromWeightsDialog)
+        field = dialog.query_one("#param-epsilon_start", Input)
+        assert field.value == "0.04"
+        field.value = "0.01"  # below epsilon_end: refused in the dialog, nothing posted
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog and not app.requests
+        assert "outside [0.04, 1]" in str(dialog.query_one("#dialog-error").render())
+        field.value = "0.3"
+        await pilot.press("enter")
+        await pilot.pause()
         (request,) = app.requests
         assert request.trainer_factory.__qualname__.startswith("policy_trainer_factory")
         assert "fresh replay buffer" in request.note
+        assert request.config.epsilon_start == 0.3 and request.config.epsilon_end == 0.04
+
+
+async def test_continue_training_from_weights_can_be_cancelled(tmp_path):
+    app = InspectorApp(make_run(tmp_path, resume=False))
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and not app.requests
+
+
+def test_continue_from_weights_records_its_origin(tmp_path):
+    path = make_run(tmp_path, resume=False)
+    plan = plan_continue(path, make_report(path))
+    request = continue_request("POLICY", plan, epsilon_start=0.5)
+    origin = request.origin
+    assert origin["from"] == "policy-weights" and origin["epsilon_start"] == 0.5
+    assert origin["run"] == "CartPole-v1-20261124-120000-abc123" and origin["layout"] == "lerax-tui"
+    with pytest.raises(UnusableConfig):
+        continue_request("POLICY", plan, epsilon_start=0.01)  # below epsilon_end
 
 
 async def test_continue_training_without_the_main_app_degrades(tmp_path):

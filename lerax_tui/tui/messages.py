@@ -42,6 +42,7 @@ class ContinueTraining(Message):
             starts from the policy's weights).
         note: What will happen, shown once the run has started.
         severity: The note's severity (``"warning"`` when continuing cannot be exact).
+        origin: What the new run's ``config.json`` records under ``origin``.
     """
 
     def __init__(
@@ -52,7 +53,8 @@ class ContinueTraining(Message):
         *,
         note: str = "",
         severity: SeverityLevel = "information",
+        origin: dict | None = None,
     ) -> None:
         super().__init__()
         self.env_id, self.config, self.trainer_factory = env_id, config, trainer_factory
-        self.note, self.severity = note, severity
+        self.note, self.severity, self.origin = note, severity, origin

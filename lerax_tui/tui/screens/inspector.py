@@ -38,7 +38,14 @@ from lerax_tui.tui.policy_watch import (
     q_bars_text,
     stats_text,
 )
-from lerax_tui.tui.screens.inspector_continue import ContinuePlan, UnusableConfig, continue_request, plan_continue
+from lerax_tui.tui.screens.continue_dialog import ContinueFromWeightsDialog
+from lerax_tui.tui.screens.inspector_continue import (
+    ContinuePlan,
+    UnusableConfig,
+    continue_request,
+    plan_continue,
+    weights_note,
+)
 
 if TYPE_CHECKING:
     from lerax_tui.core.env import GymnaxEnv
@@ -115,7 +122,8 @@ class InspectorScreen(Screen):
 **{key:inspector.new_episode}** starts a new episode. **{key:inspector.evaluate}** evaluates again (greedy; **{key:inspector.fewer_episodes}**/**{key:inspector.more_episodes}** fewer or more episodes),
 **{key:inspector.continue}** continues training from this
 checkpoint in a new run folder: exactly when its run holds a resume state for this very step, otherwise
-from its weights with a fresh replay buffer. The source run is never written to.
+from its weights with a fresh replay buffer and exploration starting at epsilon_end (a dialog asks
+first; type another epsilon there). The source run is never written to.
 **{key:inspector.back}** goes back to the browser.
 """
 
@@ -387,9 +395,21 @@ from its weights with a fresh replay buffer. The source run is never written to.
         if not self.can_continue:
             self.notify("continue training needs the main app (no training form here)", severity="warning")
             return
+        plan = self.continue_plan()
         try:
-            request = continue_request(self.policy, self.continue_plan())
+            request = continue_request(self.policy, plan)
         except UnusableConfig as e:
             self.notify(f"cannot continue: the checkpoint's configuration is not usable ({e})", severity="error")
             return
-        self.post_message(request)
+        if plan.resume is not None:  # exact: the state carries its own exploration schedule
+            self.post_message(request)
+            return
+
+        def chosen(epsilon: float | None) -> None:
+            if epsilon is not None:
+                self.post_message(continue_request(self.policy, plan, epsilon_start=epsilon))
+
+        dialog = ContinueFromWeightsDialog(
+            self.path.name, note=weights_note(plan), epsilon_end=request.config.epsilon_end
+        )
+        self.app.push_screen(dialog, chosen)

@@ -70,13 +70,23 @@ def plan_continue(path: Path, report: Report) -> ContinuePlan:
         run_dir=run_dir_of(path),
         resume=resume_state_at(path, m.step),
         step=step,
-        origin={"path": str(path), "step": step, "fingerprint": report.fingerprint},
+        origin={
+            "path": str(path),
+            "step": step,
+            "fingerprint": report.fingerprint,
+            "layout": report.fingerprint_kind,
+            "env_id": m.env_id or report.env_id,
+        },
     )
 
 
-def continue_request(policy: MLPQPolicy, plan: ContinuePlan) -> ContinueTraining:
+def continue_request(policy: MLPQPolicy, plan: ContinuePlan, *, epsilon_start: float | None = None) -> ContinueTraining:
     """The request the main screen runs: the env preset overlaid with the checkpoint's config, and
     a trainer factory that forks the resume state or starts from ``policy``'s weights.
+
+    From weights alone, exploration starts at ``epsilon_start`` (default: the config's
+    ``epsilon_end``, so a trained policy does not act at random first); the origin records which
+    way the run continues (``from``: ``resume-state`` or ``policy-weights``) and that epsilon.
 
     Raises:
         UnusableConfig: no environment, or a configuration ``DQNConfig`` refuses.
@@ -91,16 +101,33 @@ def continue_request(policy: MLPQPolicy, plan: ContinuePlan) -> ContinueTraining
     except (ConfigError, KeyError, TypeError, ValueError) as e:
         raise UnusableConfig(str(e)) from e
     source = f" ({plan.run_dir.name} is not changed)" if plan.run_dir is not None else ""
+    origin = {**plan.origin, "run": plan.run_dir.name if plan.run_dir is not None else None}
     if plan.resume is not None:
         note = (
             f"continuing exactly from step {plan.step:,} (its run's resume state) → {config.total_timesteps:,}, "
             f"in a new run folder{source}"
         )
-        return ContinueTraining(plan.env_id, config, fork_trainer_factory(plan.resume, plan.origin), note=note)
-    note = (
-        f"no resume state for step {plan.step:,} in its run: training starts from this policy's weights "
-        f"with a fresh replay buffer, in a new run folder{source}"
-    )
+        origin["from"] = "resume-state"
+        return ContinueTraining(
+            plan.env_id, config, fork_trainer_factory(plan.resume, origin), note=note, origin=origin
+        )
+    start = config.epsilon_end if epsilon_start is None else epsilon_start
+    try:
+        config = config.replace(epsilon_start=start)
+    except ConfigError as e:
+        raise UnusableConfig(str(e)) from e
+    origin.update({"from": "policy-weights", "epsilon_start": start})
+    note = f"{weights_note(plan)}, exploration from epsilon {start:g}, in a new run folder{source}"
     return ContinueTraining(
-        plan.env_id, config, policy_trainer_factory(policy, plan.origin), note=note, severity="warning"
+        plan.env_id, config, policy_trainer_factory(policy, origin), note=note, severity="warning", origin=origin
+    )
+
+
+def weights_note(plan: ContinuePlan) -> str:
+    """Why the run starts from the weights alone (no resume state for this step)."""
+    if plan.run_dir is None:
+        return "no training state beside this file: training starts from its weights with a fresh replay buffer"
+    return (
+        f"no resume state for step {plan.step:,} in its run: training starts from this policy's weights "
+        "with a fresh replay buffer"
     )
