@@ -15,6 +15,8 @@ from support.configs import TINY
 from lerax_tui.train import dqn, runs
 from lerax_tui.train.config import DQNConfig
 from lerax_tui.train.events import CheckpointWritten, ChunkMetrics, Evaluated, Failed, Finished, PhaseChanged
+from lerax_tui.train.outcome import RunStatus, read_result
+from lerax_tui.train.run_summary import RunSummaries
 
 
 def _params(path: Path):
@@ -43,10 +45,16 @@ def test_exact_resume_continues_the_same_run(tmp_path):
     first = runner.run()
     assert first.stopped_early and 0 < first.env_steps < config.total_timesteps
     assert any(isinstance(e, Finished) and e.stopped_early for e in events)
+    stopped = read_result(first.run_dir)
+    assert stopped is not None and stopped.status == RunStatus.STOPPED and stopped.step == first.env_steps
+    assert stopped.final is None  # a stop skips the final evaluation
     resumed_chunks: list[ChunkMetrics] = []
     resumed = Runner.from_run_dir(
         first.run_dir, listener=lambda e: resumed_chunks.append(e) if isinstance(e, ChunkMetrics) else None
     ).run()
+    ended = read_result(first.run_dir)  # the resume dropped the stop's result; its own end replaced it
+    assert ended is not None and ended.status == RunStatus.FINISHED and ended.step == 256
+    assert ended.final == pytest.approx((float(np.mean(resumed.eval_returns[0])),))
     assert resumed.run_dir == first.run_dir and resumed.env_steps == straight.env_steps == 256
     # the ETA's clock restarts with the step count: both count from the resume step
     assert {c.start_step for c in resumed_chunks} == {first.env_steps}
@@ -102,6 +110,9 @@ def test_run_folder_events_and_multi_seed_files(tmp_path):
     assert len(evaluated) == 1 and [len(r) for r in evaluated[0].returns] == [2, 2]
     assert sum(isinstance(e, CheckpointWritten) for e in events) == 6
     assert result.compile_s > 0 and result.train_s > 0
+    (summary,) = RunSummaries().summaries([run_dir])
+    assert summary.status == RunStatus.FINISHED and summary.step == 256 and summary.num_seeds == 2
+    assert [s.final for s in summary.seeds] == pytest.approx([float(np.mean(r)) for r in result.eval_returns])
 
 
 @pytest.mark.slow
@@ -134,6 +145,8 @@ def test_non_finite_parameters_stop_with_a_clear_message(tmp_path, monkeypatch):
     assert failed[0].checkpoint is not None and failed[0].checkpoint.name == "step-000000100.eqx"
     assert result.error == failed[0].message
     assert not (result.run_dir / "checkpoints/final.eqx").exists()
+    failure = read_result(result.run_dir)
+    assert failure is not None and failure.status == RunStatus.FAILED and "non-finite" in (failure.error or "")
     _params(failed[0].checkpoint)  # the last good one still loads
 
 

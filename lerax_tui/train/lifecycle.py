@@ -41,6 +41,7 @@ from lerax_tui.core.safe_io import (  # lines over the cap are not records
 )
 from lerax_tui.train import runs
 from lerax_tui.train.config import DQNConfig
+from lerax_tui.train.outcome import forget_result
 from lerax_tui.train.runlock import LOCK_FILE, RunLock
 
 if TYPE_CHECKING:
@@ -132,6 +133,7 @@ def note_resume(run_dir: Path, config: DQNConfig) -> None:
     saved["config"] = config.to_dict()
     saved.setdefault("resumed", []).append(_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     atomic_write_json(Path(run_dir) / runs.CONFIG_FILE, saved)
+    forget_result(run_dir)  # no longer ended: a kill from here on must not read as its old end
 
 
 def clean_stale_run_dirs(runs_dir: Path) -> list[Path]:

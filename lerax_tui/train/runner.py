@@ -31,6 +31,7 @@ from lerax_tui.train.events import (
     PhaseChanged,
     RunResult,
 )
+from lerax_tui.train.outcome import OutcomeRecorder
 from lerax_tui.train.run_writer import RESUME_KIND, RunWriter
 from lerax_tui.train.runlock import RunLock
 from lerax_tui.train.runner_hooks import LocalDevices
@@ -117,6 +118,7 @@ class Runner(LocalDevices):
         self._running = threading.Event()
         self._running.set()
         self._checkpoint_requested = threading.Event()
+        self._outcome = OutcomeRecorder(self.run_dir)  # result.json when the run ends
         self._writer = RunWriter(self.run_dir, self.env, env_id, self.env_params, config, self._emit)
         self._writer.resume_step = self.start_step if self._state_path is not None else None
         self._step, self._compile_s, self._train_s = self.start_step, 0.0, 0.0
@@ -198,6 +200,7 @@ class Runner(LocalDevices):
     # --- internals --------------------------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
+        self._outcome.observe(event)
         if self.listener is not None:
             self.listener(event)
 

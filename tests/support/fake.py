@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from lerax_tui.core.env_catalogue import EnvInfo
+from lerax_tui.train.outcome import OutcomeRecorder
+from lerax_tui.train.runlock import RunLock
 from lerax_tui.train.events import (
     CheckpointWritten,
     ChunkMetrics,
@@ -83,16 +85,30 @@ class FakeTrainer:
 
     def run(self) -> RunResult:
         cfg = self.config
+        (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        # like the real runner: the folder is locked while it is written, and result.json says how it ended
+        lock = RunLock.acquire(self.run_dir)
+        recorder = OutcomeRecorder(self.run_dir)
+
+        def emit(event: Any) -> None:
+            recorder.observe(event)
+            self.listener(event)
+
+        try:
+            return self._run(cfg, emit)
+        finally:
+            lock.release()
+
+    def _run(self, cfg: Any, emit: Any) -> RunResult:
         seeds = int(getattr(cfg, "num_seeds", 1))
         total = int(getattr(cfg, "total_timesteps", 50_000))
-        (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         (self.run_dir / "config.json").write_text(
             json.dumps({"env_id": self.env_id, "env_params": self.env_params, "config": cfg.to_dict(), "fake": True})
         )
-        self.listener(PhaseChanged("compiling"))
-        self.listener(Compiling(self.run_dir))
+        emit(PhaseChanged("compiling"))
+        emit(Compiling(self.run_dir))
         self._stop.wait(self.compile_delay)
-        self.listener(PhaseChanged("training"))
+        emit(PhaseChanged("training"))
         step, train_s = 0, 0.0
         best: list[float] = []
         rng = np.random.default_rng(cfg.seed)
@@ -100,11 +116,11 @@ class FakeTrainer:
         try:
             while step < total and not self._stop.is_set():
                 if not self._running.is_set():
-                    self.listener(PhaseChanged("paused"))
+                    emit(PhaseChanged("paused"))
                     self._running.wait()
                     if self._stop.is_set():
                         break
-                    self.listener(PhaseChanged("training"))
+                    emit(PhaseChanged("training"))
                 start = min(step, total)
                 step = min(step + self.chunk_steps, total)
                 if self.fail_at_step is not None and step >= self.fail_at_step:
@@ -124,30 +140,30 @@ class FakeTrainer:
                 )
                 metrics.write(json.dumps(chunk.to_json()) + "\n")
                 metrics.flush()
-                self.listener(chunk)
+                emit(chunk)
                 if evaluation is not None:
                     best = (
                         [max(b, float(r.mean())) for b, r in zip(best, evaluation, strict=True)]
                         if best
                         else [float(r.mean()) for r in evaluation]
                     )
-                    self.listener(Evaluated(evaluation, which="periodic", step=step, best=best))
+                    emit(Evaluated(evaluation, which="periodic", step=step, best=best))
                 if self._checkpoint_requested.is_set():
                     self._checkpoint_requested.clear()
                     self.checkpoints.append(self._write_checkpoint(f"step-{step:09d}", step))
-                    self.listener(CheckpointWritten(self.checkpoints[-1], step))
+                    emit(CheckpointWritten(self.checkpoints[-1], step))
                 if self.chunk_delay:
                     self._stop.wait(self.chunk_delay)
         finally:
             metrics.close()
         self.final_checkpoint = self._write_checkpoint("final", step)
-        self.listener(CheckpointWritten(self.final_checkpoint, step))
+        emit(CheckpointWritten(self.final_checkpoint, step))
         stopped = self._stop.is_set()
         if not stopped:
-            self.listener(PhaseChanged("evaluating"))
-            self.listener(Evaluated([np.full(3, 200.0) for _ in range(seeds)]))
-        self.listener(PhaseChanged("stopped" if stopped else "finished"))
-        self.listener(Finished(self.run_dir, self.final_checkpoint, stopped_early=stopped))
+            emit(PhaseChanged("evaluating"))
+            emit(Evaluated([np.full(3, 200.0) for _ in range(seeds)]))
+        emit(PhaseChanged("stopped" if stopped else "finished"))
+        emit(Finished(self.run_dir, self.final_checkpoint, stopped_early=stopped))
         return RunResult(
             self.run_dir, checkpoints=[*self.checkpoints, self.final_checkpoint], env_steps=step, stopped_early=stopped
         )
