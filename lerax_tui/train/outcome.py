@@ -65,7 +65,7 @@ class OutcomeRecorder:
     run_dir: Path
     step: int = 0
     total_steps: int | None = None
-    final: list[float] | None = None
+    final: list[float | None] | None = None
     best: list[float | None] | None = None
     best_steps: list[int | None] | None = None
     written: dict[str, Any] | None = field(default=None, repr=False)
@@ -162,7 +162,7 @@ def read_result(run_dir: Path) -> Result | None:
     if not isinstance(raw, dict) or raw.get("format") != RESULT_FORMAT:
         return None
     try:
-        status = RunStatus(raw.get("status"))
+        status = RunStatus(str(raw.get("status")))
     except ValueError:
         return None
     if status in (RunStatus.RUNNING, RunStatus.INTERRUPTED):

@@ -26,8 +26,8 @@ from lerax_tui.tui.chart_data import Series, log10_or_nan, value_range
 from lerax_tui.tui.chart_settings import ChartSettings, XAxis
 
 RGB = tuple[int, int, int]
-EVAL_MARKS = ("x", "+", "o", "*", "#", "%")
-"""The greedy-evaluation mark of the live run, then of each overlay: told apart without colour too."""
+EVAL_MARKS = ("x",)
+"""The greedy-evaluation mark of the live run; an overlay's marks are its Runs-table marker (run_text)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,9 @@ def draw(plt: Any, frame: ChartFrame) -> Drawn:
             if is_live and settings.smoothing:
                 plt.scatter(s.x, y(s.raw), marker="braille", color=colours.get("raw", (120, 120, 120)))
             plt.plot(s.x, y(s.mean), marker="braille", color=run.colour)
+            if not is_live:  # the overlay's marker every few columns too: told apart without colour
+                every = max(1, s.x.size * 8 // max(8, plot_columns))
+                plt.scatter(s.x[every // 2 :: every], y(s.mean)[every // 2 :: every], marker=run.mark, color=run.colour)
             drew = True
         ex, ey = thin_marks(run.eval_x, run.eval_y, frame.low, frame.high, max(2, plot_columns // 3))
         if ex.size:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from lerax_tui.tui.chart_data import episode_x, step_to_x, summarize, x_extent
+from lerax_tui.tui.run_text import overlay_marker
 from lerax_tui.tui.chart_draw import EVAL_MARKS, RGB, ChartFrame, RunLine, wants_log
 from lerax_tui.tui.chart_settings import ChartSettings, XAxis
 from lerax_tui.tui.history import HistorySnapshot
@@ -59,7 +60,7 @@ def make_frame(request: ChartRequest) -> ChartFrame:
         return RunLine(label, series, np.asarray(ex, dtype=float), np.asarray(means, dtype=float), colour, mark)
 
     overlays = [
-        line(label, h, colours.get(f"overlay{i % 5}", (200, 150, 50)), EVAL_MARKS[1 + i % (len(EVAL_MARKS) - 1)])
+        line(label, h, colours.get(f"overlay{i % 5}", (200, 150, 50)), overlay_marker(i))
         for i, (label, h) in enumerate(request.overlays)
     ]
     live = line(request.live_label, request.live, colours.get("smooth", (0, 120, 212)), EVAL_MARKS[0])

@@ -19,8 +19,6 @@ from typing import Any
 import numpy as np
 
 from lerax_tui.core.env_catalogue import EnvInfo
-from lerax_tui.train.outcome import OutcomeRecorder
-from lerax_tui.train.runlock import RunLock
 from lerax_tui.train.events import (
     CheckpointWritten,
     ChunkMetrics,
@@ -30,6 +28,8 @@ from lerax_tui.train.events import (
     PhaseChanged,
     RunResult,
 )
+from lerax_tui.train.outcome import OutcomeRecorder
+from lerax_tui.train.runlock import RunLock
 
 
 class FakeTrainer:

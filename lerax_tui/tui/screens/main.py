@@ -29,6 +29,7 @@ from lerax_tui.train.memory import host_memory_available
 from lerax_tui.tui.keymap import with_keys
 from lerax_tui.tui.live_run import LiveRun
 from lerax_tui.tui.messages import ContinueTraining
+from lerax_tui.tui.run_commands import RunCommands
 from lerax_tui.tui.screens.dialogs import ConfirmDialog
 from lerax_tui.tui.training import TrainingSession
 from lerax_tui.tui.widgets.config_form import ConfigForm
@@ -62,6 +63,7 @@ class MainScreen(Screen):
     """
 
     BINDINGS = [Binding("f7", "toggle_system", "System pane", id="view.system")]
+    COMMANDS = {RunCommands}  # tick / open / compare / export past runs from the palette
 
     def __init__(
         self,

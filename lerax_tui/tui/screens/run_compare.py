@@ -1,0 +1,114 @@
+"""The ticked runs' hyperparameters side by side: the result rows, then only the hyperparameters that
+differ (**a** shows them all); **x** writes the table shown to CSV."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from lerax_tui.train.run_export import RESULT_ROWS, compare_table, write_csv
+from lerax_tui.train.run_summary import RunSummary
+from lerax_tui.tui.columns import cut_left, cut_middle
+from lerax_tui.tui.run_text import overlay_marker, short_name
+
+RUN_COLUMN = 22  # a run's column: its name cut in the middle
+
+
+class RunCompareScreen(Screen):
+    """Compare runs (Escape goes back).
+
+    Args:
+        summaries: The runs, in ticking order (the K-th has the chart's K-th overlay marker).
+        exports_dir: Where **x** writes the CSV.
+    """
+
+    CSS_PATH = "../runs.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="compare.back"),
+        Binding("a", "toggle_all", "All rows", id="compare.all"),
+        Binding("x", "export", "Export CSV", id="compare.export"),
+    ]
+    HELP = """\
+## Compare runs
+
+The ticked runs side by side, one column each (its chart marker first): status, steps, seeds and the
+final and best greedy returns, then the hyperparameters whose values differ between them. **a**
+shows every hyperparameter (and back), **x** writes the table shown to CSV under
+`--runs-dir`/exports, **Escape** goes back.
+"""
+
+    class _Exported(Message):
+        def __init__(self, text: str, error: bool) -> None:
+            super().__init__()
+            self.text, self.error = text, error
+
+    def __init__(self, summaries: list[RunSummary], *, exports_dir: Path) -> None:
+        super().__init__(id="run-compare")
+        self.summaries, self.exports_dir = summaries, exports_dir
+        self.only_differing = True
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="compare-caption")
+        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.fill()
+        self.query_one(DataTable).focus()
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        return compare_table(self.summaries, only_differing=self.only_differing)
+
+    def fill(self) -> None:
+        header, rows = self.table()
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        key_width = max(len(r[0]) for r in rows) if rows else 8
+        table.add_column("", key="key", width=key_width)
+        for i, summary in enumerate(self.summaries):
+            name = cut_left(short_name(summary), RUN_COLUMN - 2)
+            table.add_column(f"{overlay_marker(i)} {name}", key=f"run{i}", width=RUN_COLUMN)
+        for row in rows:
+            style = "dim" if row[0] in RESULT_ROWS else "bold"
+            cells = [Text(row[0], style=style)] + [Text(cut_middle(_grouped(v), RUN_COLUMN)) for v in row[1:]]
+            table.add_row(*cells)
+        hidden = "" if not self.only_differing else " · only the hyperparameters that differ (a: all)"
+        self.query_one("#compare-caption", Static).update(Text(f"{len(self.summaries)} runs{hidden}", style="dim"))
+
+    def action_toggle_all(self) -> None:
+        self.only_differing = not self.only_differing
+        self.fill()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_export(self) -> None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        header, rows = self.table()
+        self._export(self.exports_dir / f"compare-{stamp}.csv", header, rows)
+
+    @work(thread=True, exit_on_error=False, group="compare-export")
+    def _export(self, out: Path, header: list[str], rows: list[list[str]]) -> None:
+        try:
+            written = write_csv(out, header, rows)
+        except OSError as e:
+            self.post_message(self._Exported(f"export failed: {e.strerror or e} ({out})", True))
+            return
+        self.post_message(self._Exported(f"{len(rows)} rows × {len(header) - 1} runs → {written}", False))
+
+    @on(_Exported)
+    def _exported(self, message: _Exported) -> None:
+        self.notify(message.text, severity="error" if message.error else "information", timeout=8)
+
+
+def _grouped(value: str) -> str:
+    """``1000000`` -> ``1,000,000`` on screen (the CSV keeps the plain number)."""
+    return f"{int(value):,}" if value.isdigit() and len(value) > 4 else value
