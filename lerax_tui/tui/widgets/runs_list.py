@@ -182,10 +182,10 @@ class RunsList(Vertical):
                 table.add_row(*cells, *[""] * (len(keys) - len(cells)), key=key)
             if cursor_key in order:
                 table.move_cursor(row=order.index(cursor_key))
-        label = f"{self.runs_dir}: no runs yet" if not order else f"{self.runs_dir} · {len(order)} runs"
+        caption = f"{self.runs_dir}: no runs yet" if not order else f"{self.runs_dir} · {len(order)} runs"
         if self.ticked:
-            label += f" · {len(self.ticked)} ticked"
-        self.query_one("#runs-dir-label", Static).update(f"[dim]{label}[/dim]")
+            caption += f" · {len(self.ticked)} ticked"
+        self.query_one("#runs-dir-label", Static).update(Text(caption, style="dim"))
 
     def current_key(self) -> str | None:
         table = self.query_one(RunsTable)
