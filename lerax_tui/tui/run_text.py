@@ -33,8 +33,15 @@ def format_return(value: float | None) -> str:
     return f"{value:,.1f}" if abs(value) < 100_000 else f"{value:.3g}"
 
 
-def format_steps(value: int | None) -> str:
-    return DASH if value is None else f"{value:,}"
+def format_steps(value: int | None, *, compact: bool = False) -> str:
+    """``1,000,000``, or with ``compact`` ``1M`` / ``12.5k`` (3 significant digits, never cut)."""
+    if value is None:
+        return DASH
+    if compact and value >= 10_000:
+        for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if value >= size:
+                return f"{value / size:.3g}{suffix}"
+    return f"{value:,}"
 
 
 def status_text(status: RunStatus) -> Text:
@@ -57,8 +64,9 @@ def short_started(summary: RunSummary) -> str:
     return label[5:] if len(label) == 16 else label
 
 
-def table_columns(summaries: list[RunSummary]) -> list[Column]:
-    """The Runs table's columns in display order, each as wide as its widest cell."""
+def table_columns(summaries: list[RunSummary], *, compact: bool = False) -> list[Column]:
+    """The Runs table's columns in display order, each as wide as its widest cell (``compact``:
+    steps as ``1M``, for a narrow pane)."""
 
     def widest(cells: list[str], least: int) -> int:
         return max([least, *(len(c) for c in cells)])
@@ -67,7 +75,13 @@ def table_columns(summaries: list[RunSummary]) -> list[Column]:
         Column("tick", " ", 1, priority=0),
         Column("name", "run", 12, priority=1, flex=True, most=widest([short_name(s) for s in summaries], 12)),
         Column("status", "status", widest([str(s.status) for s in summaries], 6), priority=2),
-        Column("steps", "steps", widest([format_steps(s.step) for s in summaries], 5), priority=3, right=True),
+        Column(
+            "steps",
+            "steps",
+            widest([format_steps(s.step, compact=compact) for s in summaries], 5),
+            priority=3,
+            right=True,
+        ),
         Column("final", "final", widest([format_return(s.final) for s in summaries], 5), priority=5, right=True),
         Column("best", "best", widest([format_return(s.best) for s in summaries], 4), priority=4, right=True),
         Column("seeds", "seeds", 5, priority=6, right=True),
@@ -76,14 +90,16 @@ def table_columns(summaries: list[RunSummary]) -> list[Column]:
     ]
 
 
-def row_cells(summary: RunSummary, keys: list[str], widths: dict[str, int], marker: str | None) -> list[str | Text]:
+def row_cells(
+    summary: RunSummary, keys: list[str], widths: dict[str, int], marker: str | None, *, compact: bool = False
+) -> list[str | Text]:
     """One run's cells for the shown columns ``keys``; a name too long for its width is cut from the
     left, so the time and the hex that tell runs apart stay (``…120000-abc123``)."""
     cells: dict[str, str | Text] = {
         "tick": Text(marker, style="bold") if marker else Text(" "),
         "name": cut_left(short_name(summary), widths.get("name", 64)),
         "status": status_text(summary.status),
-        "steps": Text(format_steps(summary.step), justify="right"),
+        "steps": Text(format_steps(summary.step, compact=compact), justify="right"),
         "final": Text(format_return(summary.final), justify="right"),
         "best": Text(format_return(summary.best), justify="right"),
         "seeds": Text(str(summary.num_seeds), justify="right"),

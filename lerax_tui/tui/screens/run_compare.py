@@ -51,7 +51,7 @@ shows every hyperparameter (and back), **x** writes the table shown to CSV under
             self.text, self.error = text, error
 
     def __init__(self, summaries: list[RunSummary], *, exports_dir: Path) -> None:
-        super().__init__(id="run-compare")
+        super().__init__()
         self.summaries, self.exports_dir = summaries, exports_dir
         self.only_differing = True
 

@@ -49,7 +49,7 @@ mean return of its last 20 training episodes), and its origin when it continues 
             self.text, self.error = text, error
 
     def __init__(self, summary: RunSummary, *, exports_dir: Path) -> None:
-        super().__init__(id="run-summary")
+        super().__init__()
         self.summary, self.exports_dir = summary, exports_dir
 
     def compose(self) -> ComposeResult:

@@ -102,7 +102,7 @@ class RunsList(Vertical):
         self._shown: tuple = ()
 
     def compose(self) -> ComposeResult:
-        yield Static(f"[dim]{self.runs_dir}[/dim]", id="runs-dir-label")
+        yield Static(Text(str(self.runs_dir), style="dim"), id="runs-dir-label")
         yield RunsTable(id="runs-table")
 
     def on_mount(self) -> None:
@@ -157,6 +157,9 @@ class RunsList(Vertical):
         if len(order) + 1 > (table.size.height or len(order) + 1):
             width -= 1  # the vertical scrollbar
         columns = fit_columns(table_columns(known), max(20, width), gap=1)
+        compact = "steps" not in {c.key for c, _ in columns}
+        if compact:  # a narrow pane: steps as 1M rather than no steps at all
+            columns = fit_columns(table_columns(known, compact=True), max(20, width), gap=1)
         keys = [c.key for c, _ in columns]
         widths = {c.key: w for c, w in columns}
         markers = {key: overlay_marker(i) for i, key in enumerate(self.ticked)}
@@ -167,7 +170,7 @@ class RunsList(Vertical):
                 waiting: list[str | Text] = [" ", cut_left(Path(key).name, widths.get("name", 12)), "…"]
                 rows.append((key, waiting[: len(keys)]))
             else:
-                rows.append((key, row_cells(summary, keys, widths, markers.get(key))))
+                rows.append((key, row_cells(summary, keys, widths, markers.get(key), compact=compact)))
         shown = (tuple(keys), tuple(widths.values()), tuple((k, tuple(map(str, cells))) for k, cells in rows))
         if shown == self._shown:
             return
