@@ -19,7 +19,7 @@ from lerax_tui.train.run_summary import RunSummary
 from lerax_tui.tui.columns import cut_left, cut_middle
 from lerax_tui.tui.run_text import overlay_marker, short_name
 
-RUN_COLUMN = 22  # a run's column: its name cut in the middle
+RUN_COLUMN = 24  # a run's column: its marker and its name without the env (cut from the left if longer)
 
 
 class RunCompareScreen(Screen):
@@ -111,4 +111,4 @@ shows every hyperparameter (and back), **x** writes the table shown to CSV under
 
 def _grouped(value: str) -> str:
     """``1000000`` -> ``1,000,000`` on screen (the CSV keeps the plain number)."""
-    return f"{int(value):,}" if value.isdigit() and len(value) > 4 else value
+    return f"{int(value):,}" if value.isdigit() and len(value) > 3 else value
