@@ -65,6 +65,14 @@ REPORTS = {
         ],
     ),
     "empty": dict(status="not-a-checkpoint", problems=["empty file (0 bytes)"]),
+    # a second run with four seeds and a million steps (issue 14: names cut alike, steps cut)
+    **{
+        f"seed-{k}-step-{step:09d}": dict(
+            status="ok", fingerprint_kind="lerax-tui", manifest=_manifest(step, 400.0 + k)
+        )
+        for k in range(2)
+        for step in (500_000, 1_000_000)
+    },
 }
 SIZES = {
     "final": 19664,
@@ -80,7 +88,7 @@ SIZES = {
 def fake_verify(path, *, env_id=None, overrides=None):
     kw = dict(REPORTS[Path(path).stem])
     fingerprint = None if kw.get("fingerprint_kind") == "lerax-0.0.5" else FP
-    return Report(path=str(path), fingerprint=fingerprint, file_bytes=SIZES[Path(path).stem], **kw)
+    return Report(path=str(path), fingerprint=fingerprint, file_bytes=SIZES.get(Path(path).stem, 19664), **kw)
 
 
 def make_folder(root: Path) -> None:
@@ -120,3 +128,22 @@ def test_browser_snapshot(snap_compare, tmp_path, monkeypatch):
         await pilot.press("j", "j", "j", "j", "j")  # the lying manifest: its explanation in the details pane
 
     assert snap_compare(SnapApp(), terminal_size=(140, 34), run_before=run_before)
+
+
+def test_browser_80x24_shows_name_step_and_status(snap_compare, tmp_path, monkeypatch):
+    """Issue 14, item 7: at 80 columns the status is on screen, a million steps are whole, and the
+    seeds' step checkpoints and the two runs are told apart."""
+    make_folder(tmp_path)
+    seeds = tmp_path / "runs" / "CartPole-v1-20261124-130000-d4e5f6" / "checkpoints"
+    seeds.mkdir(parents=True)
+    for k in range(2):
+        for step in (500_000, 1_000_000):
+            (seeds / f"seed-{k}-step-{step:09d}.eqx").write_bytes(b"\0" * 19664)
+    for i, p in enumerate(sorted(seeds.glob("*.eqx"))):
+        os.utime(p, (NOW - 60 * (i + 1), NOW - 60 * (i + 1)))
+    monkeypatch.chdir(tmp_path)
+
+    async def run_before(pilot) -> None:
+        await _verified(pilot)
+
+    assert snap_compare(SnapApp(), terminal_size=(80, 24), run_before=run_before)

@@ -54,9 +54,9 @@ async def until(pilot, predicate, timeout: float = 20.0) -> None:
 
 
 def labels(screen: CheckpointBrowserScreen) -> dict[str, str]:
-    """name -> status as the table's cells show them."""
+    """file name -> status as the table's cells show it (the name cell may be cut to fit)."""
     table = screen.table
-    return {str(table.get_cell(row.key, "name")): str(table.get_cell(row.key, "status")) for row in table.shown}
+    return {row.name: str(table.get_cell(row.key, "status")) for row in table.shown}
 
 
 def select(screen: CheckpointBrowserScreen, name: str) -> None:

@@ -23,7 +23,9 @@ def app(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # relative runs dir: the same text on every machine
     monkeypatch.setenv("LERAX_TUI_KEYMAP", str(tmp_path / "none.toml"))
     make_past_runs(Path("runs"))
-    return make_app(runs_dir=Path("runs"), env_id="CartPole-v1", trainer_factory=FakeFactory(), catalogue=FAKE_CATALOGUE)
+    return make_app(
+        runs_dir=Path("runs"), env_id="CartPole-v1", trainer_factory=FakeFactory(), catalogue=FAKE_CATALOGUE
+    )
 
 
 async def _runs_ticked(pilot) -> RunsList:

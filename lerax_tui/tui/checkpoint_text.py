@@ -9,12 +9,26 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from lerax_tui.core.checkpoint_index import PENDING, CheckpointRow
+from lerax_tui.tui.columns import cut_middle, cut_right
 
 if TYPE_CHECKING:
     from lerax_tui.core.verification import Report
 
-# Widths fit a 120-column terminal; the run column drops the env prefix (the env has its own column).
-COLUMNS = (("name", 16), ("run", 22), ("env", 13), ("step", 8), ("return", 6), ("size", 8), ("age", 4), ("status", 26))
+# (key, width, priority) in display order: name, step and status first, the rest only where they fit
+# (tui.columns.fit_columns); a step column is as wide as its widest number. The run column drops the
+# env prefix (the env has its own column).
+COLUMNS = (
+    ("name", 16, 0),
+    ("step", 8, 1),
+    ("status", 26, 2),
+    ("run", 22, 3),
+    ("env", 13, 5),
+    ("return", 6, 4),
+    ("size", 8, 6),
+    ("age", 4, 7),
+)
+NAME_LEAST = 12  # the name column gives way down to this before a column is dropped
+NAME_WANT = 22  # ... and takes this before the columns after status: seed-1-step-000500000 whole
 VERIFIED_COLUMNS = frozenset({"env", "step", "return", "status"})  # what verification can change in a row
 RUN_STAMP = re.compile(r"-(\d{8}-\d{6}-[0-9a-f]+)$")
 
@@ -103,19 +117,45 @@ def row_age(row: CheckpointRow, now: float) -> str:
     return format_age(None if row.mtime is None else now - row.mtime)
 
 
-def row_cells(row: CheckpointRow, now: float) -> list[str | Text]:
-    """The table's cells in :data:`COLUMNS` order (the run without its env prefix)."""
+STEP_NAME = re.compile(r"^((?:seed-\d+-)?step-)0*(\d+)$")
+
+
+def cut_name(name: str, width: int) -> str:
+    """A checkpoint's name in ``width`` characters. A step checkpoint drops its zero padding
+    first (``seed-1-step-500000``), then its number (``seed-1-step…``: the step column shows it),
+    so seeds and steps stay told apart; any other name is cut in the middle."""
+    if len(name) <= width:
+        return name
+    step = STEP_NAME.match(name)
+    if step is None:
+        return cut_middle(name, width)
+    short = step.group(1) + step.group(2)
+    if len(short) <= width:
+        return short
+    return cut_right(step.group(1).rstrip("-") + "…", width)
+
+
+def format_step(step: int | None) -> str:
+    return "—" if step is None else f"{step:,}"
+
+
+def row_cells(row: CheckpointRow, now: float, widths: dict[str, int] | None = None) -> dict[str, str | Text]:
+    """The table's cells by column key (the run without its env prefix). With ``widths``, a name
+    or run longer than its column is cut in the middle (``seed-…000050000``), so step
+    checkpoints and runs stay told apart; numbers are never cut (their columns fit them)."""
     stamp = RUN_STAMP.search(row.run)  # <ENV>-<date>-<time>-<hex>: the env has its own column
-    return [
-        row.name,
-        stamp.group(1) if stamp else row.run,
-        row_env(row),
-        "—" if row.step is None else f"{row.step:,}",
-        format_return(row.recent_return),
-        format_size(row.size),
-        row_age(row, now),
-        status_text(row),
-    ]
+    widths = widths or {}
+    run = stamp.group(1) if stamp else row.run
+    return {
+        "name": cut_name(row.name, widths.get("name", len(row.name))),
+        "step": Text(format_step(row.step), justify="right"),
+        "status": status_text(row),
+        "run": cut_middle(run, widths.get("run", len(run))),
+        "env": row_env(row),
+        "return": Text(format_return(row.recent_return), justify="right"),
+        "size": Text(format_size(row.size), justify="right"),
+        "age": Text(row_age(row, now), justify="right"),
+    }
 
 
 def row_matches(row: CheckpointRow, text: str) -> bool:

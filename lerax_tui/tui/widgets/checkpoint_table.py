@@ -6,18 +6,34 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
 from lerax_tui.core.checkpoint_index import CheckpointRow
-from lerax_tui.tui.checkpoint_text import COLUMNS, VERIFIED_COLUMNS, row_age, row_cells, row_matches
+from lerax_tui.tui.checkpoint_text import (
+    COLUMNS,
+    NAME_LEAST,
+    NAME_WANT,
+    VERIFIED_COLUMNS,
+    format_step,
+    row_age,
+    row_cells,
+    row_matches,
+)
+from lerax_tui.tui.columns import Column, fit_columns
 
+RIGHT_ALIGNED = frozenset({"step", "return", "size", "age"})  # numbers: their headers too
 FILL_CHUNK = 300  # rows added to the table per event-loop turn
 AGES_UP_TO = 5000  # rows whose age column is refreshed when the browser comes back into view
 
 
 class CheckpointTable(DataTable):
     """The browser's rows, keyed by path. Enter (select) is shown in the footer as "Load".
+
+    Its columns fit its width: name, step and status first, the others only when they fit (an
+    80-column terminal shows what matters without scrolling sideways); the step column is as wide
+    as its widest number.
 
     Args:
         clock: Seconds since the epoch now (the age column); tests fix it.
@@ -34,10 +50,40 @@ class CheckpointTable(DataTable):
         self._shown: list[str] = []
         self._shown_set: set[str] = set()
         self._fill_generation = 0
+        self.widths: dict[str, int] = {}  # the shown columns and their widths
 
     def on_mount(self) -> None:
-        for name, width in COLUMNS:
-            self.add_column(name, key=name, width=width)
+        self._layout()
+
+    def on_resize(self) -> None:
+        if self._layout():
+            self._refill()
+
+    def _layout(self) -> bool:
+        """Fit the columns to the width (and the step column to its widest number); True when the
+        columns changed (the rows must be added again)."""
+        widest_step = max((len(format_step(r.step)) for r in self.entries.values()), default=0)
+        columns = [
+            Column(key, key, max(width, widest_step) if key == "step" else width, priority, flex=key == "name")
+            for key, width, priority in COLUMNS
+        ]
+        longest = max((len(r.name) for r in self.entries.values()), default=16)
+        columns[0] = Column(
+            "name", "name", NAME_LEAST, 0, flex=True, want=NAME_WANT, want_priority=2.5, most=max(16, longest)
+        )
+        width = self.size.width or 120
+        if self.row_count > max(1, self.size.height - 1):
+            width -= 2  # the vertical scrollbar
+        fitted = fit_columns(columns, width, gap=2 * self.cell_padding)
+        widths = {c.key: w for c, w in fitted}
+        if widths == self.widths:
+            return False
+        self.widths = widths
+        self.clear(columns=True)
+        for column, w in fitted:
+            label = Text(column.key, justify="right" if column.key in RIGHT_ALIGNED else "left")
+            self.add_column(label, key=column.key, width=w)
+        return True
 
     # --- what is shown ---------------------------------------------------------------------------
 
@@ -65,6 +111,7 @@ class CheckpointTable(DataTable):
         """Show a new listing (the cursor stays on the same file when it is still there)."""
         self.entries = {r.key: r for r in rows}
         self._order = [r.key for r in rows]
+        self._layout()
         self._refill()
 
     def drop_row(self, key: str) -> None:
@@ -88,17 +135,22 @@ class CheckpointTable(DataTable):
             row = self.entries.get(key)
             if row is None or key not in self._shown_set:
                 continue
-            for (name, _), value in zip(COLUMNS, row_cells(row, now), strict=True):
+            if row.step is not None and len(format_step(row.step)) > self.widths.get("step", 99):
+                self._layout()  # a wider step than any before: never cut it
+                self._refill()
+                return
+            cells = row_cells(row, now, self.widths)
+            for name in self.widths:
                 if name not in VERIFIED_COLUMNS:
                     continue
                 try:
-                    self.update_cell(key, name, value)
+                    self.update_cell(key, name, cells[name])
                 except Exception:  # not added yet (chunked fill) or filtered out meanwhile
                     break
 
     def refresh_ages(self) -> None:
         """Ages moved on while another screen was shown (skipped for huge tables: r rescans)."""
-        if len(self._shown) > AGES_UP_TO:
+        if len(self._shown) > AGES_UP_TO or "age" not in self.widths:
             return
         now = self.clock()
         for key in self._shown:
@@ -124,7 +176,8 @@ class CheckpointTable(DataTable):
         now = self.clock()
         with self.app.batch_update():
             for key in self._shown[start:end]:
-                self.add_row(*row_cells(self.entries[key], now), key=key)
+                cells = row_cells(self.entries[key], now, self.widths)
+                self.add_row(*(cells[name] for name in self.widths), key=key)
             if keep is not None and keep in self._shown_set and start <= self._shown.index(keep) < end:
                 self.move_cursor(row=self._shown.index(keep))
         if end < len(self._shown):
