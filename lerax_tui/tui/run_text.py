@@ -99,10 +99,11 @@ def row_cells(
         "tick": Text(marker, style="bold") if marker else Text(" "),
         "name": cut_left(short_name(summary), widths.get("name", 64)),
         "status": status_text(summary.status),
-        "steps": Text(format_steps(summary.step, compact=compact), justify="right"),
-        "final": Text(format_return(summary.final), justify="right"),
-        "best": Text(format_return(summary.best), justify="right"),
-        "seeds": Text(str(summary.num_seeds), justify="right"),
+        # numbers right-aligned, with the space after them that a text column has after its text
+        "steps": Text(format_steps(summary.step, compact=compact) + " ", justify="right"),
+        "final": Text(format_return(summary.final) + " ", justify="right"),
+        "best": Text(format_return(summary.best) + " ", justify="right"),
+        "seeds": Text(f"{summary.num_seeds} ", justify="right"),
         "env": summary.env_id,
         "started": short_started(summary),
     }

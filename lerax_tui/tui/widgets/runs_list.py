@@ -179,15 +179,17 @@ class RunsList(Vertical):
         with self.app.batch_update():
             table.clear(columns=True)
             for column, width in columns:
-                label = Text(column.label, justify="right" if column.right else "left")
+                label = Text(column.label + " ", justify="right") if column.right else Text(column.label)
                 table.add_column(label, key=column.key, width=width + 1)
             for key, cells in rows:
                 table.add_row(*cells, *[""] * (len(keys) - len(cells)), key=key)
             if cursor_key in order:
                 table.move_cursor(row=order.index(cursor_key))
-        caption = f"{self.runs_dir}: no runs yet" if not order else f"{self.runs_dir} · {len(order)} runs"
+        # the counts first: a narrow pane cuts the folder, not them
+        caption = "no runs yet" if not order else f"{len(order)} runs"
         if self.ticked:
             caption += f" · {len(self.ticked)} ticked"
+        caption += f" · {self.runs_dir}"
         self.query_one("#runs-dir-label", Static).update(Text(caption, style="dim"))
 
     def current_key(self) -> str | None:
