@@ -141,6 +141,8 @@ class _Entry:
     result: Result | None = None
     final_key: tuple | None = None
     final_step: int | None = None
+    seen: tuple | None = None  # every file's identity and the lock at the last summary
+    last: RunSummary | None = None
 
 
 class RunSummaries:
@@ -164,23 +166,34 @@ class RunSummaries:
         key = _stat(folder / RESULT_FILE)
         if key != entry.result_key:
             entry.result_key, entry.result = key, read_result(folder) if key is not None else None
-        entry.figures.feed(folder / runs.METRICS_FILE)
-        return _summarise(folder, entry)
+        metrics = folder / runs.METRICS_FILE
+        seen = (
+            entry.config_key,
+            entry.result_key,
+            _stat(metrics),
+            _stat(_final_path(folder, entry)),
+            lock_held(folder),
+        )
+        if seen == entry.seen and entry.last is not None:
+            return entry.last  # nothing changed: a few stat calls and one lock probe
+        entry.figures.feed(metrics)
+        entry.seen, entry.last = seen, _summarise(folder, entry, running=seen[-1])
+        return entry.last
 
 
-def _summarise(folder: Path, entry: _Entry) -> RunSummary:
+def _summarise(folder: Path, entry: _Entry, *, running: bool) -> RunSummary:
     figures, result, run = entry.figures, entry.result, entry.config
     config = dict(run.config) if run is not None else {}
     raw = run.raw if run is not None else {}
     num_seeds = run.num_seeds if run is not None else max(1, len(figures.episodes))
     total = config.get("total_timesteps")
     total = total if type(total) is int else None
-    if lock_held(folder):
+    if running:
         status = RunStatus.RUNNING
     elif result is not None:
         status = result.status
     else:
-        final_step = _final_step(folder, entry, num_seeds)
+        final_step = _final_step(folder, entry)
         if final_step is None or final_step < figures.step:
             status = RunStatus.INTERRUPTED  # killed: no end was written after its last chunk
         elif total is not None and final_step >= total:
@@ -229,10 +242,15 @@ def _summarise(folder: Path, entry: _Entry) -> RunSummary:
     )
 
 
-def _final_step(folder: Path, entry: _Entry, num_seeds: int) -> int | None:
+def _final_path(folder: Path, entry: _Entry) -> Path:
+    """Seed 0's final manifest (``final.json``, or ``seed-0-final.json`` with several seeds)."""
+    num_seeds = entry.config.num_seeds if entry.config is not None else 1
+    return folder / runs.CHECKPOINTS / f"{runs.checkpoint_name(None, seed=0, num_seeds=num_seeds)}.json"
+
+
+def _final_step(folder: Path, entry: _Entry) -> int | None:
     """The step in seed 0's final manifest (cached by its size and time)."""
-    name = runs.checkpoint_name(None, seed=0, num_seeds=num_seeds)
-    path = folder / runs.CHECKPOINTS / f"{name}.json"
+    path = _final_path(folder, entry)
     key = _stat(path)
     if key != entry.final_key:
         entry.final_key, entry.final_step = key, None

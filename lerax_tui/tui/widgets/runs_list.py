@@ -186,7 +186,7 @@ class RunsList(Vertical):
             if cursor_key in order:
                 table.move_cursor(row=order.index(cursor_key))
         # the counts first: a narrow pane cuts the folder, not them
-        caption = "no runs yet" if not order else f"{len(order)} runs"
+        caption = "no runs yet" if not order else f"{len(order)} run{'' if len(order) == 1 else 's'}"
         if self.ticked:
             caption += f" · {len(self.ticked)} ticked"
         caption += f" · {self.runs_dir}"
