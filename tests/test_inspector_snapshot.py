@@ -14,3 +14,15 @@ def test_inspector_snapshot(snap_compare, tmp_path):
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+
+
+def test_continue_from_weights_dialog_80x24(snap_compare, tmp_path):
+    """Continuing without a resume state asks where exploration starts (epsilon_end by default)."""
+    app = InspectorApp(make_run(tmp_path, resume=False))
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("c")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

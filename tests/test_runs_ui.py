@@ -193,3 +193,13 @@ async def test_help_lists_the_runs_keys(tmp_path):
         text = " ".join(str(w.render()) for w in app.screen.query("*"))
         for binding_id in ("runs.tick", "runs.open", "runs.compare", "runs.export", "runs.wide"):
             assert binding_id in text
+
+
+async def test_summary_and_compare_keys_are_in_the_palette(tmp_path):
+    app, runs = app_over(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        runs_list = await runs_tab(pilot)
+        runs_list.open_run(runs / SEEDS)
+        await opened(pilot, RunSummaryScreen)
+        titles = [c.title for c in app._screen_commands(app.screen)]
+        assert "Export metrics CSV" in titles and "Back" in titles
