@@ -148,3 +148,38 @@ def test_many_folders_and_removed_ones(tmp_path):
     reader = RunSummaries()
     assert len(reader.summaries(folders)) == count
     assert len(reader.summaries(folders[:3])) == 3 and len(reader._entries) == 3
+
+
+LINES = [
+    '{"step": 10, "episode_returns": [[1.5, 2]], "eval_returns": [[3.0]]}',
+    '{"step": 10, "episode_returns": [[1.5, true]]}',
+    '{"step": 10, "episode_returns": [[NaN]]}',
+    '{"step": 10, "episode_returns": [[Infinity]]}',
+    '{"step": -1, "episode_returns": []}',
+    '{"step": 1.5, "episode_returns": []}',
+    '{"step": true}',
+    '{"step": 10, "episode_returns": [1, 2]}',
+    '{"step": 10, "episode_returns": "x"}',
+    '{"step": 10, "episode_returns": [[1.0]], "episode_steps": [[-5]]}',
+    '{"step": 10, "episode_returns": [[1.0]], "episode_steps": [["a"]]}',
+    '{"step": 10, "episode_returns": [[1.0]], "eval_returns": [["x"]]}',
+    '{"step": 10, "episode_returns": [[1.0]], "eval_returns": null}',
+    '{"step": 99999999999999999999}',
+    "[1, 2]",
+    "not json",
+    "[" * 5000 + "]" * 5000,
+    '{"step": 10, "episode_returns": ' + "[[1.0]]" * 0 + "[" + ",".join(["[1.0]"] * 1025) + "]}",
+]
+
+
+def test_the_tables_reader_refuses_what_the_typed_parser_refuses():
+    from lerax_tui.train.records import parse_metrics_line
+    from lerax_tui.train.run_summary import _light_record
+
+    for line in LINES:
+        typed = parse_metrics_line(line.encode())
+        light = _light_record(line.encode())
+        assert (typed is None) == (light is None), line[:80]
+        if typed is not None and light is not None:
+            assert light[0] == typed.step
+            assert [list(r) for r in typed.episode_returns] == light[1]

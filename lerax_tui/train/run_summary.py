@@ -11,6 +11,8 @@ Pure Python + NumPy (no JAX).
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from lerax_tui.core.safe_io import MAX_METRICS_LINE, load_json, open_regular
+from lerax_tui.core.schema import MAX_STEP
 from lerax_tui.train import runs
 from lerax_tui.train.outcome import RESULT_FILE, Result, RunStatus, lock_held, read_result
-from lerax_tui.train.records import RunConfig, parse_metrics_line
+from lerax_tui.train.records import MAX_SEEDS, RunConfig
 
 RECENT = 20  # episodes in a seed's "recent training return"
 
@@ -84,6 +87,7 @@ class _MetricsFigures:
     recent: list[deque] = field(default_factory=list)
     best: list[float | None] = field(default_factory=list)
     best_step: list[int | None] = field(default_factory=list)
+    _skipping: bool = False
 
     def _grow(self, seeds: int) -> None:
         while len(self.episodes) < seeds:
@@ -109,27 +113,83 @@ class _MetricsFigures:
             f.seek(self.offset)
             while True:
                 line = f.readline(MAX_METRICS_LINE + 1)
-                if not line or not line.endswith(b"\n"):
-                    if len(line) > MAX_METRICS_LINE:  # never held: skip to the next newline
-                        self.offset += len(line)
-                        continue
-                    break  # a torn last line waits for its newline
-                self.offset += len(line)
-                record = parse_metrics_line(line) if line.strip() else None
-                if record is None:
+                if not line:
+                    break
+                if not line.endswith(b"\n"):
+                    if len(line) <= MAX_METRICS_LINE:
+                        break  # a torn last line waits for its newline
+                    self.offset += len(line)  # over the cap: dropped up to its newline, never held
+                    self._skipping = True
                     continue
-                self.step = max(self.step, record.step)
-                self._grow(len(record.episode_returns))
-                for seed, returns in enumerate(record.episode_returns):
-                    self.episodes[seed] += len(returns)
-                    self.recent[seed].extend(returns.tolist())
-                if record.eval_returns is not None:
-                    self.evaluations += 1
-                    self._grow(len(record.eval_returns))
-                    for seed, returns in enumerate(record.eval_returns):
-                        mean = float(returns.mean()) if returns.size else None
-                        if mean is not None and (self.best[seed] is None or mean > self.best[seed]):  # type: ignore[operator]
-                            self.best[seed], self.best_step[seed] = mean, record.step
+                self.offset += len(line)
+                if self._skipping:  # the end of a line over the cap
+                    self._skipping = False
+                    continue
+                record = _light_record(line) if line.strip() else None
+                if record is not None:
+                    self._add(*record)
+
+    def _add(self, step: int, returns: list[list[float]], evals: list[list[float]] | None) -> None:
+        self.step = max(self.step, step)
+        self._grow(len(returns))
+        for seed, seed_returns in enumerate(returns):
+            self.episodes[seed] += len(seed_returns)
+            self.recent[seed].extend(seed_returns)
+        if evals is not None:
+            self.evaluations += 1
+            self._grow(len(evals))
+            for seed, seed_evals in enumerate(evals):
+                if not seed_evals:
+                    continue
+                mean = sum(seed_evals) / len(seed_evals)
+                best = self.best[seed]
+                if best is None or mean > best:
+                    self.best[seed], self.best_step[seed] = mean, step
+
+
+def _light_record(line: bytes) -> tuple[int, list[list[float]], list[list[float]] | None] | None:
+    """``step``, ``episode_returns`` and ``eval_returns`` of a metrics line, checked as strictly as
+    :func:`~lerax_tui.train.records.parse_metrics_record` checks them (whole step in range, one list
+    of finite numbers per seed, at most ``MAX_SEEDS`` seeds) but without building arrays or reading
+    the other fields: the Runs table reads every line of every run once. None: not a usable line."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    step = obj.get("step", 0)
+    if type(step) is not int or not 0 <= step < MAX_STEP:
+        return None
+    returns = _per_seed(obj.get("episode_returns") or [])
+    if returns is None:
+        return None
+    steps = obj.get("episode_steps")
+    if steps is not None and _per_seed(steps, whole=True) is None:
+        return None
+    raw_evals = obj.get("eval_returns")
+    evals = _per_seed(raw_evals) if raw_evals is not None else None
+    if raw_evals is not None and evals is None:
+        return None
+    return step, returns, evals
+
+
+def _per_seed(value: Any, *, whole: bool = False) -> list[list[float]] | None:
+    """``value`` when it is one list per seed of finite numbers (``whole``: of steps), else None."""
+    if not isinstance(value, list) or len(value) > MAX_SEEDS:
+        return None
+    for entry in value:
+        if not isinstance(entry, list):
+            return None
+        for x in entry:
+            ok = (
+                (type(x) is int and 0 <= x < MAX_STEP)
+                if whole
+                else (type(x) is int or (type(x) is float and math.isfinite(x)))
+            )
+            if not ok:
+                return None
+    return value
 
 
 @dataclass
