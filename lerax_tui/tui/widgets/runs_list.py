@@ -80,9 +80,9 @@ class RunsList(Vertical):
             self.overlays = overlays
 
     class _Summarised(Message):
-        def __init__(self, summaries: list[RunSummary]) -> None:
+        def __init__(self, summaries: list[RunSummary], folders: list[RunFolder] | None) -> None:
             super().__init__()
-            self.summaries = summaries
+            self.summaries, self.folders = summaries, folders
 
     class _Exported(Message):
         def __init__(self, text: str, error: bool) -> None:
@@ -112,28 +112,43 @@ class RunsList(Vertical):
     # --- the folder and its figures ------------------------------------------------------------------
 
     def rescan(self) -> None:
-        folders = list_run_folders(self.runs_dir)
+        """List the folder now (on the UI thread: at start and when ticking), then read the figures
+        in a worker."""
+        self._show_folders(list_run_folders(self.runs_dir))
+        self._refresh(listing=False)
+
+    def _show_folders(self, folders: list[RunFolder]) -> None:
         if [f.path for f in folders] != [f.path for f in self.folders]:
             self.folders = folders
             keys = {str(f.path) for f in folders}
             self.summaries = {k: v for k, v in self.summaries.items() if k in keys}
             self._redraw()
-        self._summarise([f.path for f in folders])
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="runs-summaries")
-    def _summarise(self, paths: list[Path]) -> None:
+    def _reading(self) -> bool:
+        return any(w.group == "runs-summaries" and not w.is_finished for w in self.workers)
+
+    @work(thread=True, exit_on_error=False, group="runs-summaries")
+    def _refresh(self, listing: bool = True) -> None:
+        """The folder's listing (``listing``: reads each config.json) and every run's figures, off
+        the UI thread."""
+        folders = list_run_folders(self.runs_dir) if listing else list(self.folders)
         with self._reader_lock:  # an older worker may still be reading
-            summaries = self._reader.summaries(paths)
-        self.post_message(self._Summarised(summaries))
+            summaries = self._reader.summaries([f.path for f in folders])
+        self.post_message(self._Summarised(summaries, folders if listing else None))
 
     @on(_Summarised)
     def _summarised(self, message: _Summarised) -> None:
+        if message.folders is not None:
+            self._show_folders(message.folders)
         keys = {str(f.path) for f in self.folders}
         self.summaries = {str(s.path): s for s in message.summaries if str(s.path) in keys}
         self._redraw()
 
     def poll(self) -> None:
-        self.rescan()
+        """Once a second: the listing and the figures in a worker; the ticked runs' new lines here
+        (few runs, only their new bytes)."""
+        if not self._reading():  # a first read of many runs can take longer than a second
+            self._refresh()
         changed = False
         for key, tail in self._tails.items():
             records = tail.poll()
