@@ -200,7 +200,8 @@ class Runner(LocalDevices):
     # --- internals --------------------------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
-        self._outcome.observe(event)
+        if self._writes_shared:  # result.json is the run's, written once (process 0 of several)
+            self._outcome.observe(event)
         if self.listener is not None:
             self.listener(event)
 
