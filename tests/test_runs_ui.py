@@ -11,6 +11,7 @@ from support.past_runs import CONTINUED, FAILED, FINISHED, KILLED, SEEDS, SLOWER
 
 from lerax_tui.train.outcome import RunStatus
 from lerax_tui.tui.app import make_app
+from lerax_tui.tui.palette import screen_commands
 from lerax_tui.tui.screens.run_compare import RunCompareScreen
 from lerax_tui.tui.screens.run_summary import RunSummaryScreen
 from lerax_tui.tui.widgets.return_chart import ReturnChart
@@ -169,12 +170,12 @@ async def test_palette_ticks_and_opens_runs_by_name(tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         runs_list = await runs_tab(pilot)
         await pilot.press("ctrl+p")
-        await pilot.press(*"tick run 121500")
+        await pilot.press(*"overlay run 121500-d4e5f6")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await until(pilot, lambda: runs_list.ticked == [str(runs / SLOWER)])
+        await until(pilot, lambda: runs_list.tick_order == [str(runs / SLOWER)])
         await pilot.press("ctrl+p")
-        await pilot.press(*"open run 124500")
+        await pilot.press(*"open run 124500-77aa00")
         await pilot.pause(0.5)
         await pilot.press("enter")
         await opened(pilot, RunSummaryScreen)
@@ -201,5 +202,5 @@ async def test_summary_and_compare_keys_are_in_the_palette(tmp_path):
         runs_list = await runs_tab(pilot)
         runs_list.open_run(runs / SEEDS)
         await opened(pilot, RunSummaryScreen)
-        titles = [c.title for c in app._screen_commands(app.screen)]
+        titles = [c.title for c in screen_commands(app, app.screen)]
         assert "Export metrics CSV" in titles and "Back" in titles

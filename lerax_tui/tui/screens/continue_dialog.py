@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
+from lerax_tui.tui.keymap import key_label
 from lerax_tui.tui.screens.dialogs import CSS_PATH, FormDialog
 
 
@@ -48,7 +49,7 @@ class ContinueFromWeightsDialog(FormDialog[float]):
             yield Static("", id="dialog-error")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Start training (enter)", id="yes", variant="primary")
-                yield Button("Cancel (esc)", id="no")
+                yield Button(f"Cancel ({key_label(self.app, 'dialog.cancel')})", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#param-epsilon_start", Input).focus()

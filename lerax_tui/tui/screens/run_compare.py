@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 from lerax_tui.train.run_export import RESULT_ROWS, compare_table, write_csv
 from lerax_tui.train.run_summary import RunSummary
 from lerax_tui.tui.columns import cut_left, cut_middle
+from lerax_tui.tui.keymap import key_label
 from lerax_tui.tui.run_text import overlay_marker, short_name
 
 RUN_COLUMN = 24  # a run's column: its marker and its name without the env (cut from the left if longer)
@@ -40,9 +41,9 @@ class RunCompareScreen(Screen):
 ## Compare runs
 
 The ticked runs side by side, one column each (its chart marker first): status, steps, seeds and the
-final and best greedy returns, then the hyperparameters whose values differ between them. **a**
-shows every hyperparameter (and back), **x** writes the table shown to CSV under
-`--runs-dir`/exports, **Escape** goes back.
+final and best greedy returns, then the hyperparameters whose values differ between them.
+**{key:compare.all}** shows every hyperparameter (and back), **{key:compare.export}** writes the table
+shown to CSV under `--runs-dir`/exports, **{key:compare.back}** goes back.
 """
 
     class _Exported(Message):
@@ -80,7 +81,11 @@ shows every hyperparameter (and back), **x** writes the table shown to CSV under
             style = "dim" if row[0] in RESULT_ROWS else "bold"
             cells = [Text(row[0], style=style)] + [Text(cut_middle(_grouped(v), RUN_COLUMN)) for v in row[1:]]
             table.add_row(*cells)
-        hidden = "" if not self.only_differing else " · only the hyperparameters that differ (a: all)"
+        hidden = (
+            ""
+            if not self.only_differing
+            else f" · only the hyperparameters that differ ({key_label(self.app, 'compare.all')}: all)"
+        )
         self.query_one("#compare-caption", Static).update(Text(f"{len(self.summaries)} runs{hidden}", style="dim"))
 
     def action_toggle_all(self) -> None:

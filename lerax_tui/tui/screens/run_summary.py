@@ -40,7 +40,7 @@ class RunSummaryScreen(Screen):
 The run's status and figures, the hyperparameters that differ from its environment's preset (the
 rest are the preset's), one row per seed (final and best greedy return, training episodes, the
 mean return of its last 20 training episodes), and its origin when it continues a checkpoint.
-**x** exports its metrics (a row per chunk) to CSV; **Escape** goes back.
+**{key:summary.export}** exports its metrics (a row per chunk) to CSV; **{key:summary.back}** goes back.
 """
 
     class _Exported(Message):

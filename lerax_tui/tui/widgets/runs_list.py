@@ -41,12 +41,13 @@ class RunsTable(DataTable):
 Every run folder under `--runs-dir`, newest first: status (**running** while a process holds its
 lock; **finished**, **stopped** or **failed** as its `result.json` says; **interrupted** when its
 writer was killed), seeds, steps, the final and best greedy return, and when it started. Columns
-that do not fit are left out (**w** widens the table).
+that do not fit are left out (**{key:runs.wide}** widens the table).
 
-**Space** ticks a run: its smoothed return is overlaid on the chart, with the marker shown in the
-first column (told apart without colour too). **Enter** opens the run's summary, **c** compares the
-ticked runs' hyperparameters side by side, **x** exports the highlighted run's metrics to CSV
-(under `--runs-dir`/exports). A run still being written updates live.
+**{key:runs.tick}** ticks a run: its smoothed return is overlaid on the chart, with the marker shown
+in the first column (told apart without colour too). **{key:runs.open}** opens the run's summary,
+**{key:runs.compare}** compares the ticked runs' hyperparameters side by side, **{key:runs.export}**
+exports the highlighted run's metrics to CSV (under `--runs-dir`/exports). A run still being written
+updates live.
 """
 
     BINDINGS = [
@@ -94,7 +95,7 @@ class RunsList(Vertical):
         self.runs_dir = Path(runs_dir)
         self.folders: list[RunFolder] = []
         self.summaries: dict[str, RunSummary] = {}
-        self.ticked: list[str] = []  # in ticking order: the K-th has the K-th overlay marker
+        self.tick_order: list[str] = []  # the ticked runs in ticking order: the K-th has the K-th marker
         self._tails: dict[str, MetricsTail] = {}
         self._histories: dict[str, ReturnHistory] = {}
         self._reader = RunSummaries()
@@ -177,7 +178,7 @@ class RunsList(Vertical):
             columns = fit_columns(table_columns(known, compact=True), max(20, width), gap=1)
         keys = [c.key for c, _ in columns]
         widths = {c.key: w for c, w in columns}
-        markers = {key: overlay_marker(i) for i, key in enumerate(self.ticked)}
+        markers = {key: overlay_marker(i) for i, key in enumerate(self.tick_order)}
         rows: list[tuple[str, list[str | Text]]] = []
         for key in order:
             summary = self.summaries.get(key)
@@ -202,8 +203,8 @@ class RunsList(Vertical):
                 table.move_cursor(row=order.index(cursor_key))
         # the counts first: a narrow pane cuts the folder, not them
         caption = "no runs yet" if not order else f"{len(order)} run{'' if len(order) == 1 else 's'}"
-        if self.ticked:
-            caption += f" · {len(self.ticked)} ticked"
+        if self.tick_order:
+            caption += f" · {len(self.tick_order)} ticked"
         caption += f" · {self.runs_dir}"
         self.query_one("#runs-dir-label", Static).update(Text(caption, style="dim"))
 
@@ -221,15 +222,15 @@ class RunsList(Vertical):
         key = str(path)
         if key not in {str(f.path) for f in self.folders}:
             return
-        want = key not in self.ticked if on is None else on
-        if want and key not in self.ticked:
-            self.ticked.append(key)
+        want = key not in self.tick_order if on is None else on
+        if want and key not in self.tick_order:
+            self.tick_order.append(key)
             self._tails[key] = MetricsTail(Path(key) / "metrics.jsonl")
             self._histories[key] = ReturnHistory()
             for record in self._tails[key].poll():
                 self._histories[key].add_record(record)
-        elif not want and key in self.ticked:
-            self.ticked.remove(key)
+        elif not want and key in self.tick_order:
+            self.tick_order.remove(key)
             del self._tails[key], self._histories[key]
         else:
             return
@@ -237,8 +238,17 @@ class RunsList(Vertical):
         self._redraw()
         self._announce()
 
+    @property
+    def ticked(self) -> set[str]:
+        """The paths (as strings) of the runs overlaid now."""
+        return set(self.tick_order)
+
+    def toggle(self, path: Path) -> None:
+        """Tick or untick a run (the palette's overlay commands)."""
+        self.tick(path)
+
     def _announce(self) -> None:
-        paths = [Path(k) for k in self.ticked]
+        paths = [Path(k) for k in self.tick_order]
         differences = config_differences(paths)
         self.post_message(
             self.OverlaysChanged(
@@ -284,7 +294,7 @@ class RunsList(Vertical):
     def compare(self) -> None:
         from lerax_tui.tui.screens.run_compare import RunCompareScreen
 
-        chosen = [self.summaries[k] for k in self.ticked if k in self.summaries]
+        chosen = [self.summaries[k] for k in self.tick_order if k in self.summaries]
         if len(chosen) < 2:
             self.notify("Tick two runs or more (space) to compare them.", timeout=4)
             return
