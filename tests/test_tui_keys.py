@@ -81,6 +81,7 @@ async def test_remapped_keys_show_in_palette_key_line_help_and_notices(tmp_path)
         assert isinstance(app.screen, HelpScreen)
         keys = dict((d.split(" (id")[0], k) for k, d in app.screen.keys)
         assert keys["Start/Stop"] == "f9" and keys["Config"] == "f8"
+        assert app.screen.keys[0] == ("f9", "Start/Stop (id `train.toggle`)")  # in declared order, remapped or not
         help_text = app.screen.query_one("#help-text").source
         assert "F5" not in help_text and "- `f9` Start/Stop" in help_text
         await pilot.press("escape")

@@ -15,7 +15,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from lerax_tui.tui.keymap import key_label
+from lerax_tui.tui.keymap import declared_bindings, key_label
 
 if TYPE_CHECKING:
     from lerax_tui.tui.screens.main import MainScreen
@@ -104,4 +104,6 @@ def help_keys(app: App, screen: Screen) -> list[tuple[str, str]]:
         label = app.get_key_display(binding)
         if label not in keys:
             keys.append(label)
-    return [(" / ".join(keys), f"{binding.description} (id `{binding.id}`)") for keys, binding in by_id.values()]
+    order = {binding_id: i for i, binding_id in enumerate(declared_bindings())}  # as declared, remapped or not
+    listed = sorted(by_id.values(), key=lambda entry: order.get(entry[1].id or "", len(order)))
+    return [(" / ".join(keys), f"{binding.description} (id `{binding.id}`)") for keys, binding in listed]
