@@ -28,6 +28,8 @@ from lerax_tui.tui.screens.browser import CheckpointBrowserScreen
 from lerax_tui.tui.screens.help import HelpScreen, pane_help
 from lerax_tui.tui.screens.inspector import InspectorScreen
 from lerax_tui.tui.screens.main import MainScreen
+from lerax_tui.tui.screens.sweep import OpenCheckpoint, UseSweepConfig
+from lerax_tui.tui.sweep_session import SweepTrainerFactory
 from lerax_tui.tui.training import default_trainer_factory
 from lerax_tui.tui.view_commands import view_commands
 
@@ -60,6 +62,7 @@ class LeraxApp(App[None], inherit_bindings=False):
         keymap_path: Path | None = None,
         stop_timeout_s: float = 15.0,
         memory_probe: Callable[[], int | None] | None = None,
+        sweep_factory: SweepTrainerFactory | None = None,
     ) -> None:
         super().__init__()
         self.runs_dir = Path(runs_dir)
@@ -79,6 +82,7 @@ class LeraxApp(App[None], inherit_bindings=False):
             catalogue,
             key_hints=self.key_hints(),
             memory_probe=memory_probe or host_memory_available,
+            sweep_factory=sweep_factory,
         )
 
     # --- composition and start-up -----------------------------------------------------------------
@@ -141,6 +145,29 @@ class LeraxApp(App[None], inherit_bindings=False):
         if self.main_screen.continue_training(request):
             while self.screen is not self.main_screen and len(self.screen_stack) > 1:
                 self.pop_screen()
+
+    def on_use_sweep_config(self, request: UseSweepConfig) -> None:
+        """The leaderboard's Enter: that configuration into the form (never while a run is going)."""
+        main = self.main_screen
+        if main.training:
+            self.notify("The form is locked while a run or sweep is going: stop it (F5) first.", severity="warning")
+            return
+        while self.screen is not main and len(self.screen_stack) > 1:
+            self.pop_screen()
+        main.load_config(request.env_id, request.config)
+        main.show_tab("tab-config")
+        self.notify(f"{request.label}: in the form (F5 trains it alone)", timeout=5)
+
+    def on_open_checkpoint(self, request: OpenCheckpoint) -> None:
+        """The leaderboard's inspect key: the browser on that file, which loads it into the inspector."""
+        browser = CheckpointBrowserScreen(self.runs_dir, request.path, form_defaults=self.main_screen.form_defaults)
+        self.push_screen(browser)
+
+        def load() -> None:
+            browser.select_path(request.path)
+            browser.action_load()
+
+        self.call_after_refresh(load)
 
     # --- stopping, quitting, signals ----------------------------------------------------------------
 
@@ -216,6 +243,7 @@ def make_app(
     keymap_path: Path | None = None,
     stop_timeout_s: float = 15.0,
     memory_probe: Callable[[], int | None] | None = None,
+    sweep_factory: SweepTrainerFactory | None = None,
 ) -> LeraxApp:
     """The app the CLI runs and the tests drive (tests pass a fake trainer factory and catalogue).
 
@@ -231,4 +259,5 @@ def make_app(
         keymap_path=keymap_path,
         stop_timeout_s=stop_timeout_s,
         memory_probe=memory_probe,
+        sweep_factory=sweep_factory,
     )

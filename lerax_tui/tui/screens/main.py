@@ -26,11 +26,17 @@ from lerax_tui.core.env_catalogue import EnvInfo, env_info
 from lerax_tui.train.config import ConfigError, DQNConfig, preset
 from lerax_tui.train.events import Failed, RunResult, TrainerFactory
 from lerax_tui.train.memory import host_memory_available
+from lerax_tui.train.sweep_spec import SweepSpec
 from lerax_tui.tui.keymap import with_keys
 from lerax_tui.tui.live_run import LiveRun
 from lerax_tui.tui.messages import ContinueTraining
 from lerax_tui.tui.run_commands import RunCommands
 from lerax_tui.tui.screens.dialogs import ConfirmDialog
+from lerax_tui.tui.screens.sweep import SweepScreen
+from lerax_tui.tui.screens.sweep_open import Loaded, SweepPicker
+from lerax_tui.tui.sweep_form import status_text
+from lerax_tui.tui.sweep_run import SweepRun
+from lerax_tui.tui.sweep_session import SweepSession, SweepTrainerFactory, default_sweep_factory
 from lerax_tui.tui.training import TrainingSession
 from lerax_tui.tui.widgets.config_form import ConfigForm
 from lerax_tui.tui.widgets.env_picker import EnvPicker
@@ -60,9 +66,14 @@ class MainScreen(Screen):
         memory_probe: Bytes free for replay buffers, asked in a thread worker at start and after each run
             (the app passes :func:`~lerax_tui.train.memory.memory_available_now`; the default reads the
             host's without JAX).
+        sweep_factory: Makes the sweep trainer when the form holds swept fields (tests inject a fake).
     """
 
-    BINDINGS = [Binding("f7", "toggle_system", "System pane", id="view.system")]
+    BINDINGS = [
+        Binding("f7", "toggle_system", "System pane", id="view.system"),
+        Binding("f8", "show_sweep", "Sweep view", id="sweep.show"),
+        Binding("ctrl+w", "open_sweep", "Open sweep", id="sweep.open"),
+    ]
     COMMANDS = {RunCommands}  # tick / open / compare / export past runs from the palette
 
     def __init__(
@@ -74,15 +85,18 @@ class MainScreen(Screen):
         *,
         key_hints: Sequence[Binding] = (),
         memory_probe: Callable[[], int | None] = host_memory_available,
+        sweep_factory: SweepTrainerFactory | None = None,
     ) -> None:
         super().__init__(id="main")
         self.memory_probe = memory_probe
         self.memory_available: int | None = None
         self._refusal: str | None = None  # the "Cannot start" line the status bar shows, while it holds
+        self.sweep_factory = sweep_factory or default_sweep_factory
+        self.last_sweep: tuple[SweepRun, DQNConfig, SweepSession | None] | None = None  # what F8 shows
         self.key_hints = list(key_hints)
         self.runs_dir, self.env_id, self.trainer_factory = runs_dir, env_id, trainer_factory
         self._catalogue = list(catalogue) if catalogue is not None else None
-        self.session: TrainingSession | None = None
+        self.session: TrainingSession | SweepSession | None = None
         self.run = LiveRun()
 
     def compose(self) -> ComposeResult:
@@ -223,11 +237,19 @@ class MainScreen(Screen):
 
     @on(ConfigForm.Changed)
     def _form_changed(self, event: ConfigForm.Changed) -> None:
-        """A "Cannot start" line from the form follows the form: the next problem, or gone once fixed."""
-        if self._refusal is None or self.training or self.run.message != self._refusal:
+        """The status line follows the form: a "Cannot start" line shows the next problem (or goes once
+        fixed), and before F5 the line says what the form's swept fields add up to."""
+        if self.training:
             return
-        self._refusal = f"Cannot start: {event.error}" if event.error else None
-        self.run.note(self._refusal or "")
+        if self._refusal is not None and self.run.message == self._refusal:
+            self._refusal = f"Cannot start: {event.error}" if event.error else None
+            self.run.note(self._refusal or "")
+        if self._refusal is None:
+            spec = self.form.sweep
+            if spec is not None:
+                self.run.note(status_text(spec))
+            elif self.run.message.startswith("sweep: "):
+                self.run.note("")
         self._show_status()
 
     @on(RunsList.OverlaysChanged)
@@ -261,6 +283,8 @@ class MainScreen(Screen):
                 self._refuse(f"Cannot start: {error}")
                 self._refusal = self.run.message
                 return False
+            if self.form.sweep is not None:
+                return self.start_sweep(env_id, self.form.sweep)
         self.session = TrainingSession(trainer_factory or self.trainer_factory, env_id, {}, config, self.runs_dir)
         self.run = LiveRun(env_id, config.total_timesteps, phase="compiling", message="starting (JAX compiles first)")
         self.form.disabled = True
@@ -269,6 +293,42 @@ class MainScreen(Screen):
         self._show_status()
         self._train(self.session)
         return True
+
+    def start_sweep(self, env_id: str, spec: SweepSpec) -> bool:
+        """Start a sweep of ``spec`` and show it on the sweep screen (F5 here or there stops it)."""
+        session = SweepSession(self.sweep_factory, env_id, spec, self.runs_dir)
+        self.session = session
+        # No step count here: the sweep screen has the configurations' progress.
+        self.run = LiveRun(env_id, 0, phase="compiling", message=status_text(spec))
+        self.form.disabled = True
+        self.query_one(ReturnChart).show_run(self.run)
+        self.query_one(MetricsView).show(self.run)
+        self._show_status()
+        self.last_sweep = (session.sweep, spec.base, session)
+        self.action_show_sweep()
+        self._train(session)
+        return True
+
+    def action_show_sweep(self) -> None:
+        """The last sweep started or opened, on a new sweep screen (the screens are views of its model)."""
+        if self.last_sweep is None:
+            self.notify("No sweep yet: put a list (1e-3, 3e-3) or a range (1e-4:1e-2:log) in a field, then F5.")
+            return
+        if isinstance(self.app.screen, SweepScreen):
+            self.app.pop_screen()  # F5 on the last sweep's screen: the new sweep's replaces it
+        sweep, base, session = self.last_sweep
+        self.app.push_screen(SweepScreen(sweep, base, self.runs_dir, session=session))
+
+    def action_open_sweep(self) -> None:
+        """A sweep folder from the runs folder, on its own sweep screen (its leaderboard, curves, sensitivity)."""
+
+        def opened(loaded: Loaded | None) -> None:
+            if loaded is not None and not self.training:  # a live sweep stays the one F8 shows
+                self.last_sweep = (loaded[0], loaded[1], None)
+            if loaded is not None:
+                self.app.push_screen(SweepScreen(loaded[0], loaded[1], self.runs_dir))
+
+        self.app.push_screen(SweepPicker(self.runs_dir), opened)
 
     def continue_training(self, request: ContinueTraining) -> bool:
         """A run from a checkpoint (the inspector's request): its config in the form, then started."""
@@ -328,7 +388,7 @@ class MainScreen(Screen):
         self._show_status()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="training", name="training")
-    def _train(self, session: TrainingSession) -> RunResult | None:
+    def _train(self, session: TrainingSession | SweepSession) -> RunResult | None:
         worker = get_current_worker()
         session.is_cancelled = lambda: worker.is_cancelled
         return session.run()
@@ -359,6 +419,8 @@ class MainScreen(Screen):
             self.notify(message, severity="error", timeout=15)
             self.run.fail(message)
         self.run.end()
+        if isinstance(self.session, SweepSession):
+            self.session.finish(self.run.message if self.run.phase == "failed" else None)
         self.session = None
         self._show_status()
         self._probe_memory()  # the run started the device: the form can now check against its memory

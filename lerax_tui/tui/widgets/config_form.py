@@ -25,6 +25,8 @@ from lerax_tui.train.config import (
     problems,
 )
 from lerax_tui.train.memory import engine_problems
+from lerax_tui.train.sweep_spec import SweepSpec
+from lerax_tui.tui.sweep_form import read_form, swept_label
 
 
 def _kind(f: Field[Any]) -> str:
@@ -45,6 +47,7 @@ class FieldRow(Vertical):
         self.field = f
         self.tooltip = f.metadata["help"]
         self._error: str | None = None
+        self._sweep: str | None = None
 
     @property
     def name_(self) -> str:
@@ -63,6 +66,7 @@ class FieldRow(Vertical):
             yield Checkbox("enabled", compact=True, id=f"field-{f.name}")
         else:
             yield Input(compact=True, id=f"field-{f.name}", select_on_focus=False)
+        yield Static("", classes="field-sweep")
         yield Static("", classes="field-error")
 
     @property
@@ -84,6 +88,14 @@ class FieldRow(Vertical):
                 editor.value = _text(value)
             else:
                 editor.value = value  # type: ignore[attr-defined]
+
+    def set_sweep(self, label: str | None) -> None:
+        """Mark the field as swept (``label`` says how: ``sweep: 3 values``) or as a plain value."""
+        if label == self._sweep:  # called for every row on every keystroke: only a change redraws
+            return
+        self._sweep = label
+        self.set_class(bool(label), "-swept")
+        self.query_one(".field-sweep", Static).update(label or "")
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # A class, not :focus-within: Textual restyles the row's own style on focus, not its label's.
@@ -112,6 +124,11 @@ counter, replay buffers that must fit in memory) and blocks **{key:train.toggle}
 `eval_interval` follows `total_timesteps` (10 evaluations per run) while marked *auto*, until you set it.
 **{key:form.reset}** resets every field to the selected environment's preset.
 The form is locked while a run is going. Hover (or focus) a field for what it means.
+
+**Sweeps.** A text field that holds a list (`1e-3, 3e-3, 1e-2`) or a range (`1e-4:1e-2:log`, drawing
+8 configurations; `1e-4:1e-2:log:16` draws 16) is swept: the form trains every combination of the
+lists (times the draws of the ranges), each with `num_seeds` seeds, and the status line says how many
+agents that is before **F5** starts the sweep.
 """
 
     class Changed(Message):
@@ -131,6 +148,7 @@ The form is locked while a run is going. Hover (or focus) a field for what it me
         self.memory_available: int | None = None
         self._loaded: dict[str, Any] = {}
         self._explicit: set[str] = set()  # derived fields the user set (they no longer follow total_timesteps)
+        self.sweep: SweepSpec | None = None
 
     def compose(self) -> ComposeResult:
         all_fields = fields(DQNConfig)
@@ -192,17 +210,29 @@ The form is locked while a run is going. Hover (or focus) a field for what it me
         """
         rows = self.rows
         values: dict[str, Any] = {}
-        found: list[ConfigError] = []
+        plain, sweep = read_form({name: row.raw_value() for name, row in rows.items()})
+        found: list[ConfigError] = list(sweep.errors)
         for name, row in rows.items():
+            row.set_sweep(swept_label(sweep.swept[name], sweep.samples) if name in sweep.swept else None)
+            if name not in plain:  # a list or range that cannot be read: its error is in found
+                continue
             try:
-                values[name] = coerce(name, row.raw_value())
+                values[name] = coerce(name, plain[name])
             except ConfigError as error:
                 found.append(error)
         found += problems(values)
         config = None
+        self.sweep = None
         if not found:
-            config = DQNConfig(**values)
-            found = engine_problems(self.observation_shape, config, self.memory_available)
+            config = DQNConfig(**values)  # a sweep's fields stand at their first value here
+            # A sweep's replay buffers are checked all together (its largest program), not the base's alone.
+            found = engine_problems(self.observation_shape, config, None if sweep.swept else self.memory_available)
+            if not found and sweep.swept:
+                try:
+                    self.sweep = sweep.spec(config)
+                    self.sweep.check_memory(self.observation_shape, self.memory_available)
+                except ConfigError as error:  # a cross-field rule of one configuration, too many agents
+                    found, self.sweep = [sweep.on_field(error)], None
             if found:
                 config = None
         first_per_field: dict[str, ConfigError] = {}
