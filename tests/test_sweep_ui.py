@@ -93,11 +93,15 @@ async def test_enter_puts_a_configuration_into_the_form(tmp_path):
         assert form.sweep is None and form.validate() is not None  # one configuration now: F5 trains it alone
 
 
-async def test_f5_stops_a_running_sweep_and_every_configuration_ends(tmp_path):
+async def test_f6_pauses_and_f5_stops_a_running_sweep_and_every_configuration_ends(tmp_path):
     app, sweeps = app_with(tmp_path, chunk_delay=0.05)
     async with app.run_test(size=SIZE) as pilot:
         screen = await start_sweep(pilot, app, learning_rate="1e-3,3e-3", total_timesteps=500_000)
         await until(pilot, lambda: any(m.step for m in screen.sweep.members))
+        await pilot.press("f6")  # the app's keys drive the sweep like a run: pause, resume, checkpoint
+        await pilot.press("f6")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: sweeps.last.calls[:3] == ["pause", "resume", "checkpoint"])
         await pilot.press("f5")
         await until(pilot, lambda: app.main_screen.session is None, timeout=10)
         await pilot.pause(0.3)
