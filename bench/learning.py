@@ -3,6 +3,8 @@
     python bench/learning.py                       # CartPole-v1, Acrobot-v1, Breakout-MinAtar
     python bench/learning.py CartPole-v1 --set learning_rate=5e-4
     python bench/learning.py all                   # every supported env, one preset family after another
+    python bench/learning.py CartPole-v1 --steps 500000 --diagnose   # 10x the preset's length, Q-values
+    python bench/learning.py --diagnose-run runs/CartPole-v1-...      # the same read-out for a run folder
 
 Prints one table per environment: steps per seed, wall time (compile included), and per-seed greedy
 returns (``eval_episodes`` episodes each), with the target and how many seeds reached it. Every env
@@ -10,6 +12,12 @@ also gets a uniform-random baseline (the same number of episodes acting with eps
 count of seeds whose greedy return beats it: the check for presets without a published target.
 Where the preset sets ``eval_interval``, each seed's best policy from those periodic evaluations
 is re-evaluated on the final evaluation's episodes and reported beside the final policy.
+
+``--steps N`` trains N steps per seed with ``eval_interval`` N/10 (10 evaluations, as at the
+preset's own length). ``--diagnose`` adds, per run, the curve of the periodic evaluations (mean and
+worst seed), the TD loss over the run (median over seeds, averaged over each tenth of the run) and
+each seed's final Q-values at initial states (mean of max_a Q over 256 reset states), against the
+bound 1/(1-gamma) x |reward per step| that a non-divergent Q-network stays near.
 
 A seed's result is exactly reproducible for a given seed *count*, but changes with it: a batch of 5
 vmapped seeds rounds its matmuls differently from a batch of 10 (differences of 1e-7 after a few
@@ -66,6 +74,65 @@ def run(env_id: str, seeds: int, overrides: dict, runs_dir: str) -> dict:
     return {"config": config, "result": result, "wall_s": wall, "per_seed": per_seed, "best": best, "random": baseline}
 
 
+def q_at_reset(run_dir: str, num_seeds: int, env_id: str, states: int = 256) -> list[float]:
+    """Each seed's final policy: mean over ``states`` initial states of max_a Q(s, a)."""
+    import jax
+    import jax.numpy as jnp
+
+    from lerax_tui.core import make_env
+    from lerax_tui.core.verification import load_checkpoint
+    from lerax_tui.train.runs import checkpoint_name
+
+    env = make_env(env_id)
+    keys = jax.random.split(jax.random.key(777), states)
+    out = []
+    for s in range(num_seeds):
+        policy, _ = load_checkpoint(
+            os.path.join(run_dir, "checkpoints", checkpoint_name(None, seed=s, num_seeds=num_seeds))
+        )
+
+        def q0(key, policy=policy):
+            return jnp.max(policy.q_values(None, env.observation(env.initial(key=key)))[1])
+
+        out.append(float(jnp.mean(jax.vmap(q0)(keys))))
+    return out
+
+
+def diagnose(run_dir: str) -> None:
+    """The evaluation curve, the loss over the run and the final Q-values of a finished run folder."""
+    import json
+
+    from lerax_tui.train.config import DQNConfig
+
+    with open(os.path.join(run_dir, "config.json")) as f:
+        meta = json.load(f)
+    config = DQNConfig.from_dict(meta["config"]) if "config" in meta else DQNConfig.from_dict(meta)
+    env_id = meta.get("env_id", "CartPole-v1")
+    records = [json.loads(line) for line in open(os.path.join(run_dir, "metrics.jsonl")) if line.strip()]
+    total = config.total_timesteps
+    print(
+        f"\n### diagnosis of {run_dir} ({env_id}, gamma {config.gamma}: |Q| bound 1/(1-gamma) = {1 / (1 - config.gamma):.0f} per unit reward)"
+    )
+    print("| step | greedy eval mean over seeds | worst seed | seeds >= 475 (CartPole) |")
+    print("|---|---|---|---|")
+    for r in records:
+        if "eval_returns" in r:
+            means = [float(np.mean(x)) for x in r["eval_returns"]]
+            print(
+                f"| {r['step']:,} | {np.mean(means):.1f} | {np.min(means):.1f} | {sum(m >= 475 for m in means)}/{len(means)} |"
+            )
+    print("| tenth of the run | TD loss: median over seeds of the mean over its chunks | largest seed |")
+    print("|---|---|---|")
+    for k in range(10):
+        lo, hi = total * k / 10, total * (k + 1) / 10
+        rows = [r["loss"] for r in records if lo < r["step"] <= hi and all(x is not None for x in r["loss"])]
+        if rows:
+            per_seed = np.mean(np.asarray(rows, dtype=float), axis=0)
+            print(f"| {int(lo):,}-{int(hi):,} | {np.median(per_seed):.3g} | {np.max(per_seed):.3g} |")
+    q = q_at_reset(run_dir, config.num_seeds, env_id)
+    print("final max_a Q at initial states, per seed: " + ", ".join(f"{x:.0f}" for x in q))
+
+
 def report(env_id: str, out: dict) -> None:
     config, result = out["config"], out["result"]
     target = TARGETS.get(env_id)
@@ -120,13 +187,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--runs-dir", default=None, help="keep the run folders here (default: a temporary folder)")
+    p.add_argument("--steps", type=int, default=None, help="steps per seed (eval_interval follows: steps / 10)")
+    p.add_argument("--diagnose", action="store_true", help="eval curve, loss over the run and final Q-values")
+    p.add_argument("--diagnose-run", metavar="RUN_DIR", help="only print the diagnosis of this finished run folder")
     args = p.parse_args(argv)
+    if args.diagnose_run:
+        diagnose(args.diagnose_run)
+        return 0
     overrides = parse_overrides(args.set)
+    if args.steps is not None:
+        overrides = {"total_timesteps": args.steps, "eval_interval": max(1, args.steps // 10), **overrides}
     runs_dir = args.runs_dir or tempfile.mkdtemp(prefix="lerax-tui-learning-")
     print(f"# learning benchmark  (jax devices: {os.environ.get('JAX_PLATFORMS', 'default')}; runs in {runs_dir})")
     envs = [e for name in args.envs for e in (supported_ids() if name == "all" else [name])]
     for env_id in envs:
-        report(env_id, run(env_id, args.seeds, overrides, runs_dir))
+        out = run(env_id, args.seeds, overrides, runs_dir)
+        report(env_id, out)
+        if args.diagnose:
+            diagnose(str(out["result"].run_dir))
         sys.stdout.flush()
     return 0
 

@@ -102,7 +102,7 @@ class Fused:
     a global-norm clip, Huber or squared loss, double or vanilla target, bootstrapping through
     truncation from the pre-reset observation."""
 
-    def __init__(self, config):
+    def __init__(self, config, hidden: tuple[int, ...] | None = None):
         import equinox as eqx
         import gymnax
         import jax
@@ -110,6 +110,8 @@ class Fused:
         import optax
 
         c = config
+        # hidden layer widths: (width_size,) * depth as ours, or any list (PureJaxRL's 120-84)
+        hidden = tuple(hidden) if hidden is not None else (c.width_size,) * c.depth
         env, params = gymnax.make("CartPole-v1")
         E, N, B = c.num_envs, c.buffer_size, c.batch_size
         iterations = c.total_timesteps // E
@@ -127,9 +129,17 @@ class Fused:
                     x = jax.nn.relu(x)
             return x
 
+        class Net(eqx.Module):
+            layers: tuple
+
+            def __init__(self, key):
+                sizes = (obs_dim, *hidden, n_actions)
+                keys = jax.random.split(key, len(sizes) - 1)
+                self.layers = tuple(eqx.nn.Linear(i, o, key=k) for i, o, k in zip(sizes[:-1], sizes[1:], keys))
+
         def init(key):
             k_net, k_env, k_run = jax.random.split(key, 3)
-            net = eqx.nn.MLP(obs_dim, n_actions, c.width_size, c.depth, key=k_net)
+            net = Net(k_net)
             obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(k_env, E), params)
             buf = dict(
                 obs=jnp.zeros((N, obs_dim)),
@@ -142,9 +152,7 @@ class Fused:
             opt_state = opt.init(net)
             return (net, net, opt_state, buf, jnp.int32(0), jnp.int32(0), env_state, obs, jnp.int32(0), k_run)
 
-        static = eqx.filter(
-            eqx.nn.MLP(obs_dim, n_actions, c.width_size, c.depth, key=jax.random.key(0)), eqx.is_array, inverse=True
-        )
+        static = eqx.filter(Net(jax.random.key(0)), eqx.is_array, inverse=True)
 
         def loss_fn(net, target, batch):
             online, target = eqx.combine(net, static), eqx.combine(target, static)
@@ -221,13 +229,47 @@ class Fused:
         return self.steps / (time.perf_counter() - t0)
 
 
+def breakdown(name: str, steps: int, repeats: int) -> int:
+    """Microseconds per iteration of ours and fused, acting only and with learning, alternating."""
+    full = make_config(CONFIGS[name], steps)
+    act_only = full.replace(learning_starts=steps + 1)
+    systems = {
+        "ours, act only": Ours(act_only),
+        "fused, act only": Fused(act_only),
+        "ours, full": Ours(full),
+        "fused, full": Fused(full),
+    }
+    sps: dict[str, list[float]] = {k: [] for k in systems}
+    for r in range(repeats):
+        for k in list(systems) if r % 2 == 0 else list(reversed(systems)):
+            sps[k].append(systems[k].run(r))
+        print(f"run {r}: " + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in sps.items()), flush=True)
+    E = full.num_envs
+    us = {k: 1e6 * E / statistics.median(v) for k, v in sps.items()}
+    print(f"\n## {name}: microseconds per iteration ({E} env steps), median of {repeats} alternating runs")
+    print("| system | acting only | full | learning (full - acting) |")
+    print("|---|---|---|---|")
+    for who in ("ours", "fused"):
+        a, f = us[f"{who}, act only"], us[f"{who}, full"]
+        print(f"| {who} | {a:.1f} | {f:.1f} | {f - a:.1f} |")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=50_000, help="env steps per run at the four configurations")
     p.add_argument("--table-steps", type=int, default=20_000, help="env steps per run in the buffer x envs table")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--only", choices=("configs", "table"), help="run one part only")
+    p.add_argument(
+        "--breakdown",
+        choices=tuple(CONFIGS),
+        help="instead: one configuration with and without learning (learning_starts past the run), "
+        "ours and fused, to split an iteration's cost into acting and learning",
+    )
     args = p.parse_args(argv)
+    if args.breakdown:
+        return breakdown(args.breakdown, args.steps, args.repeats)
 
     if args.only != "table":
         systems = {}

@@ -1,17 +1,21 @@
 """Throughput against peers on CartPole-v1, in one invocation, alternating runs.
 
     .venv-bench/bin/python bench/throughput.py          # with rejax (needs `pip install rejax==0.1.3`)
-    .venv/bin/python bench/throughput.py --no-rejax     # our engine only
+    .venv/bin/python bench/throughput.py --no-rejax     # our engine and the fused references only
 
 rejax runs at its own CartPole DQN configuration (see ANCHORS.md) and our engine at the same
-hyperparameters; then our engine at PureJaxRL's configuration, compared with the PureJaxRL figure
-measured on this machine (43-49k env steps/s). Env steps/s exclude compilation for both sides.
-rejax's ``train`` also runs one final evaluation (128 episodes): ``eval_freq`` is set to the whole
-run so it evaluates once, not every 4k steps.
+hyperparameters. At PureJaxRL's configuration (10 envs, buffer 10,000, batch 128, one gradient step
+per vector step of 10 env steps, hard target every 500, its run length of 500,000 steps) three
+systems alternate in one run: our engine, the fused one-jit reference of ``bench/scaling.py`` with
+our network (120-120), and the same fused reference with PureJaxRL's exact network (120-84), which
+stands in for PureJaxRL itself (its figure measured on this machine: 43-49k env steps/s, ANCHORS).
+``MLPQPolicy`` has hidden layers of one width, so ours cannot run 120-84; ours / fused at 120-120 is
+the like-for-like engine ratio, fused 120-120 / fused 120-84 the price of the wider second layer.
+Env steps/s exclude compilation for every system. rejax's ``train`` also runs one final evaluation
+(128 episodes): ``eval_freq`` is set to the whole run so it evaluates once, not every 4k steps.
 
 Differences that cannot be removed: rejax's network is a dueling 64x64 swish MLP, ours a plain
-64x64 ReLU MLPQPolicy; PureJaxRL's is 120-84, ours 120-120 (more work) and 100-100 (the same
-multiply-adds per forward pass).
+64x64 ReLU MLPQPolicy.
 """
 
 from __future__ import annotations
@@ -87,38 +91,9 @@ OURS_AT_PUREJAXRL = dict(
     depth=2,
     loss="mse",
 )
-# PureJaxRL's 120-84 net does 10.7k multiply-adds per forward pass; our two equal hidden layers match
-# that at width 100 (10.6k); width 120 (15.1k) is the upper bound above.
-OURS_AT_PUREJAXRL_MATCHED = {**OURS_AT_PUREJAXRL, "width_size": 100}
-
-
-def time_ours(overrides: dict, steps: int, seed: int) -> tuple[float, float]:
-    """(compile s, env steps/s) of our engine, chunked the way the runner chunks it."""
-    import jax
-
-    from lerax_tui.core import make_env
-    from lerax_tui.train import dqn
-    from lerax_tui.train.config import DQNConfig
-    from lerax_tui.train.runner import max_chunk_iterations
-
-    env = make_env("CartPole-v1")
-    config = DQNConfig(total_timesteps=steps, seed=seed, **overrides)
-    t0 = time.perf_counter()
-    state = dqn.init_state(env, config)
-    max_iterations = max_chunk_iterations(config)
-    chunk = dqn.make_chunk_fn(env, config, max_iterations, state)
-    chunk.compile(state)
-    compile_s = time.perf_counter() - t0
-    iterations = steps // config.num_envs
-    t0 = time.perf_counter()
-    done = 0
-    while done < iterations:
-        n = min(max_iterations, iterations - done)
-        state, out = chunk(state, n)
-        out = jax.device_get(out)  # what the runner does with every chunk
-        dqn.completed_episodes(out)
-        done += n
-    return compile_s, iterations * config.num_envs / (time.perf_counter() - t0)
+# PureJaxRL's own network and run length (its dqn.py: Dense 120, Dense 84, TOTAL_TIMESTEPS 5e5)
+PUREJAXRL_HIDDEN = (120, 84)
+PUREJAXRL_STEPS = 500_000
 
 
 def _legacy_env():
@@ -163,14 +138,32 @@ def time_rejax(steps: int, seed: int) -> tuple[float, float, float]:
     return compile_s, sps, float(returns[-1].mean())
 
 
+def _alternate(systems: dict, repeats: int, label: str) -> dict[str, list[float]]:
+    """Time every system ``repeats`` times, rotating which goes first; env steps/s per run."""
+    sps: dict[str, list[float]] = {name: [] for name in systems}
+    names = list(systems)
+    for r in range(repeats):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            sps[name].append(systems[name].run(r))
+        print(f"run {r} {label}: " + ", ".join(f"{n} {sps[n][-1]:,.0f}" for n in names), flush=True)
+    return sps
+
+
 def main(argv: list[str] | None = None) -> int:
+    from scaling import Fused, Ours, make_config  # bench/ is sys.path[0] when run as a script
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=100_000, help="env steps per run (default 100k)")
-    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--steps", type=int, default=100_000, help="env steps per run at rejax's config (default 100k)")
+    p.add_argument(
+        "--purejaxrl-steps", type=int, default=PUREJAXRL_STEPS, help="env steps per run at PureJaxRL's (its 500k)"
+    )
+    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-rejax", action="store_true")
+    p.add_argument("--only", choices=("rejax", "purejaxrl"), help="one of the two comparisons")
     args = p.parse_args(argv)
 
-    have_rejax = not args.no_rejax
+    have_rejax = not args.no_rejax and args.only != "purejaxrl"
     if have_rejax:
         try:
             import rejax  # noqa: F401
@@ -178,57 +171,52 @@ def main(argv: list[str] | None = None) -> int:
             print("rejax not installed here: run with .venv-bench/bin/python (pip install rejax==0.1.3) - skipping it")
             have_rejax = False
 
-    rows: dict[str, list[float]] = {"rejax": [], "ours@rejax": [], "ours@purejaxrl": [], "ours@purejaxrl-matched": []}
-    compiles: dict[str, list[float]] = {k: [] for k in rows}
-    for r in range(args.repeats):
-        if have_rejax:
-            c, sps, ret = time_rejax(args.steps, r)
-            rows["rejax"].append(sps)
-            compiles["rejax"].append(c)
-            print(
-                f"run {r}: rejax          {sps:10,.0f} env steps/s  (compile {c:.1f} s, final eval {ret:.0f})",
-                flush=True,
-            )
-        c, sps = time_ours(OURS_AT_REJAX, args.steps, r)
-        rows["ours@rejax"].append(sps)
-        compiles["ours@rejax"].append(c)
-        print(f"run {r}: ours @ rejax   {sps:10,.0f} env steps/s  (compile {c:.1f} s)", flush=True)
-        c, sps = time_ours(OURS_AT_PUREJAXRL, args.steps, r)
-        rows["ours@purejaxrl"].append(sps)
-        compiles["ours@purejaxrl"].append(c)
-        print(f"run {r}: ours @ PureJaxRL {sps:8,.0f} env steps/s  (compile {c:.1f} s)", flush=True)
-        c, sps = time_ours(OURS_AT_PUREJAXRL_MATCHED, args.steps, r)
-        rows["ours@purejaxrl-matched"].append(sps)
-        compiles["ours@purejaxrl-matched"].append(c)
-        print(f"run {r}: ours @ PureJaxRL, 100-100 net {sps:8,.0f} env steps/s  (compile {c:.1f} s)", flush=True)
+    if args.only != "purejaxrl":
+        ours = Ours(make_config(OURS_AT_REJAX, args.steps))
+        print(f"compiled ours @ rejax: {ours.compile_s:.1f} s", flush=True)
+        rows: dict[str, list[float]] = {"rejax": [], "ours": []}
+        compiles: list[float] = []
+        for r in range(args.repeats):
+            if have_rejax:
+                c, sps, ret = time_rejax(args.steps, r)
+                rows["rejax"].append(sps)
+                compiles.append(c)
+                print(f"run {r}: rejax {sps:10,.0f} env steps/s  (compile {c:.1f} s, final eval {ret:.0f})", flush=True)
+            rows["ours"].append(ours.run(r))
+            print(f"run {r}: ours @ rejax {rows['ours'][-1]:10,.0f} env steps/s", flush=True)
+        o = statistics.median(rows["ours"])
+        print(f"\n## CartPole-v1 at rejax's config, {args.steps:,} env steps per run, median of {args.repeats}")
+        print("| system | env steps/s | compile s | ratio |")
+        print("|---|---|---|---|")
+        if rows["rejax"]:
+            rj = statistics.median(rows["rejax"])
+            print(f"| rejax 0.1.3 | {rj:,.0f} | {statistics.median(compiles):.1f} | 1.0x |")
+            print(f"| lerax-tui | {o:,.0f} | {ours.compile_s:.1f} | {o / rj:.1f}x rejax (target >= 5x) |")
+        else:
+            print(f"| lerax-tui | {o:,.0f} | {ours.compile_s:.1f} | rejax measured {REJAX_FIGURE} in ANCHORS |")
+        del ours
 
-    print(
-        f"\n## CartPole-v1 DQN throughput, {args.steps:,} env steps per run, {args.repeats} alternating runs (median)"
-    )
-    print("| system @ config | env steps/s | compile s | ratio |")
-    print("|---|---|---|---|")
-    med = {k: statistics.median(v) for k, v in rows.items() if v}
-    cmed = {k: statistics.median(v) for k, v in compiles.items() if v}
-    if "rejax" in med:
-        print(f"| rejax 0.1.3 @ rejax | {med['rejax']:,.0f} | {cmed['rejax']:.1f} | 1.0x |")
+    if args.only != "rejax":
+        config = make_config(OURS_AT_PUREJAXRL, args.purejaxrl_steps)
+        systems = {"ours 120-120": Ours(config), "fused 120-120": Fused(config)}
+        systems["fused 120-84"] = Fused(config, hidden=PUREJAXRL_HIDDEN)
+        print("compiled @ PureJaxRL: " + ", ".join(f"{n} {s.compile_s:.1f} s" for n, s in systems.items()), flush=True)
+        sps = _alternate(systems, args.repeats, "@ PureJaxRL")
+        med = {n: statistics.median(v) for n, v in sps.items()}
+        lo, hi = PUREJAXRL_FIGURE
         print(
-            f"| lerax-tui @ rejax | {med['ours@rejax']:,.0f} | {cmed['ours@rejax']:.1f} | {med['ours@rejax'] / med['rejax']:.1f}x rejax (target >= 5x) |"
+            f"\n## CartPole-v1 at PureJaxRL's config, {args.purejaxrl_steps:,} env steps per run, "
+            f"median of {args.repeats} alternating runs"
         )
-    else:
-        print(
-            f"| lerax-tui @ rejax | {med['ours@rejax']:,.0f} | {cmed['ours@rejax']:.1f} | rejax measured {REJAX_FIGURE} in ANCHORS |"
-        )
-    lo, hi = PUREJAXRL_FIGURE
-    print(f"| PureJaxRL (ANCHORS figure) | {lo:,}-{hi:,} | 3.9 | 1.0x |")
-    print(
-        f"| lerax-tui @ PureJaxRL | {med['ours@purejaxrl']:,.0f} | {cmed['ours@purejaxrl']:.1f} | "
-        f"{med['ours@purejaxrl'] / hi:.2f}-{med['ours@purejaxrl'] / lo:.2f}x PureJaxRL (target >= 1.0x) |"
-    )
-    m = med["ours@purejaxrl-matched"]
-    print(
-        f"| lerax-tui @ PureJaxRL, 100-100 net (same MACs as 120-84) | {m:,.0f} | {cmed['ours@purejaxrl-matched']:.1f} | "
-        f"{m / hi:.2f}-{m / lo:.2f}x PureJaxRL |"
-    )
+        print("| system | env steps/s (median) | runs | compile s | vs PureJaxRL's 43-49k (ANCHORS) |")
+        print("|---|---|---|---|---|")
+        for n, s in systems.items():
+            runs = ", ".join(f"{x / 1000:.1f}k" for x in sps[n])
+            print(f"| {n} | {med[n]:,.0f} | {runs} | {s.compile_s:.1f} | {med[n] / hi:.2f}-{med[n] / lo:.2f}x |")
+        o, f120, f84 = med["ours 120-120"], med["fused 120-120"], med["fused 120-84"]
+        print(f"\nours / fused, same network (120-120): {o / f120:.2f} (target >= 0.9)")
+        print(f"ours 120-120 / fused 120-84 (PureJaxRL's exact config): {o / f84:.2f}")
+        print(f"fused 120-120 / fused 120-84 (the wider second layer alone): {f120 / f84:.2f}")
     return 0
 
 
