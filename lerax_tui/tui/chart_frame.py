@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from lerax_tui.tui.chart_data import episode_x, step_to_x, summarize, x_extent
-from lerax_tui.tui.run_text import overlay_marker
 from lerax_tui.tui.chart_draw import EVAL_MARKS, RGB, ChartFrame, RunLine, wants_log
 from lerax_tui.tui.chart_settings import ChartSettings, XAxis
 from lerax_tui.tui.history import HistorySnapshot
+from lerax_tui.tui.run_text import overlay_marker
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from lerax_tui.render.chart_scale import band_path, nice_ticks, short_number
 from lerax_tui.tui.sweep_run import MemberRun, SweepRun
 from lerax_tui.tui.sweep_style import colour, marker, swatch
 from lerax_tui.tui.sweep_table import SortKey, ranked
-from lerax_tui.tui.widgets.return_chart import band_path, nice_ticks, short_number
 
 REDRAW_HZ = 2
 LEGEND_LINES = 2
@@ -71,7 +71,7 @@ class SweepCurves(PlotextPlot):
             rgb = colour(member.index)
             if member.index == focused and summary.num_seeds > 1:
                 x, y = band_path(summary.x, summary.low, summary.high)
-                plt.plot(x, y, marker="braille", color=_blend(rgb))
+                plt.plot(x.tolist(), y.tolist(), marker="braille", color=_blend(rgb))
             plt.plot(summary.x.tolist(), summary.mean.tolist(), marker="braille", color=rgb)
             every = max(1, summary.x.size * 8 // max(8, width))  # its marker every ~8 columns
             start = (member.index * 3) % every  # staggered, so markers of close lines do not hide each other
