@@ -67,7 +67,7 @@ async def _sweep_to_the_end(pilot) -> None:
 def test_form_with_swept_fields(snap_compare, app_factory):
     async def run_before(pilot):
         await _form(pilot)
-        pilot.app.main_screen.form.rows["gamma"].editor.focus()
+        pilot.app.main_screen.query_one("#chart").focus()  # not an Input: its blinking cursor made the picture flaky
         await pilot.pause()
 
     assert snap_compare(app_factory(), terminal_size=(120, 36), run_before=run_before)

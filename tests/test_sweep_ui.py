@@ -135,14 +135,14 @@ async def test_without_an_engine_the_sweep_fails_in_one_line(tmp_path):
         assert screen.sweep.phase == "failed" and "no sweep engine" in screen.sweep.message
 
 
-async def test_f8_shows_the_sweep_again_and_ctrl_w_opens_its_folder(tmp_path):
+async def test_ctrl_t_shows_the_sweep_again_and_ctrl_w_opens_its_folder(tmp_path):
     app, sweeps = app_with(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         live = await start_sweep(pilot, app, learning_rate="1e-3,3e-3,1e-2", total_timesteps=3000)
         await until(pilot, lambda: app.main_screen.session is None)
         await pilot.press("escape")
         assert app.screen is app.main_screen
-        await pilot.press("f8")  # the last sweep again, on a new screen over the same model
+        await pilot.press("ctrl+t")  # the last sweep again, on a new screen over the same model
         assert isinstance(app.screen, SweepScreen) and app.screen.sweep is live.sweep
         await pilot.press("escape")
         await pilot.press("ctrl+w")

@@ -332,8 +332,9 @@ async def test_past_runs_overlay_and_grow_live(tmp_path):
         chart.redraw_now()
         drawn = chart.render().plain
         assert "000000-abcdef" in drawn  # the overlay's legend
-        # its evaluations, marked + (the live run's are x: told apart without colour), and the legend's +
-        assert drawn.count("+") >= 4  # (the one at 20k may sit on the right-hand frame)
+        # below the legend line: its marker (the Runs table's ●) along its line and on its evaluations, so
+        # it is told apart from the live run (x) without colour
+        assert drawn.split("\n", 1)[1].count("●") >= 4
         await pilot.press("space")  # untick
         await until(pilot, lambda: not chart.overlays)
 

@@ -71,7 +71,7 @@ class MainScreen(Screen):
 
     BINDINGS = [
         Binding("f7", "toggle_system", "System pane", id="view.system"),
-        Binding("f8", "show_sweep", "Sweep view", id="sweep.show"),
+        Binding("ctrl+t", "show_sweep", "Sweep view", id="sweep.show"),
         Binding("ctrl+w", "open_sweep", "Open sweep", id="sweep.open"),
     ]
     COMMANDS = {RunCommands}  # tick / open / compare / export past runs from the palette
@@ -92,7 +92,7 @@ class MainScreen(Screen):
         self.memory_available: int | None = None
         self._refusal: str | None = None  # the "Cannot start" line the status bar shows, while it holds
         self.sweep_factory = sweep_factory or default_sweep_factory
-        self.last_sweep: tuple[SweepRun, DQNConfig, SweepSession | None] | None = None  # what F8 shows
+        self.last_sweep: tuple[SweepRun, DQNConfig, SweepSession | None] | None = None  # what ctrl+t shows
         self.key_hints = list(key_hints)
         self.runs_dir, self.env_id, self.trainer_factory = runs_dir, env_id, trainer_factory
         self._catalogue = list(catalogue) if catalogue is not None else None
@@ -323,7 +323,7 @@ class MainScreen(Screen):
         """A sweep folder from the runs folder, on its own sweep screen (its leaderboard, curves, sensitivity)."""
 
         def opened(loaded: Loaded | None) -> None:
-            if loaded is not None and not self.training:  # a live sweep stays the one F8 shows
+            if loaded is not None and not self.training:  # a live sweep stays the one ctrl+t shows
                 self.last_sweep = (loaded[0], loaded[1], None)
             if loaded is not None:
                 self.app.push_screen(SweepScreen(loaded[0], loaded[1], self.runs_dir))
