@@ -22,24 +22,7 @@ import optax
 from jaxtyping import Array, Float, Int, PyTree
 
 from lerax_tui.train.config import DQNConfig
-
-ENGINE_KEYS: tuple[str, ...] = (
-    "learning_rate",
-    "lr_schedule",
-    "gamma",
-    "tau",
-    "epsilon_start",
-    "epsilon_end",
-    "exploration_fraction",
-    "max_grad_norm",
-    "loss",
-    "double_dqn",
-    "learning_starts",
-    "train_frequency",
-    "target_update_interval",
-)
-"""The config keys the compiled iteration reads that may be traced (see ``sweep_spec.TRACED_KEYS``
-for the host-side ones a sweep also varies per configuration)."""
+from lerax_tui.train.sweep_spec import ENGINE_KEYS
 
 
 @final

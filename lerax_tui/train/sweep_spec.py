@@ -30,27 +30,29 @@ from typing import Any
 from lerax_tui.train.config import FIELD_NAMES, ConfigError, DQNConfig, check_value, coerce, field_info
 from lerax_tui.train.memory import transition_bytes
 
-TRACED_KEYS: frozenset[str] = frozenset(
-    {
-        "learning_rate",
-        "lr_schedule",
-        "gamma",
-        "tau",
-        "epsilon_start",
-        "epsilon_end",
-        "exploration_fraction",
-        "max_grad_norm",
-        "loss",
-        "double_dqn",
-        "learning_starts",
-        "train_frequency",
-        "target_update_interval",
-        "epsilon",
-        "eval_episodes",
-        "eval_interval",
-        "checkpoint_interval",
-    }
+ENGINE_KEYS: tuple[str, ...] = (
+    "learning_rate",
+    "lr_schedule",
+    "gamma",
+    "tau",
+    "epsilon_start",
+    "epsilon_end",
+    "exploration_fraction",
+    "max_grad_norm",
+    "loss",
+    "double_dqn",
+    "learning_starts",
+    "train_frequency",
+    "target_update_interval",
 )
+"""The keys the compiled iteration reads that may be traced per agent (``hyper.Hyper``)."""
+
+TRACED_KEYS: frozenset[str] = frozenset(ENGINE_KEYS) | {
+    "epsilon",
+    "eval_episodes",
+    "eval_interval",
+    "checkpoint_interval",
+}
 """Keys that change no array shape: agents that differ only in these share one compiled program
 (the host-side ones - evaluation and checkpoint settings, the saved epsilon - never enter it)."""
 
