@@ -230,3 +230,27 @@ def test_a_seed_count_that_does_not_divide_and_a_locked_run_stop_every_process(t
     assert codes == [2, 2]
     assert "being written by another process" in _log(logs, 0)
     assert "process 0 could not open the run folder" in _log(logs, 1)
+
+
+def test_the_memory_check_counts_the_seeds_one_process_holds():
+    """A --distributed run or sweep spreads its replay buffers over the processes: each host is
+    asked for its share only (both checks refuse the same count on one process)."""
+    from lerax_tui.train.config import ConfigError, DQNConfig
+    from lerax_tui.train.memory import buffer_bytes_for, engine_problems
+    from lerax_tui.train.sweep_spec import build_spec
+
+    config = DQNConfig(num_seeds=8, buffer_size=100_000, batch_size=64)
+    whole = buffer_bytes_for((4,), config)
+    host = int(whole / 2 / 0.8) + 1  # room for half the seeds, not for all of them
+    assert [e.field for e in engine_problems((4,), config, host)] == ["buffer_size"]
+    assert engine_problems((4,), config, host, processes=2) == []
+    found = engine_problems((4,), config, host // 2, processes=2)
+    assert "x 4 seed(s) per process (2 processes)" in str(found[0])
+
+    spec = build_spec(DQNConfig(buffer_size=100_000, batch_size=64), {"learning_rate": [1e-3, 1e-2]}, seeds=4)
+    host = int(spec.program_bytes((4,)) / 2 / 0.8) + 1
+    with pytest.raises(ConfigError, match="8 agents"):
+        spec.check_memory((4,), host)
+    spec.check_memory((4,), host, processes=2)
+    with pytest.raises(ConfigError, match=r"GiB of replay buffer per process \(2 processes\)"):
+        spec.check_memory((4,), host // 2, processes=2)

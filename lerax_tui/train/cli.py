@@ -211,7 +211,7 @@ def _train(args: argparse.Namespace, cluster: Cluster | None) -> int:
     try:
         if cluster is None or cluster.lead:
             _print_summary(args, summary, result, per_seed, best_per_seed)
-        else:
+        elif result.error is None:  # after an error, its line above is this process's last word
             say(f"process {cluster.index} of {cluster.count}: done; process 0 prints the summary of {result.run_dir}")
     except OSError:
         pass  # the terminal went away (SIGHUP): the run folder is what matters

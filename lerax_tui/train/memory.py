@@ -71,27 +71,34 @@ def memory_available_now() -> int | None:
     return host_memory_available()
 
 
-def check_engine(env: GymnaxEnv, config: DQNConfig, available: int | None = None) -> None:
+def check_engine(env: GymnaxEnv, config: DQNConfig, available: int | None = None, processes: int | None = None) -> None:
     """Cross-checks that need the environment (:func:`engine_problems`), made before anything allocates.
 
     Args:
         available: Bytes of memory for the buffers (default: :func:`memory_available`).
+        processes: How many processes share the seeds (default: ``jax.process_count()`` when
+            ``available`` is measured here, else 1); each host holds ``num_seeds / processes``.
 
     Raises:
         ConfigError: the first problem.
     """
-    available = memory_available() if available is None else available
-    found = engine_problems(env.observation_space.shape, config, available)
+    if available is None:
+        import jax
+
+        available, processes = memory_available(), processes or jax.process_count()
+    found = engine_problems(env.observation_space.shape, config, available, processes or 1)
     if found:
         raise found[0]
 
 
 def engine_problems(
-    observation_shape: tuple[int, ...] | None, config: DQNConfig, available: int | None
+    observation_shape: tuple[int, ...] | None, config: DQNConfig, available: int | None, processes: int = 1
 ) -> list[ConfigError]:
     """What the engine would refuse, without building anything (the form checks these as you type): one
     vector step not fitting the buffer, the 32-bit step counter overflowing, the replay buffers not fitting
-    in ``available`` bytes (None: unknown, not checked) instead of the process being killed."""
+    in ``available`` bytes (None: unknown, not checked) instead of the process being killed. With
+    ``processes`` > 1 (``--distributed``) each host holds its share of the seeds, and ``available``
+    is one host's."""
     found: list[ConfigError] = []
     if config.buffer_size < config.num_envs:
         found.append(
@@ -106,14 +113,18 @@ def engine_problems(
                 f"{config.total_timesteps} does not fit the 32-bit step counter (max {2**31 - 1 - config.num_envs})",
             )
         )
-    need = buffer_bytes_for(observation_shape, config)
+    held = -(-config.num_seeds // max(processes, 1))  # the seeds one host holds
+    need = buffer_bytes_for(observation_shape, config) // config.num_seeds * held
     if available is not None and need > 0.8 * available:
         per_transition = transition_bytes(observation_shape)
-        fits = int(0.8 * available) // per_transition // config.num_seeds
+        fits = int(0.8 * available) // per_transition // held
+        seeds = (
+            f"{config.num_seeds} seed(s)" if processes <= 1 else f"{held} seed(s) per process ({processes} processes)"
+        )
         found.append(
             ConfigError(
                 "buffer_size",
-                f"{config.buffer_size} transitions x {config.num_seeds} seed(s) need {need / 2**30:.1f} GiB of replay "
+                f"{config.buffer_size} transitions x {seeds} need {need / 2**30:.1f} GiB of replay "
                 f"buffer but only {available / 2**30:.1f} GiB is available (at most ~{fits:,} per seed fits)",
             )
         )

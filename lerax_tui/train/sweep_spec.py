@@ -295,26 +295,31 @@ class SweepSpec:
         per = transition_bytes(observation_shape)
         return max(sum(self.config(i).buffer_size for i in group) * self.seeds * per for group in self.programs())
 
-    def check_memory(self, observation_shape: tuple[int, ...] | None, available: int | None) -> None:
+    def check_memory(
+        self, observation_shape: tuple[int, ...] | None, available: int | None, processes: int = 1
+    ) -> None:
         """Refuse a sweep whose largest program's replay buffers would not fit in ``available``
-        bytes (None: unknown, nothing checked), the same 80% rule as a train run.
+        bytes (None: unknown, nothing checked), the same 80% rule as a train run. With ``processes``
+        > 1 (``--distributed``) each host holds its share of the agents and ``available`` is one host's.
 
         Raises:
             ConfigError: naming the agents, the bytes needed and what fits.
         """
         if available is None:
             return
-        need = self.program_bytes(observation_shape)
+        processes = max(processes, 1)
+        need = -(-self.program_bytes(observation_shape) // processes)
         if need <= 0.8 * available:
             return
         group = max(self.programs(), key=lambda g: sum(self.config(i).buffer_size for i in g))
         agents = len(group) * self.seeds
-        per_agent = need // agents
-        fits = int(0.8 * available) // per_agent
+        per_agent = need * processes // agents
+        fits = int(0.8 * available) // per_agent * processes
+        host = "" if processes == 1 else f" per process ({processes} processes)"
         raise ConfigError(
             "--seeds",
             f"{agents} agents ({len(group)} configuration(s) x {self.seeds} seed(s)) in one program need "
-            f"{need / 2**30:.1f} GiB of replay buffer but only {available / 2**30:.1f} GiB is available "
+            f"{need / 2**30:.1f} GiB of replay buffer{host} but only {available / 2**30:.1f} GiB is available "
             f"(about {fits} such agents fit: fewer seeds, fewer values, or a smaller buffer_size)",
         )
 
