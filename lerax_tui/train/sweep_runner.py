@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lerax_tui.train import lifecycle, runs, schedule
-from lerax_tui.train.best import Best, load_best
+from lerax_tui.train.best import load_best
 from lerax_tui.train.checks import check_env
 from lerax_tui.train.events import ChunkMetrics, EvalKind, Evaluated, Failed, Finished, Phase, PhaseChanged
-from lerax_tui.train.run_writer import RESUME_KIND, RunWriter
+from lerax_tui.train.run_writer import RunWriter
 from lerax_tui.train.sweep_events import (
     ConfigEvent,
     ProgramStarted,
@@ -44,11 +44,12 @@ from lerax_tui.train.sweep_events import (
     SweepResult,
     SweepStarted,
 )
-from lerax_tui.train.sweep_folder import create_sweep_dir, lock_all
-from lerax_tui.train.sweep_record import ConfigResult, ConfigStatus, SweepRecord, new_record, read_sweep, write_sweep
+from lerax_tui.train.sweep_hooks import SweepDevices
+from lerax_tui.train.sweep_record import ConfigResult, ConfigStatus, SweepRecord, read_sweep, write_sweep
 from lerax_tui.train.sweep_spec import SweepSpec
 
 if TYPE_CHECKING:
+    from lerax_tui.train.best import Best
     from lerax_tui.train.config import DQNConfig
     from lerax_tui.train.dqn import DQNState
 
@@ -83,7 +84,7 @@ def epsilon_host(config: DQNConfig, step: int) -> float:
     return config.epsilon_start + (config.epsilon_end - config.epsilon_start) * min(step / decay, 1.0)
 
 
-class SweepRunner:
+class SweepRunner(SweepDevices):
     """One sweep in its folder (a new one, or ``from_sweep_dir`` to continue one). See the module
     docstring. Bad input raises before any folder is made (EnvError/ConfigError/ValueError);
     a member held by another process raises RunLocked."""
@@ -104,15 +105,9 @@ class SweepRunner:
         self.env = check_env(env_id, {})
         for config in spec.configs():
             check_engine(self.env, config, available=1 << 62)  # per-run rules; memory below, per program
-        spec.check_memory(tuple(self.env.observation_space.shape or ()), memory_available())
-        if resume_from is None:
-            self.record = new_record(spec, env_id)
-            self.sweep_dir = create_sweep_dir(Path(runs_dir or "runs"), self.env, spec, self.record)
-        else:
-            assert record is not None
-            self.record, self.sweep_dir = record, Path(resume_from)
+        spec.check_memory(tuple(self.env.observation_space.shape or ()), memory_available(), self._processes)
+        self.record, self.sweep_dir, self._locks = self._open_sweep_dir(runs_dir, resume_from, record)
         self.run_dir = self.sweep_dir  # the Trainer protocol's name for the folder it writes
-        self._locks = lock_all(self.sweep_dir, self.record)
         self._stop, self._running, self._checkpoint = threading.Event(), threading.Event(), threading.Event()
         self._running.set()
         self.result = SweepResult(self.sweep_dir, self.record)
@@ -163,7 +158,7 @@ class SweepRunner:
                 SweepStarted(self.sweep_dir, self.spec.num_configs, self.spec.seeds, len(groups), self.spec.summary())
             )
             for p, members in enumerate(groups):
-                if self._stop.is_set():
+                if self._stop_now():
                     self.result.stopped_early = True
                     break
                 self._emit(ProgramStarted(p, len(groups), [m.index for m in members], members[0].start_step))
@@ -187,7 +182,8 @@ class SweepRunner:
 
     def _set_status(self, m: Member, status: ConfigStatus, error: str | None = None, result=None) -> None:
         self.record.update(m.index, status=status, error=error, result=result)
-        write_sweep(self.sweep_dir, self.record)
+        if self._writes_shared:
+            write_sweep(self.sweep_dir, self.record)
         self._emit(StatusChanged(m.index, status, error))
 
     def _groups(self) -> list[list[Member]]:
@@ -199,8 +195,9 @@ class SweepRunner:
             config = self.spec.config(entry.index)
             run_dir = self.sweep_dir / entry.run_dir
             point = lifecycle.resume_point(run_dir)
-            lifecycle.clean_owned(run_dir)
-            lifecycle.truncate_metrics(run_dir, point.step)
+            if self._writes_shared:
+                lifecycle.clean_owned(run_dir)
+                lifecycle.truncate_metrics(run_dir, point.step)
             index = entry.index
 
             def emit(event: Any, index: int = index) -> None:
@@ -215,24 +212,7 @@ class SweepRunner:
             groups.setdefault(key, []).append(member)
         return list(groups.values())
 
-    def _initial_state(self, members: list[Member]) -> DQNState:
-        from lerax_tui.core.checkpoint import load_pytree
-        from lerax_tui.train import dqn, sweep_engine
-
-        if all(m.state_path is None for m in members):
-            return sweep_engine.init_program(self.env, [m.config for m in members])
-        states = []
-        for m in members:
-            if m.state_path is None:  # only at step 0, where the initial state is the config's
-                states.append(dqn.init_state(self.env, m.config))
-            else:
-                skeleton = dqn.state_skeleton(self.env, m.config)
-                states.append(load_pytree(m.state_path, skeleton, kind=RESUME_KIND))
-        return sweep_engine.join_states(states)
-
     def _run_program(self, members: list[Member]) -> None:
-        import jax
-
         from lerax_tui.train import dqn, sweep_engine
 
         seeds = self.spec.seeds
@@ -242,7 +222,7 @@ class SweepRunner:
         for m in members:
             self._set_status(m, ConfigStatus.RUNNING)
             self._emit(ConfigEvent(m.index, PhaseChanged(Phase.COMPILING)))
-        state = dqn.shard_seeds(self._initial_state(members))
+        state = self._start_state(members)
         step = int(state.step)
         max_iterations = schedule.max_chunk_iterations(config)
         chunk = dqn.make_chunk_fn(self.env, config, max_iterations, state, sweep_engine.program_hyper(configs))
@@ -263,20 +243,21 @@ class SweepRunner:
                 self._running.wait()
                 for m in active if not self._stop.is_set() else []:
                     self._emit(ConfigEvent(m.index, PhaseChanged(Phase.TRAINING)))
-            if self._stop.is_set():
+            due = [schedule.next_eval(m.config, step) for m in active]
+            due += [schedule.next_checkpoint(m.config, step) for m in active]
+            n = schedule.chunk_iterations(config, step, n_next, *due)
+            stop, checkpoint, n = self._agree(self._stop.is_set(), self._checkpoint.is_set(), n)
+            if stop:
                 stopped = True
                 break
-            if self._checkpoint.is_set():
+            if checkpoint:
                 self._checkpoint.clear()
                 for p, m in enumerate(members):
                     if not m.failed:
                         self._write(m, state, p, step, final=False)
-            due = [schedule.next_eval(m.config, step) for m in active]
-            due += [schedule.next_checkpoint(m.config, step) for m in active]
-            n = schedule.chunk_iterations(config, step, n_next, *due)
             t1 = time.perf_counter()
             state, out = chunk(state, n)
-            out = jax.device_get(out)
+            out = self._fetch(out)
             dt = time.perf_counter() - t1
             train_s += dt
             self.result.train_s += dt
@@ -284,7 +265,7 @@ class SweepRunner:
             before, step = step, int(out.step)
             self.result.agent_steps += (step - before) * seeds * len(active)
             self._after_chunk(members, state, out, n, dt, before, step, time.perf_counter() - t0, train_s)
-        self._finish_program(members, state, step, stopped or self._stop.is_set())
+        self._finish_program(members, state, step, stopped or self._stop_now())
 
     def _after_chunk(self, members, state, out, n: int, dt: float, before: int, step: int, wall_s, train_s) -> None:
         from lerax_tui.train.dqn import completed_episodes
@@ -329,7 +310,8 @@ class SweepRunner:
                 epsilon=epsilon_host(m.config, step),
                 eval_returns=returns.get(m.index),
             )
-            runs.append_metrics(m.run_dir, event.to_json())
+            if self._writes_shared:
+                runs.append_metrics(m.run_dir, event.to_json())
             self._emit(ConfigEvent(m.index, event))
             if m.index in returns:
                 best = [b.score if b else None for b in m.best]
@@ -357,37 +339,24 @@ class SweepRunner:
         self._emit(ConfigEvent(m.index, PhaseChanged(Phase.FAILED)))
         self._set_status(m, ConfigStatus.FAILED, message)
 
-    def _write(self, m: Member, state: DQNState, p: int, step: int, *, final: bool) -> Path:
-        from lerax_tui.train.sweep_engine import member_state
-
-        recent = [m.recent_return(s) for s in range(self.spec.seeds)]
-        return m.writer.write_all(member_state(state, p, self.spec.seeds), step, recent, final=final)
-
     def _evaluate_periodic(self, due: list[tuple[int, Member]], state: DQNState, step: int) -> dict[int, list]:
         """Greedy evaluation of every seed of the ``due`` members in one batched call per episode
         count; each seed's best is kept as in a plain run (ties go to the later policy)."""
         from lerax_tui.train import sweep_engine as se
-        from lerax_tui.train.dqn import seed_policy
 
         seeds, out = self.spec.seeds, {}
         for episodes in sorted({m.config.eval_episodes for _, m in due}):
             group = [(p, m) for p, m in due if m.config.eval_episodes == episodes]
             agents = [p * seeds + s for p, _ in group for s in range(seeds)]
             keys = [se.periodic_key(m.config, s, step) for _, m in group for s in range(seeds)]
-            returns = se.evaluate_agents(se.agent_policies(state, agents), self.env, episodes=episodes, keys=keys)
+            returns = self._agent_returns(state, agents, episodes, keys)
             for g, (p, m) in enumerate(group):
                 mine = returns[g * seeds : (g + 1) * seeds]
                 out[m.index] = mine
                 for s, r in enumerate(mine):
-                    mean = float(np.mean(r))
                     best = m.best[s]
-                    if best is not None and not best.beaten_by(mean):
-                        continue
-                    policy = seed_policy(state, p * seeds + s, m.config)
-                    name = runs.best_checkpoint_name(seed=s, num_seeds=seeds)
-                    extra = {"eval_return": mean, "eval_returns": np.asarray(r, dtype=float).tolist()}
-                    path = m.writer.save_policy(policy, s, name, step, m.recent_return(s), extra)
-                    m.best[s] = Best(mean, step, policy, path)
+                    if best is None or best.beaten_by(float(np.mean(r))):
+                        self._keep_best(m, state, p, s, r, step)
         return out
 
     def _finish_program(self, members: list[Member], state: DQNState, step: int, stopped: bool) -> None:
@@ -413,14 +382,15 @@ class SweepRunner:
                 self._emit(ConfigEvent(m.index, PhaseChanged(Phase.EVALUATING)))
             agents = [p * seeds + s for p, _ in group for s in range(seeds)]
             keys = [se.final_key(m.config, s) for _, m in group for s in range(seeds)]
-            got = se.evaluate_agents(se.agent_policies(state, agents), self.env, episodes=episodes, keys=keys)
+            got = self._agent_returns(state, agents, episodes, keys)
             for g, (_, m) in enumerate(group):
                 final_returns[m.index] = got[g * seeds : (g + 1) * seeds]
             with_best = [(p, m) for p, m in group if all(b is not None for b in m.best)]
             if with_best:
-                policies = se.stack_policies([b.policy for _, m in with_best for b in m.best if b is not None])
+                best: list[Best] = [b for _, m in with_best for b in m.best if b is not None]
+                agents = [p * seeds + s for p, _ in with_best for s in range(seeds)]
                 keys = [se.final_key(m.config, s) for _, m in with_best for s in range(seeds)]
-                got = se.evaluate_agents(policies, self.env, episodes=episodes, keys=keys)
+                got = self._best_returns(best, agents, episodes, keys)
                 for g, (_, m) in enumerate(with_best):
                     best_returns[m.index] = got[g * seeds : (g + 1) * seeds]
         for _, m in live:
