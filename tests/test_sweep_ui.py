@@ -145,7 +145,7 @@ async def test_ctrl_t_shows_the_sweep_again_and_ctrl_w_opens_its_folder(tmp_path
         await pilot.press("ctrl+t")  # the last sweep again, on a new screen over the same model
         assert isinstance(app.screen, SweepScreen) and app.screen.sweep is live.sweep
         await pilot.press("escape")
-        await pilot.press("ctrl+w")
+        await pilot.press("ctrl+g")
         await pilot.pause()
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen is not live)
@@ -162,7 +162,7 @@ async def test_a_broken_sweep_json_is_one_line_in_the_picker(tmp_path):
     bad.mkdir(parents=True)
     (bad / "sweep.json").write_text('{"kind": "lerax-tui-sweep", "version": 7}')
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+w")
+        await pilot.press("ctrl+g")
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause(0.5)

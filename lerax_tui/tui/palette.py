@@ -82,14 +82,14 @@ def main_screen_commands(main: MainScreen) -> Iterable[SystemCommand]:
             )
     runs = main.query_one(RunsList)
     ticked = runs.ticked
-    for folder in runs.folders:
-        verb = "Remove overlay" if str(folder.path) in ticked else "Overlay run"
+    for name, path in runs.run_choices():
+        verb = "Remove overlay" if str(path) in ticked else "Overlay run"
         yield SystemCommand(
-            f"{verb} {folder.name}",
+            f"{verb} {name}",
             "untick it: its return leaves the chart"
             if verb == "Remove overlay"
             else "tick it: its return joins the chart",
-            lambda path=folder.path: runs.toggle(path),
+            lambda path=path: runs.toggle(path),
         )
 
 

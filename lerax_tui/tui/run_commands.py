@@ -30,15 +30,21 @@ class RunCommands(Provider):
             ("Compare ticked runs", f"{key('runs.compare')} in the Runs tab", runs.compare),
             ("Wide runs table", f"{key('runs.wide')} in the Runs tab (and back)", runs.toggle_wide),
         ]
-        for folder in runs.folders:
-            commands.append(
-                (f"Open run {folder.name}", f"{key('runs.open')} in the Runs tab", partial(runs.open_run, folder.path))
-            )
+        for name, path in runs.run_choices():
+            commands.append((f"Open run {name}", f"{key('runs.open')} in the Runs tab", partial(runs.open_run, path)))
             commands.append(
                 (
-                    f"Export metrics CSV of {folder.name}",
+                    f"Export metrics CSV of {name}",
                     f"{key('runs.export')} in the Runs tab",
-                    partial(runs.export, Path(folder.path)),
+                    partial(runs.export, Path(path)),
+                )
+            )
+        for sweep in runs.sweeps:
+            commands.append(
+                (
+                    f"Open sweep {sweep.name}",
+                    f"{key('runs.open')} on its row in the Runs tab",
+                    partial(runs.open_sweep, str(sweep.path)),
                 )
             )
         return commands

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+from dataclasses import dataclass
+
 from rich.text import Text
 
 from lerax_tui.train.outcome import RunStatus
 from lerax_tui.train.run_summary import RunSummary, started_label
-from lerax_tui.tui.columns import Column, cut_left
+from lerax_tui.tui.columns import Column, cut_left, cut_right
+from lerax_tui.tui.runs_listing import SweepFigures, SweepListing, SweepMember, member_returns, member_status
 
 OVERLAY_MARKERS = ("●", "▲", "■", "◆", "✚", "○", "△", "□")
 """The marker of the K-th overlaid run on the chart and in the Runs table's tick column, so overlays
 are told apart without colour (NO_COLOR) too."""
 
-STATUS_STYLE = {
+STATUS_STYLE: dict[str, str] = {
     RunStatus.RUNNING: "bold green",
     RunStatus.FINISHED: "",
     RunStatus.STOPPED: "yellow",
     RunStatus.FAILED: "bold red",
     RunStatus.INTERRUPTED: "dim",
+    "pending": "dim",
+    "damaged": "bold red",
 }
 
 DASH = "–"
@@ -64,47 +70,124 @@ def short_started(summary: RunSummary) -> str:
     return label[5:] if len(label) == 16 else label
 
 
-def table_columns(summaries: list[RunSummary], *, compact: bool = False) -> list[Column]:
-    """The Runs table's columns in display order, each as wide as its widest cell (``compact``:
-    steps as ``1M``, for a narrow pane)."""
+@dataclass(frozen=True)
+class Row:
+    """One line of the Runs table: its key (a folder's path), plain text by column key, and how
+    the name is cut when it does not fit (a run's from the left, keeping its time and hex; a sweep
+    member's from the right, keeping its first values)."""
 
-    def widest(cells: list[str], least: int) -> int:
-        return max([least, *(len(c) for c in cells)])
+    key: str
+    cells: dict[str, str]
+    cut_right: bool = False
+    keep: int = 0  # the name's first characters that are never cut (``sweep ``, ``├ ``)
+
+
+NUMERIC = ("steps", "final", "best", "seeds")
+
+
+def run_row(summary: RunSummary, marker: str | None, *, compact: bool = False) -> Row:
+    """A plain run's row (``compact``: steps as ``1M``, for a narrow pane)."""
+    return Row(
+        str(summary.path),
+        {
+            "tick": marker or " ",
+            "name": short_name(summary),
+            "status": str(summary.status),
+            "steps": format_steps(summary.step, compact=compact),
+            "final": format_return(summary.final),
+            "best": format_return(summary.best),
+            "seeds": str(summary.num_seeds),
+            "env": summary.env_id,
+            "started": short_started(summary),
+        },
+    )
+
+
+def waiting_row(key: str, name: str) -> Row:
+    """A run listed whose figures are still being read."""
+    return Row(key, {"tick": " ", "name": name, "status": "…"})
+
+
+def sweep_row(sweep: SweepListing, figures: SweepFigures, *, expanded: bool, compact: bool = False) -> Row:
+    """A sweep's own row: ▸ (▾ when its members are shown), its status over the members, the least
+    steps a member has made, its best member's final and best, configurations × seeds."""
+    seeds = f"{figures.configs}×{figures.seeds}" if figures.seeds is not None else str(figures.configs)
+    started = sweep.created or ""
+    return Row(
+        str(sweep.path),
+        keep=len("sweep ") if sweep.short_name.startswith("sweep ") else 0,
+        cells={
+            "tick": "▾" if expanded else "▸",
+            "name": sweep.short_name,
+            "status": str(figures.status),
+            "steps": format_steps(figures.step, compact=compact),
+            "final": format_return(figures.final),
+            "best": format_return(figures.best),
+            "seeds": seeds,
+            "env": sweep.env_id,
+            "started": _started_short(started),
+        },
+    )
+
+
+def member_row(
+    member: SweepMember, summary: RunSummary | None, marker: str | None, *, last: bool, compact: bool = False
+) -> Row:
+    """A sweep member's row, under its sweep: ``├ lr 0.001, gamma 0.9`` and its own figures."""
+    name = ("└ " if last else "├ ") + member.label
+    status = str(member_status(member, summary))
+    if summary is None:
+        return Row(str(member.path), {"tick": marker or " ", "name": name, "status": status}, cut_right=True, keep=2)
+    cells = run_row(summary, marker, compact=compact).cells
+    final, best = member_returns(member, summary)
+    cells.update(name=name, status=status, final=format_return(final), best=format_return(best))
+    return Row(str(member.path), cells, cut_right=True, keep=2)
+
+
+def _started_short(iso: str) -> str:
+    try:
+        when = _dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return "?"
+    return when.astimezone().strftime("%m-%d %H:%M")
+
+
+def table_columns(rows: list[Row]) -> list[Column]:
+    """The Runs table's columns in display order, each as wide as its widest cell."""
+
+    def widest(key: str, least: int) -> int:
+        return max([least, *(len(r.cells.get(key, "")) for r in rows)])
 
     return [
         Column("tick", " ", 1, priority=0),
-        Column("name", "run", 12, priority=1, flex=True, most=widest([short_name(s) for s in summaries], 12)),
-        Column("status", "status", widest([str(s.status) for s in summaries], 6), priority=2),
-        Column(
-            "steps",
-            "steps",
-            widest([format_steps(s.step, compact=compact) for s in summaries], 5),
-            priority=3,
-            right=True,
-        ),
-        Column("final", "final", widest([format_return(s.final) for s in summaries], 5), priority=5, right=True),
-        Column("best", "best", widest([format_return(s.best) for s in summaries], 4), priority=4, right=True),
-        Column("seeds", "seeds", 5, priority=6, right=True),
-        Column("env", "env", widest([s.env_id for s in summaries], 3), priority=7),
+        Column("name", "run", 12, priority=1, flex=True, most=widest("name", 12)),
+        Column("status", "status", widest("status", 6), priority=2),
+        Column("steps", "steps", widest("steps", 5), priority=3, right=True),
+        Column("final", "final", widest("final", 5), priority=5, right=True),
+        Column("best", "best", widest("best", 4), priority=4, right=True),
+        Column("seeds", "seeds", widest("seeds", 5), priority=6, right=True),
+        Column("env", "env", widest("env", 3), priority=7),
         Column("started", "started", 11, priority=8),
     ]
 
 
-def row_cells(
-    summary: RunSummary, keys: list[str], widths: dict[str, int], marker: str | None, *, compact: bool = False
-) -> list[str | Text]:
-    """One run's cells for the shown columns ``keys``; a name too long for its width is cut from the
-    left, so the time and the hex that tell runs apart stay (``…120000-abc123``)."""
-    cells: dict[str, str | Text] = {
-        "tick": Text(marker, style="bold") if marker else Text(" "),
-        "name": cut_left(short_name(summary), widths.get("name", 64)),
-        "status": status_text(summary.status),
-        # numbers right-aligned, with the space after them that a text column has after its text
-        "steps": Text(format_steps(summary.step, compact=compact) + " ", justify="right"),
-        "final": Text(format_return(summary.final) + " ", justify="right"),
-        "best": Text(format_return(summary.best) + " ", justify="right"),
-        "seeds": Text(f"{summary.num_seeds} ", justify="right"),
-        "env": summary.env_id,
-        "started": short_started(summary),
-    }
-    return [cells[k] for k in keys]
+def row_cells(row: Row, keys: list[str], widths: dict[str, int]) -> list[str | Text]:
+    """A row's cells for the shown columns ``keys``: a name too long for its width is cut (see
+    :class:`Row`), numbers right-aligned, the status in its colour."""
+    out: list[str | Text] = []
+    for key in keys:
+        value = row.cells.get(key, "")
+        if key == "tick":
+            out.append(Text(value, style="bold") if value.strip() else Text(" "))
+        elif key == "name":
+            width = widths.get("name", 64) - row.keep
+            rest = value[row.keep :]
+            out.append(value[: row.keep] + (cut_right(rest, width) if row.cut_right else cut_left(rest, width)))
+        elif key == "status":
+            out.append(Text(value, style=STATUS_STYLE.get(value, "")))
+        elif key in NUMERIC:
+            # right-aligned, with the space after them that a text column has after its text
+            out.append(Text(value + " ", justify="right") if value else "")
+        else:
+            out.append(value)
+    return out

@@ -5,6 +5,7 @@ No Textual here (the app calls :func:`load_sweep` from a thread worker)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ class SweepFolder:
 
 
 def list_sweep_folders(runs_dir: Path) -> list[SweepFolder]:
-    """The folders directly under ``runs_dir`` that hold a ``sweep.json`` (regular file), newest first."""
+    """The folders directly under ``runs_dir`` that hold a ``sweep.json`` (of any kind), newest first."""
     found: list[SweepFolder] = []
     try:
         entries = list(Path(runs_dir).iterdir())
@@ -41,8 +42,9 @@ def list_sweep_folders(runs_dir: Path) -> list[SweepFolder]:
     for entry in entries:
         try:
             index = entry / SWEEP_FILE
-            if entry.is_dir() and not entry.name.startswith(".") and index.is_file():
-                found.append(SweepFolder(entry, index.stat().st_mtime))
+            # any sweep.json, even one that is not a regular file: listed, and refused with a reason when read
+            if entry.is_dir() and not entry.name.startswith(".") and os.path.lexists(index):
+                found.append(SweepFolder(entry, index.lstat().st_mtime))
         except OSError:
             continue
     found.sort(key=lambda f: (-f.mtime, f.name))

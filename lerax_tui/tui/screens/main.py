@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -26,14 +25,12 @@ from lerax_tui.core.env_catalogue import EnvInfo, env_info
 from lerax_tui.train.config import ConfigError, DQNConfig, preset
 from lerax_tui.train.events import Failed, RunResult, TrainerFactory
 from lerax_tui.train.memory import host_memory_available
-from lerax_tui.train.sweep_spec import SweepSpec
 from lerax_tui.tui.keymap import with_keys
 from lerax_tui.tui.live_run import LiveRun
 from lerax_tui.tui.messages import ContinueTraining
 from lerax_tui.tui.run_commands import RunCommands
 from lerax_tui.tui.screens.dialogs import ConfirmDialog
-from lerax_tui.tui.screens.sweep import SweepScreen
-from lerax_tui.tui.screens.sweep_open import Loaded, SweepPicker
+from lerax_tui.tui.screens.main_sweeps import SweepActions
 from lerax_tui.tui.sweep_form import status_text
 from lerax_tui.tui.sweep_run import SweepRun
 from lerax_tui.tui.sweep_session import SweepSession, SweepTrainerFactory, default_sweep_factory
@@ -52,7 +49,7 @@ SHORT_BELOW = 30  # rows: the loss/epsilon view shrinks to one line each
 DRAIN_HZ = 4
 
 
-class MainScreen(Screen):
+class MainScreen(SweepActions):
     """Pick an environment, edit its config, train, and watch the run.
 
     Its own key: the system pane (CPU, memory, device memory), hidden until asked for.
@@ -69,11 +66,7 @@ class MainScreen(Screen):
         sweep_factory: Makes the sweep trainer when the form holds swept fields (tests inject a fake).
     """
 
-    BINDINGS = [
-        Binding("f7", "toggle_system", "System pane", id="view.system"),
-        Binding("ctrl+t", "show_sweep", "Sweep view", id="sweep.show"),
-        Binding("ctrl+w", "open_sweep", "Open sweep", id="sweep.open"),
-    ]
+    BINDINGS = [Binding("f7", "toggle_system", "System pane", id="view.system")]  # sweep keys: SweepActions
     COMMANDS = {RunCommands}  # tick / open / compare / export past runs from the palette
 
     def __init__(
@@ -285,50 +278,20 @@ class MainScreen(Screen):
                 return False
             if self.form.sweep is not None:
                 return self.start_sweep(env_id, self.form.sweep)
-        self.session = TrainingSession(trainer_factory or self.trainer_factory, env_id, {}, config, self.runs_dir)
-        self.run = LiveRun(env_id, config.total_timesteps, phase="compiling", message="starting (JAX compiles first)")
-        self.form.disabled = True
-        self.query_one(ReturnChart).show_run(self.run)
-        self.query_one(MetricsView).show(self.run)
-        self._show_status()
-        self._train(self.session)
+        session = TrainingSession(trainer_factory or self.trainer_factory, env_id, {}, config, self.runs_dir)
+        self._begin(
+            session, LiveRun(env_id, config.total_timesteps, phase="compiling", message="starting (JAX compiles first)")
+        )
         return True
 
-    def start_sweep(self, env_id: str, spec: SweepSpec) -> bool:
-        """Start a sweep of ``spec`` and show it on the sweep screen (F5 here or there stops it)."""
-        session = SweepSession(self.sweep_factory, env_id, spec, self.runs_dir)
-        self.session = session
-        # No step count here: the sweep screen has the configurations' progress.
-        self.run = LiveRun(env_id, 0, phase="compiling", message=status_text(spec))
+    def _begin(self, session: TrainingSession | SweepSession, run: LiveRun) -> None:
+        """Show ``run`` (the model the views read) and run ``session`` in the training worker."""
+        self.session, self.run = session, run
         self.form.disabled = True
         self.query_one(ReturnChart).show_run(self.run)
         self.query_one(MetricsView).show(self.run)
         self._show_status()
-        self.last_sweep = (session.sweep, spec.base, session)
-        self.action_show_sweep()
         self._train(session)
-        return True
-
-    def action_show_sweep(self) -> None:
-        """The last sweep started or opened, on a new sweep screen (the screens are views of its model)."""
-        if self.last_sweep is None:
-            self.notify("No sweep yet: put a list (1e-3, 3e-3) or a range (1e-4:1e-2:log) in a field, then F5.")
-            return
-        if isinstance(self.app.screen, SweepScreen):
-            self.app.pop_screen()  # F5 on the last sweep's screen: the new sweep's replaces it
-        sweep, base, session = self.last_sweep
-        self.app.push_screen(SweepScreen(sweep, base, self.runs_dir, session=session))
-
-    def action_open_sweep(self) -> None:
-        """A sweep folder from the runs folder, on its own sweep screen (its leaderboard, curves, sensitivity)."""
-
-        def opened(loaded: Loaded | None) -> None:
-            if loaded is not None and not self.training:  # a live sweep stays the one ctrl+t shows
-                self.last_sweep = (loaded[0], loaded[1], None)
-            if loaded is not None:
-                self.app.push_screen(SweepScreen(loaded[0], loaded[1], self.runs_dir))
-
-        self.app.push_screen(SweepPicker(self.runs_dir), opened)
 
     def continue_training(self, request: ContinueTraining) -> bool:
         """A run from a checkpoint (the inspector's request): its config in the form, then started."""

@@ -25,15 +25,21 @@ Loaded = tuple[SweepRun, DQNConfig]
 
 class SweepPicker(ModalScreen[Loaded | None]):
     """The sweep folders of ``runs_dir``; Enter reads one (a thread worker) and dismisses with it,
-    or says in one line why it cannot be shown; Escape cancels."""
+    or says in one line why it cannot be shown; Escape cancels. With ``folder`` (Enter on a sweep's
+    row in the Runs tab) that one is read at once."""
 
     CSS_PATH = "../sweep.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="sweep_open.cancel")]
 
-    def __init__(self, runs_dir: Path) -> None:
+    def __init__(self, runs_dir: Path, *, folder: Path | None = None) -> None:
         super().__init__(id="sweep-picker")
         self.runs_dir = Path(runs_dir)
         self.folders = list_sweep_folders(self.runs_dir)
+        self.folder = folder
+
+    def on_mount(self) -> None:
+        if self.folder is not None:
+            self._read(self.folder)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="sweep-picker-box"):
@@ -57,7 +63,9 @@ class SweepPicker(ModalScreen[Loaded | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        folder = self.folders[int(event.option.id or 0)].path
+        self._read(self.folders[int(event.option.id or 0)].path)
+
+    def _read(self, folder: Path) -> None:
         self.query_one("#sweep-picker-error", Static).update(f"reading {folder.name}…")
         self._load(folder)
 

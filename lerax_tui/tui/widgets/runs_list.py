@@ -22,11 +22,21 @@ from textual.widgets import DataTable, Static
 
 from lerax_tui.train.run_export import EXPORTS, export_metrics
 from lerax_tui.train.run_summary import RunSummaries, RunSummary
-from lerax_tui.train.runs import RunFolder, list_run_folders
-from lerax_tui.tui.columns import cut_left, fit_columns
+from lerax_tui.train.runs import RunFolder
+from lerax_tui.tui.columns import fit_columns
 from lerax_tui.tui.history import ReturnHistory
 from lerax_tui.tui.overlay_labels import config_differences, overlay_label
-from lerax_tui.tui.run_text import overlay_marker, row_cells, table_columns
+from lerax_tui.tui.run_text import (
+    Row,
+    member_row,
+    overlay_marker,
+    row_cells,
+    run_row,
+    sweep_row,
+    table_columns,
+    waiting_row,
+)
+from lerax_tui.tui.runs_listing import Listing, SweepListing, list_runs, sweep_figures
 from lerax_tui.tui.runs_tail import MetricsTail
 
 POLL_S = 1.0
@@ -48,6 +58,12 @@ in the first column (told apart without colour too). **{key:runs.open}** opens t
 **{key:runs.compare}** compares the ticked runs' hyperparameters side by side, **{key:runs.export}**
 exports the highlighted run's metrics to CSV (under `--runs-dir`/exports). A run still being written
 updates live.
+
+A sweep is one row (**▸**, configurations × seeds, its best member's figures): **{key:runs.expand}**
+(or **{key:runs.tick}**) unfolds it into its members, one row each named by the values that set it
+apart (`├ lr 0.001`); a member ticks, opens, compares and exports like any run. **{key:runs.open}** on
+the sweep's row opens its sweep view (leaderboard, curves, sensitivity). A sweep whose `sweep.json`
+is damaged says so in its status (**{key:runs.open}** tells why) and still lists its members.
 """
 
     BINDINGS = [
@@ -56,6 +72,7 @@ updates live.
         Binding("c", "act('compare')", "Compare ticked", id="runs.compare"),
         Binding("x", "act('export')", "Export metrics CSV", id="runs.export"),
         Binding("w", "act('wide')", "Wide runs table", id="runs.wide"),
+        Binding("e", "act('expand')", "Unfold/fold sweep", id="runs.expand"),
     ]
 
     class Act(Message):
@@ -80,10 +97,17 @@ class RunsList(Vertical):
             super().__init__()
             self.overlays = overlays
 
-    class _Summarised(Message):
-        def __init__(self, summaries: list[RunSummary], folders: list[RunFolder] | None) -> None:
+    class OpenSweep(Message):
+        """Enter on a sweep's row: show it on a sweep screen (the main screen reads it)."""
+
+        def __init__(self, path: Path) -> None:
             super().__init__()
-            self.summaries, self.folders = summaries, folders
+            self.path = path
+
+    class _Summarised(Message):
+        def __init__(self, summaries: list[RunSummary], listing: Listing | None) -> None:
+            super().__init__()
+            self.summaries, self.listing = summaries, listing
 
     class _Exported(Message):
         def __init__(self, text: str, error: bool) -> None:
@@ -93,9 +117,11 @@ class RunsList(Vertical):
     def __init__(self, runs_dir: Path, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.runs_dir = Path(runs_dir)
-        self.folders: list[RunFolder] = []
+        self.listing = Listing()
         self.summaries: dict[str, RunSummary] = {}
         self.tick_order: list[str] = []  # the ticked runs in ticking order: the K-th has the K-th marker
+        self.expanded: set[str] = set()  # the sweeps whose members are shown
+        self._order: list[str] = []  # the rows' keys as shown
         self._tails: dict[str, MetricsTail] = {}
         self._histories: dict[str, ReturnHistory] = {}
         self._reader = RunSummaries()
@@ -112,16 +138,33 @@ class RunsList(Vertical):
 
     # --- the folder and its figures ------------------------------------------------------------------
 
+    @property
+    def folders(self) -> list[RunFolder]:
+        """The plain run folders (a sweep's members are in :attr:`sweeps`)."""
+        return self.listing.runs
+
+    @property
+    def sweeps(self) -> list[SweepListing]:
+        return self.listing.sweeps
+
+    def run_choices(self) -> list[tuple[str, Path]]:
+        """Every run the table can show, with a name for the palette: plain runs by folder name,
+        sweep members as ``SWEEP/config-000 (lr 0.001)``."""
+        choices = [(f.name, f.path) for f in self.folders]
+        for sweep in self.sweeps:
+            choices += [(f"{sweep.name}/{m.path.name} ({m.label})", m.path) for m in sweep.members]
+        return choices
+
     def rescan(self) -> None:
         """List the folder now (on the UI thread: at start and when ticking), then read the figures
         in a worker."""
-        self._show_folders(list_run_folders(self.runs_dir))
+        self._show_listing(list_runs(self.runs_dir))
         self._refresh(listing=False)
 
-    def _show_folders(self, folders: list[RunFolder]) -> None:
-        if [f.path for f in folders] != [f.path for f in self.folders]:
-            self.folders = folders
-            keys = {str(f.path) for f in folders}
+    def _show_listing(self, listing: Listing) -> None:
+        if listing != self.listing:
+            self.listing = listing
+            keys = {str(p) for p in listing.paths()}
             self.summaries = {k: v for k, v in self.summaries.items() if k in keys}
             self._redraw()
 
@@ -130,18 +173,18 @@ class RunsList(Vertical):
 
     @work(thread=True, exit_on_error=False, group="runs-summaries")
     def _refresh(self, listing: bool = True) -> None:
-        """The folder's listing (``listing``: reads each config.json) and every run's figures, off
-        the UI thread."""
-        folders = list_run_folders(self.runs_dir) if listing else list(self.folders)
+        """The folder's listing (``listing``: reads each config.json and sweep.json) and every run's
+        figures (sweep members' too), off the UI thread."""
+        found = list_runs(self.runs_dir) if listing else self.listing
         with self._reader_lock:  # an older worker may still be reading
-            summaries = self._reader.summaries([f.path for f in folders])
-        self.post_message(self._Summarised(summaries, folders if listing else None))
+            summaries = self._reader.summaries(found.paths())
+        self.post_message(self._Summarised(summaries, found if listing else None))
 
     @on(_Summarised)
     def _summarised(self, message: _Summarised) -> None:
-        if message.folders is not None:
-            self._show_folders(message.folders)
-        keys = {str(f.path) for f in self.folders}
+        if message.listing is not None:
+            self._show_listing(message.listing)
+        keys = {str(p) for p in self.listing.paths()}
         self.summaries = {str(s.path): s for s in message.summaries if str(s.path) in keys}
         self._redraw()
 
@@ -165,63 +208,125 @@ class RunsList(Vertical):
         self._shown = ()
         self._redraw()
 
+    def _rows(self, *, compact: bool) -> list[Row]:
+        markers = {key: overlay_marker(i) for i, key in enumerate(self.tick_order)}
+        rows: list[Row] = []
+        for item in self.listing.items():
+            if isinstance(item, SweepListing):
+                key = str(item.path)
+                figures = sweep_figures(item, self.summaries)
+                rows.append(sweep_row(item, figures, expanded=key in self.expanded, compact=compact))
+                if key in self.expanded:
+                    for i, member in enumerate(item.members):
+                        summary = self.summaries.get(str(member.path))
+                        last = i == len(item.members) - 1
+                        rows.append(
+                            member_row(member, summary, markers.get(str(member.path)), last=last, compact=compact)
+                        )
+                continue
+            summary = self.summaries.get(str(item.path))
+            if summary is None:  # listed, figures still being read
+                rows.append(waiting_row(str(item.path), item.name))
+            else:
+                rows.append(run_row(summary, markers.get(str(item.path)), compact=compact))
+        return rows
+
     def _redraw(self) -> None:
         table = self.query_one(RunsTable)
-        order = [str(f.path) for f in self.folders]
-        known = [self.summaries[k] for k in order if k in self.summaries]
+        rows = self._rows(compact=False)
         width = table.size.width or self.size.width or 44
-        if len(order) + 1 > (table.size.height or len(order) + 1):
+        if len(rows) + 1 > (table.size.height or len(rows) + 1):
             width -= 1  # the vertical scrollbar
-        columns = fit_columns(table_columns(known), max(20, width), gap=1)
-        compact = "steps" not in {c.key for c, _ in columns}
-        if compact:  # a narrow pane: steps as 1M rather than no steps at all
-            columns = fit_columns(table_columns(known, compact=True), max(20, width), gap=1)
+        columns = fit_columns(table_columns(rows), max(20, width), gap=1)
+        if "steps" not in {c.key for c, _ in columns}:  # a narrow pane: steps as 1M rather than no steps at all
+            rows = self._rows(compact=True)
+            columns = fit_columns(table_columns(rows), max(20, width), gap=1)
         keys = [c.key for c, _ in columns]
         widths = {c.key: w for c, w in columns}
-        markers = {key: overlay_marker(i) for i, key in enumerate(self.tick_order)}
-        rows: list[tuple[str, list[str | Text]]] = []
-        for key in order:
-            summary = self.summaries.get(key)
-            if summary is None:  # listed, figures still being read
-                waiting: list[str | Text] = [" ", cut_left(Path(key).name, widths.get("name", 12)), "…"]
-                rows.append((key, waiting[: len(keys)]))
-            else:
-                rows.append((key, row_cells(summary, keys, widths, markers.get(key), compact=compact)))
-        shown = (tuple(keys), tuple(widths.values()), tuple((k, tuple(map(str, cells))) for k, cells in rows))
+        cells = [(row.key, row_cells(row, keys, widths)) for row in rows]
+        shown = (tuple(keys), tuple(widths.values()), tuple((k, tuple(map(str, c))) for k, c in cells))
         if shown == self._shown:
             return
         self._shown = shown
         cursor_key = self.current_key()
+        self._order = [row.key for row in rows]
         with self.app.batch_update():
             table.clear(columns=True)
             for column, width in columns:
                 label = Text(column.label + " ", justify="right") if column.right else Text(column.label)
                 table.add_column(label, key=column.key, width=width + 1)
-            for key, cells in rows:
-                table.add_row(*cells, *[""] * (len(keys) - len(cells)), key=key)
-            if cursor_key in order:
-                table.move_cursor(row=order.index(cursor_key))
-        # the counts first: a narrow pane cuts the folder, not them
-        caption = "no runs yet" if not order else f"{len(order)} run{'' if len(order) == 1 else 's'}"
+            for key, row_cells_ in cells:
+                table.add_row(*row_cells_, key=key)
+            if cursor_key in self._order:
+                table.move_cursor(row=self._order.index(cursor_key))
+        self.query_one("#runs-dir-label", Static).update(Text(self._caption(), style="dim"))
+
+    def _caption(self) -> str:
+        """The counts first: a narrow pane cuts the folder, not them."""
+        runs, sweeps = len(self.folders), len(self.sweeps)
+        parts = []
+        if runs or not sweeps:
+            parts.append("no runs yet" if not runs else f"{runs} run{'' if runs == 1 else 's'}")
+        if sweeps:
+            parts.append(f"{sweeps} sweep{'' if sweeps == 1 else 's'}")
         if self.tick_order:
-            caption += f" · {len(self.tick_order)} ticked"
-        caption += f" · {self.runs_dir}"
-        self.query_one("#runs-dir-label", Static).update(Text(caption, style="dim"))
+            parts.append(f"{len(self.tick_order)} ticked")
+        return " · ".join([*parts, str(self.runs_dir)])
 
     def current_key(self) -> str | None:
-        table = self.query_one(RunsTable)
-        order = [str(f.path) for f in self.folders]
-        row = table.cursor_row
-        return order[row] if order and 0 <= row < len(order) else None
+        row = self.query_one(RunsTable).cursor_row
+        return self._order[row] if self._order and 0 <= row < len(self._order) else None
+
+    def _sweep_of(self, key: str) -> SweepListing | None:
+        """The sweep whose row is ``key``, or whose member ``key`` is."""
+        for sweep in self.sweeps:
+            if str(sweep.path) == key or any(str(m.path) == key for m in sweep.members):
+                return sweep
+        return None
+
+    def _is_sweep_row(self, key: str) -> bool:
+        return any(str(s.path) == key for s in self.sweeps)
+
+    # --- sweeps ---------------------------------------------------------------------------------------
+
+    def toggle_expanded(self, key: str | None = None) -> None:
+        """Show or hide the members of the sweep under the cursor (on a member: fold its sweep and
+        put the cursor on the sweep's row)."""
+        key = key or self.current_key()
+        sweep = self._sweep_of(key) if key else None
+        if sweep is None:
+            self.notify("Not a sweep: its members unfold under a sweep's row (▸).", timeout=3)
+            return
+        path = str(sweep.path)
+        if path in self.expanded:
+            self.expanded.discard(path)
+        else:
+            self.expanded.add(path)
+        self._shown = ()
+        self._redraw()
+        if path in self._order:
+            self.query_one(RunsTable).move_cursor(row=self._order.index(path))
+
+    def open_sweep(self, key: str) -> None:
+        sweep = self._sweep_of(key)
+        if sweep is None:
+            return
+        if sweep.error is not None:
+            self.notify(f"{sweep.name}: {sweep.error}", severity="error", timeout=10)
+            return
+        self.post_message(self.OpenSweep(sweep.path))
 
     # --- ticking and overlays ------------------------------------------------------------------------------
 
     def tick(self, path: Path, on: bool | None = None) -> None:
-        """Tick (or untick, or toggle when ``on`` is None) a run: overlay it on the chart."""
+        """Tick (or untick, or toggle when ``on`` is None) a run or a sweep member: overlay it on the chart."""
         self.rescan()
         key = str(path)
-        if key not in {str(f.path) for f in self.folders}:
+        if key not in {str(p) for p in self.listing.paths()}:
             return
+        sweep = self._sweep_of(key)
+        if sweep is not None:
+            self.expanded.add(str(sweep.path))  # a ticked member stays in sight
         want = key not in self.tick_order if on is None else on
         if want and key not in self.tick_order:
             self.tick_order.append(key)
@@ -265,14 +370,23 @@ class RunsList(Vertical):
     def _act(self, message: RunsTable.Act) -> None:
         message.stop()
         key = self.current_key()
-        if message.what == "tick" and key is not None:
+        on_sweep = key is not None and self._is_sweep_row(key)
+        if message.what == "expand" or (message.what == "tick" and on_sweep):
+            self.toggle_expanded(key)
+        elif message.what == "tick" and key is not None:
             self.tick(Path(key))
         elif message.what == "open" and key is not None:
-            self.open_run(Path(key))
+            if on_sweep:
+                self.open_sweep(key)
+            else:
+                self.open_run(Path(key))
         elif message.what == "compare":
             self.compare()
         elif message.what == "export" and key is not None:
-            self.export(Path(key))
+            if on_sweep:
+                self.notify("A sweep's leaderboard exports from its sweep view (Enter, then x).", timeout=4)
+            else:
+                self.export(Path(key))
         elif message.what == "wide":
             self.toggle_wide()
 
@@ -301,7 +415,9 @@ class RunsList(Vertical):
         self.app.push_screen(RunCompareScreen(chosen, exports_dir=self.runs_dir / EXPORTS))
 
     def export(self, path: Path) -> None:
-        self._export(path, self.runs_dir / EXPORTS / f"{path.name}-metrics.csv")
+        sweep = self._sweep_of(str(path))
+        name = f"{sweep.name}-{path.name}" if sweep is not None else path.name  # config-000 is in every sweep
+        self._export(path, self.runs_dir / EXPORTS / f"{name}-metrics.csv")
 
     @work(thread=True, exit_on_error=False, group="runs-export")
     def _export(self, path: Path, out: Path) -> None:
