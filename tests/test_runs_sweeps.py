@@ -127,6 +127,9 @@ async def test_a_sweep_unfolds_and_its_members_work_like_runs(tmp_path):
         await pilot.press("enter")  # on the second member: its summary
         summary = await _opened(pilot, RunSummaryScreen)
         assert summary.summary.path == runs / SWEEP / "config-001"
+        # the fake wrote no result.json: the sweep's record completes the member's status and finals
+        assert summary.summary.status == RunStatus.FINISHED and summary.summary.final is not None
+        assert all(seed.final is not None for seed in summary.summary.seeds)
         await pilot.press("escape")
         await pilot.press("x")
         out = runs / "exports" / f"{SWEEP}-config-001-metrics.csv"

@@ -61,7 +61,16 @@ async def _sweep_to_the_end(pilot) -> None:
         await pilot.pause(0.05)
     else:
         raise AssertionError("the sweep never ended")
-    await pilot.pause(0.8)  # the chart's 2 Hz redraw
+    from lerax_tui.tui.widgets.sweep_chart import SweepChart
+
+    screen = pilot.app.screen
+    chart = screen.query_one(SweepChart)
+    for _ in range(200):  # the screen saw the last event, and the chart's redraw (a thread worker) ended
+        await pilot.pause(0.05)
+        if (screen.session is None or screen._version == screen.session.version) and chart.up_to_date:
+            break
+    else:
+        raise AssertionError("the sweep chart never caught up")
 
 
 def test_form_with_swept_fields(snap_compare, app_factory):

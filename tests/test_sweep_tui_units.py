@@ -144,7 +144,7 @@ def test_too_many_agents_is_named_on_a_form_field():
 
 
 def test_a_large_sweep_draws_its_best_curves_only(tmp_path):
-    from lerax_tui.tui.widgets.sweep_chart import MAX_LINES, drawn
+    from lerax_tui.tui.sweep_curves import MAX_LINES, drawn
 
     _, sweep = read_form(_raw(learning_rate="1e-4:1e-2:log:40"))
     spec = sweep.spec(tiny_config().replace(total_timesteps=2_000, eval_interval=1_000))

@@ -463,15 +463,16 @@ async def test_eta_is_shown_only_while_steps_are_taken(tmp_path):
     # Issue 14, item 2: the last estimate stayed on screen after a stop.
     from lerax_tui.tui.widgets.status_bar import StatusBar
 
-    app, _ = app_with(tmp_path)
+    # chunks slow enough that the run cannot end on its own while the test looks (a loaded machine
+    # once let the fast fake finish during a fixed pause, and the ETA went, rightly)
+    app, _ = app_with(tmp_path, chunk_delay=0.25)
     async with app.run_test(size=SIZE) as pilot:
         bar = app.query_one(StatusBar)
         await pilot.press("f5")
         await until(pilot, lambda: run(app).phase == "training" and run(app).eta_s is not None)
-        await pilot.pause(0.3)  # the 4 Hz drain redraws the bar
-        assert "ETA –" not in str(bar.render())
+        await until(pilot, lambda: "ETA –" not in str(bar.render()))  # the 4 Hz drain redraws the bar
+        assert run(app).phase == "training"
         await pilot.press("f5")
         await until(pilot, lambda: app.main_screen.session is None)
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "ETA –" in str(bar.render()))
         assert run(app).phase == "stopped" and run(app).eta_s is not None
-        assert "ETA –" in str(bar.render())

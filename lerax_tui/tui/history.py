@@ -5,6 +5,7 @@ No Textual here: the chart widget, the past-runs tailer and the benchmark share 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -213,42 +214,48 @@ class ReturnHistory:
 
     def summary(self, buckets: int, x_max: float | None = None) -> Summary:
         """Bucket every seed's episodes by env step into ``buckets`` equal bins over [0, x_max]."""
-        buckets = max(1, int(buckets))
-        x_max = float(x_max if x_max is not None else self.max_step) or 1.0
-        width = x_max / buckets
-        seeds = [s for s in self._seeds if s.returns.size]
-        if not seeds:
-            empty = np.empty(0)
-            return Summary(empty, empty, empty, empty, empty, 0)
-        raw_sum = np.zeros(buckets)
-        raw_count = np.zeros(buckets)
-        per_seed = np.full((len(seeds), buckets), np.nan)
-        for row, seed in enumerate(seeds):
-            index = np.clip((seed.steps.view / width).astype(np.int64), 0, buckets - 1)
-            count = np.bincount(index, minlength=buckets)
-            raw_sum += np.bincount(index, weights=seed.returns.view, minlength=buckets)
-            raw_count += count
-            smooth_sum = np.bincount(index, weights=seed.smoothed.view, minlength=buckets)
-            filled = count > 0
-            per_seed[row, filled] = smooth_sum[filled] / count[filled]
-        keep = raw_count > 0
-        x = (np.arange(buckets) + 0.5) * width
-        with np.errstate(all="ignore"):
-            import warnings
+        return bucket_summary(self.seed_episodes(), self.seed_smoothed(), buckets, x_max)
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(per_seed, axis=0)
-                low = np.nanmin(per_seed, axis=0)
-                high = np.nanmax(per_seed, axis=0)
-        return Summary(
-            x=x[keep],
-            raw=raw_sum[keep] / raw_count[keep],
-            mean=mean[keep],
-            low=low[keep],
-            high=high[keep],
-            num_seeds=len(seeds),
-        )
+
+def bucket_summary(
+    seeds: list[tuple[np.ndarray, np.ndarray]], smoothed: list[np.ndarray], buckets: int, x_max: float | None = None
+) -> Summary:
+    """Bucket seeds' episodes (``(end steps, returns)``, each with its smoothed returns) by env step
+    into ``buckets`` equal bins over [0, x_max] (default: the last episode's step)."""
+    buckets = max(1, int(buckets))
+    if x_max is None:
+        x_max = max((float(steps[-1]) for steps, _ in seeds if steps.size), default=0.0)
+    x_max = float(x_max) or 1.0
+    width = x_max / buckets
+    if not seeds:
+        empty = np.empty(0)
+        return Summary(empty, empty, empty, empty, empty, 0)
+    raw_sum = np.zeros(buckets)
+    raw_count = np.zeros(buckets)
+    per_seed = np.full((len(seeds), buckets), np.nan)
+    for row, ((steps, returns), smooth) in enumerate(zip(seeds, smoothed, strict=True)):
+        index = np.clip((steps / width).astype(np.int64), 0, buckets - 1)
+        count = np.bincount(index, minlength=buckets)
+        raw_sum += np.bincount(index, weights=returns, minlength=buckets)
+        raw_count += count
+        smooth_sum = np.bincount(index, weights=smooth, minlength=buckets)
+        filled = count > 0
+        per_seed[row, filled] = smooth_sum[filled] / count[filled]
+    keep = raw_count > 0
+    x = (np.arange(buckets) + 0.5) * width
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(per_seed, axis=0)
+        low = np.nanmin(per_seed, axis=0)
+        high = np.nanmax(per_seed, axis=0)
+    return Summary(
+        x=x[keep],
+        raw=raw_sum[keep] / raw_count[keep],
+        mean=mean[keep],
+        low=low[keep],
+        high=high[keep],
+        num_seeds=len(seeds),
+    )
 
 
 @dataclass(frozen=True)
@@ -276,6 +283,13 @@ class HistorySnapshot:
     @property
     def evaluations(self) -> tuple[np.ndarray, np.ndarray]:
         return self.evaluation_marks
+
+    @property
+    def max_step(self) -> int:
+        return max((int(steps[-1]) for steps, _ in self.episodes if steps.size), default=0)
+
+    def summary(self, buckets: int, x_max: float | None = None) -> Summary:
+        return bucket_summary(list(self.episodes), list(self.smoothed), buckets, x_max)
 
 
 class ScalarSeries:

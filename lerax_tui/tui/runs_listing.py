@@ -8,6 +8,7 @@ folders found inside it. No Textual here (the Runs tab lists in a thread worker)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +165,27 @@ def member_returns(member: SweepMember, summary: RunSummary | None) -> tuple[flo
         final = result.eval_return_mean if final is None else final
         best = result.best_eval_return_mean if best is None else best
     return final, best
+
+
+def member_summary(member: SweepMember, summary: RunSummary) -> RunSummary:
+    """A member's summary completed from its sweep's record where its own files say less (a member
+    that wrote no ``result.json``): its ended status and its final greedy returns per seed."""
+    result = member.entry.result if member.entry is not None else None
+    status = member_status(member, summary)
+    changes: dict[str, Any] = {}
+    if isinstance(status, RunStatus) and status != summary.status:
+        changes["status"] = status
+    if result is not None and summary.final is None and result.eval_return_mean is not None:
+        changes["final"] = result.eval_return_mean
+        per_seed = result.eval_return_per_seed
+        if len(per_seed) == len(summary.seeds):
+            changes["seeds"] = tuple(
+                dataclasses.replace(seed, final=value) if seed.final is None else seed
+                for seed, value in zip(summary.seeds, per_seed, strict=True)
+            )
+    if result is not None and summary.best is None and result.best_eval_return_mean is not None:
+        changes["best"] = result.best_eval_return_mean
+    return dataclasses.replace(summary, **changes) if changes else summary
 
 
 @dataclass(frozen=True)

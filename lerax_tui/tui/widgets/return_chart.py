@@ -9,6 +9,7 @@ and the picture from :mod:`lerax_tui.tui.chart_draw`, both testable without an a
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -79,6 +80,7 @@ ctrl+p reaches them from anywhere.
         self.settings = ChartSettings()
         self._dirty = True
         self._building = False
+        self._plt_lock = threading.Lock()
         self._text: Text | None = None
         self._y_range: tuple[float, float] | None = None
         self.last_draw_s = 0.0
@@ -173,9 +175,12 @@ ctrl+p reaches them from anywhere.
         )
 
     def build_text(self, request: ChartRequest) -> tuple[Text, Drawn]:
-        """Any thread (one at a time): bucket the histories, draw; the legend line and the plot as Text."""
+        """Any thread: bucket the histories, draw; the legend line and the plot as Text. plotext's
+        figure is one shared object, so builds take turns (``redraw_now`` on the UI thread waits
+        for a build the timer started in a worker, instead of drawing into the same figure)."""
         frame = make_frame(request)
-        drawn = draw(self.plt, frame)
+        with self._plt_lock:
+            drawn = draw(self.plt, frame)
         text = legend(frame, frame.width)
         text.append("\n")
         text.append_text(Text.from_ansi(drawn.text))

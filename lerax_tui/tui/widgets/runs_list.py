@@ -36,7 +36,7 @@ from lerax_tui.tui.run_text import (
     table_columns,
     waiting_row,
 )
-from lerax_tui.tui.runs_listing import Listing, SweepListing, list_runs, sweep_figures
+from lerax_tui.tui.runs_listing import Listing, SweepListing, list_runs, member_summary, sweep_figures
 from lerax_tui.tui.runs_tail import MetricsTail
 
 POLL_S = 1.0
@@ -185,7 +185,12 @@ class RunsList(Vertical):
         if message.listing is not None:
             self._show_listing(message.listing)
         keys = {str(p) for p in self.listing.paths()}
-        self.summaries = {str(s.path): s for s in message.summaries if str(s.path) in keys}
+        members = {str(m.path): m for m in self.listing.members()}
+        self.summaries = {
+            str(s.path): member_summary(members[str(s.path)], s) if str(s.path) in members else s
+            for s in message.summaries
+            if str(s.path) in keys
+        }
         self._redraw()
 
     def poll(self) -> None:

@@ -3,86 +3,101 @@ band of the focused one, each in its stable colour with its marker along the lin
 outside the plot that names only the values that vary.
 
 The data are the :class:`~lerax_tui.tui.sweep_run.SweepRun`'s; the widgets only read it, and redraw
-on a 2 Hz timer when the screen marked them dirty.
+on a 2 Hz timer when the screen marked them dirty; the plot is bucketed and drawn in a thread worker
+(:mod:`lerax_tui.tui.sweep_curves`), so keys never wait behind it.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from lerax_tui.render.chart_scale import band_path, nice_ticks, short_number
-from lerax_tui.tui.sweep_run import MemberRun, SweepRun
-from lerax_tui.tui.sweep_style import colour, marker, swatch
-from lerax_tui.tui.sweep_table import SortKey, ranked
+from lerax_tui.tui.sweep_curves import CurvesRequest, draw_curves, drawn, prepare
+from lerax_tui.tui.sweep_run import SweepRun
+from lerax_tui.tui.sweep_style import swatch
 
 REDRAW_HZ = 2
 LEGEND_LINES = 2
-MAX_LINES = 16
-"""Curves drawn at most: the best so far (and the focused one); more would be one smear."""
-
-
-def drawn(sweep: SweepRun) -> list[MemberRun]:
-    """The configurations the chart draws, best first: all of a small sweep, the top of a large one."""
-    return ranked(sweep, SortKey.BEST)[:MAX_LINES]
-
-
-def _blend(rgb: tuple[int, int, int], amount: float = 0.4) -> tuple[int, int, int]:
-    """``rgb`` faded towards mid-grey (the band under the focused line)."""
-    return (
-        int(rgb[0] * amount + 96 * (1 - amount)),
-        int(rgb[1] * amount + 96 * (1 - amount)),
-        int(rgb[2] * amount + 96 * (1 - amount)),
-    )
 
 
 class SweepCurves(PlotextPlot):
-    """The plot itself (see :class:`SweepChart`)."""
+    """The plot itself (see :class:`SweepChart`): the UI thread freezes the sweep
+    (:func:`~lerax_tui.tui.sweep_curves.prepare`), a thread worker buckets and draws it, and the
+    widget shows the last text built."""
+
+    class Built(Message):
+        def __init__(self, text: Text | None, elapsed: float) -> None:
+            super().__init__()
+            self.text, self.elapsed = text, elapsed
 
     def __init__(self, sweep: SweepRun, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.sweep = sweep
+        self._text: Text | None = None
+        self._building = False
+        self._again = False  # asked again while a build was going: build once more when it ends
+        self._plt_lock = threading.Lock()  # plotext's figure is one object: one build at a time
+        self.last_draw_s = 0.0
+
+    @property
+    def up_to_date(self) -> bool:
+        return self._text is not None and not self._building and not self._again
+
+    def on_resize(self) -> None:
+        self.replot()  # the legend below took a line more or less: the text was built for another size
 
     def replot(self) -> None:
-        """Rebuild the figure from the sweep (called by the chart's timer when dirty)."""
-        plt, sweep = self.plt, self.sweep
-        plt.clear_data()
-        plt.clear_figure()
-        width = max(self.size.width, 20)
-        buckets = max(2, 2 * max(width - 10, 10))
-        x_max = max([sweep.total] + [m.history.max_step for m in sweep.members] + [1])
-        plt.xlabel("env steps")
-        plt.ylabel("return")
-        plt.xlim(0, x_max)
-        ticks = nice_ticks(0, x_max, max(2, width // 14))
-        plt.xticks(ticks, [short_number(t) for t in ticks])
-        focused = sweep.focused if 0 <= sweep.focused < sweep.num_configs else None
-        order = [m for m in drawn(sweep) if m.index != focused]
-        if focused is not None:
-            order.append(sweep.members[focused])  # drawn last: on top
-        drew = False
-        for member in order:
-            summary = member.history.summary(buckets, x_max)
-            if not summary.x.size:
-                continue
-            rgb = colour(member.index)
-            if member.index == focused and summary.num_seeds > 1:
-                x, y = band_path(summary.x, summary.low, summary.high)
-                plt.plot(x.tolist(), y.tolist(), marker="braille", color=_blend(rgb))
-            plt.plot(summary.x.tolist(), summary.mean.tolist(), marker="braille", color=rgb)
-            every = max(1, summary.x.size * 8 // max(8, width))  # its marker every ~8 columns
-            start = (member.index * 3) % every  # staggered, so markers of close lines do not hide each other
-            xs, ys = summary.x[start::every].tolist(), summary.mean[start::every].tolist()
-            plt.scatter(xs, ys, marker=marker(member.index), color=rgb)
-            drew = True
-        if not drew:
-            plt.title("no episodes yet" if sweep.num_configs else "no configurations")
-            plt.xlim(0, 1)
-            plt.ylim(0, 1)
+        """Rebuild the figure from the sweep in a thread worker (the chart's timer, when dirty)."""
+        if self._building:
+            self._again = True
+            return
+        if not self.size.area:
+            return
+        self._building, self._again = True, False
+        self._build(self.prepare())
+
+    def prepare(self) -> CurvesRequest:
+        return prepare(self.sweep, self.size.width, self.size.height, self._get_plotext_theme_name(self.app.theme))
+
+    def build_text(self, request: CurvesRequest) -> Text:
+        with self._plt_lock:
+            return Text.from_ansi(draw_curves(self.plt, request))
+
+    def redraw_now(self) -> float:
+        """Prepare and build on this thread (benchmarks, tests); returns the seconds it took."""
+        start = time.perf_counter()
+        self._text = self.build_text(self.prepare())
+        self.last_draw_s = time.perf_counter() - start
         self.refresh()
+        return self.last_draw_s
+
+    @work(thread=True, exclusive=True, group="sweep-curves", exit_on_error=False)
+    def _build(self, request: CurvesRequest) -> None:
+        start = time.perf_counter()
+        text = None
+        try:
+            text = self.build_text(request)
+        finally:  # a failed build still ends the build: the next change draws again
+            self.post_message(self.Built(text, time.perf_counter() - start))
+
+    def on_sweep_curves_built(self, message: Built) -> None:
+        self._building = False
+        if message.text is not None:
+            self._text, self.last_draw_s = message.text, message.elapsed
+            self.refresh()
+        if self._again:
+            self.replot()
+
+    def render(self):
+        return self._text if self._text is not None else Text("")
 
 
 class SweepChart(Vertical, can_focus=False):
@@ -116,6 +131,11 @@ only the hyperparameters that vary.
 
     def mark_dirty(self) -> None:
         self._dirty = True
+
+    @property
+    def up_to_date(self) -> bool:
+        """The curves show the sweep as it is (nothing changed since the last build ended)."""
+        return not self._dirty and self.query_one(SweepCurves).up_to_date
 
     def redraw_if_dirty(self) -> None:
         if not self._dirty:
