@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from lerax_tui.exit_codes import EXIT_FAILED, EXIT_OK, fail, say
 
 if TYPE_CHECKING:
+    from lerax_tui.train.distributed import Cluster
     from lerax_tui.train.sweep_events import SweepEvent, SweepResult
     from lerax_tui.train.sweep_runner import SweepRunner
     from lerax_tui.train.sweep_spec import SweepSpec
@@ -42,6 +43,9 @@ def add_parser(sub: Any, path_type: Any) -> None:
     sweep.add_argument("--runs-dir", type=path_type, default=None, dest="sub_runs_dir", metavar="DIR")
     sweep.add_argument("--resume", type=path_type, default=None, metavar="SWEEP_DIR", help="continue a sweep")
     sweep.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
+    from lerax_tui.train.dist_cli import add_arguments
+
+    add_arguments(sweep)
 
 
 def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
@@ -79,7 +83,7 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
     return build_spec(base, grid, sample, args.samples, seeds)
 
 
-def _build_runner(args: argparse.Namespace, listener: Any) -> SweepRunner:
+def _build_runner(args: argparse.Namespace, listener: Any, cluster: Cluster | None = None) -> SweepRunner:
     from lerax_tui.cli_input import runs_dir_problem
     from lerax_tui.train.config import ConfigError
     from lerax_tui.train.sweep_runner import SweepRunner
@@ -111,6 +115,10 @@ def _build_runner(args: argparse.Namespace, listener: Any) -> SweepRunner:
             raise ValueError(f"--resume {args.resume}: {e}") from None
         if record.env_id != args.env_id:
             raise ConfigError("ENV_ID", f"{args.env_id!r} differs from the sweep's {record.env_id!r}")
+        if cluster is not None:
+            from lerax_tui.train.dist_sweep import distributed_sweep
+
+            return distributed_sweep(cluster, args.env_id, record.spec(), None, listener, Path(args.resume))
         return SweepRunner.from_sweep_dir(args.resume, listener)
     spec = build_sweep_spec(args)
     runs_dir = Path(args.sub_runs_dir or getattr(args, "runs_dir", None) or "runs")
@@ -118,6 +126,10 @@ def _build_runner(args: argparse.Namespace, listener: Any) -> SweepRunner:
     if problem:
         raise ValueError(problem)
     try:
+        if cluster is not None:
+            from lerax_tui.train.dist_sweep import distributed_sweep
+
+            return distributed_sweep(cluster, args.env_id, spec, runs_dir, listener, None)
         return SweepRunner(args.env_id, spec, runs_dir, listener)
     except OSError as e:
         raise ValueError(f"--runs-dir {runs_dir}: cannot create a sweep folder there ({e.strerror or e})") from None
@@ -208,7 +220,19 @@ def _print(args: argparse.Namespace, out: dict[str, Any]) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep. 0 ok (some configurations may have failed: see their status), 1 every
-    configuration failed or the folder could not be written, 2 bad input, 128 + N after signal N."""
+    configuration failed or the folder could not be written, 2 bad input, 128 + N after signal N.
+    ``--distributed``: as one of several processes (``train/dist_sweep.py``)."""
+    from lerax_tui.train.dist_cli import finish, join
+    from lerax_tui.train.distributed import ClusterError
+
+    try:
+        cluster = join(args)
+    except ClusterError as e:
+        return fail(str(e))
+    return finish(cluster, _sweep(args, cluster))
+
+
+def _sweep(args: argparse.Namespace, cluster: Cluster | None) -> int:
     from lerax_tui.train.config import ConfigError
     from lerax_tui.train.lifecycle import ResumeStateError
     from lerax_tui.train.runlock import RunLocked
@@ -220,10 +244,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if "runner" in built:
             built["runner"].stop()
 
-    progress = SweepProgress()
+    quiet = cluster is not None and not cluster.lead  # process 0 reports for every process
+    progress: Any = (lambda event: None) if quiet else SweepProgress()
     with SignalStop(on_signal, what="sweep", until_exit=True) as stops:
         try:
-            runner = _build_runner(args, progress)
+            runner = _build_runner(args, progress, cluster)
         except ResumeStateError as e:
             return fail(str(e), EXIT_FAILED)
         except ConfigError as e:
@@ -231,7 +256,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         except (ValueError, RunLocked) as e:
             return fail(" ".join(str(e).split()))
         built["runner"] = runner
-        if stops.signum is not None:
+        if stops.signum is not None and cluster is not None:
+            runner.stop()  # the other processes learn of it at the first chunk boundary
+        elif stops.signum is not None:
             runner.close()
             say(f"{signal_name(stops.signum)} before the sweep started: continue with --resume {runner.sweep_dir}")
             return 128 + stops.signum
@@ -243,7 +270,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if stops.signum is not None:
         out["signal"] = signal_name(stops.signum)
     try:
-        _print(args, out)
+        if cluster is None or cluster.lead:
+            _print(args, out)
+        elif not result.error:  # after an error, its line is this process's last word
+            say(f"process {cluster.index} of {cluster.count}: done; process 0 prints the summary of {runner.sweep_dir}")
     except OSError:
         pass
     if result.error:
