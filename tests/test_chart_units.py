@@ -21,7 +21,7 @@ from lerax_tui.render.chart_scale import (
 )
 from lerax_tui.train.system_stats import DeviceMemory, SystemSample, SystemSampler, describe, device_memory
 from lerax_tui.tui.chart_data import Series, episode_x, step_to_x, summarize, t975
-from lerax_tui.tui.chart_draw import ChartFrame, RunLine, draw, legend
+from lerax_tui.tui.chart_draw import ChartFrame, RunLine, draw, legend, marker_start
 from lerax_tui.tui.chart_settings import Band, ChartSettings, XAxis
 from lerax_tui.tui.history import ReturnHistory
 from lerax_tui.tui.metrics_draw import MetricsFrame, draw_metrics
@@ -241,3 +241,21 @@ def test_a_short_chart_keeps_its_rows_for_the_data():
     assert high - low < 1.15 * (418 - 21) and low <= 21 and high >= 418
     assert len(ticks) >= 2 and _round_ticks(ticks) and low <= ticks[0] and ticks[-1] <= high
     assert axis_limits(0.0, 480.0, 5) == (0.0, 500.0, [0.0, 100.0, 200.0, 300.0, 400.0, 500.0])
+
+
+def test_two_identical_overlays_both_show_their_markers():
+    # A rerun of the same config draws the same curve: its markers must not land on the other's.
+    frame = _frame(ChartSettings(), seeds=1, evals=0)
+    assert frame.live is not None
+    same = [
+        RunLine(label, frame.live.series, np.empty(0), np.empty(0), (200, 150, 50), mark)
+        for label, mark in (("first", "●"), ("again", "▲"))
+    ]
+    drawn = draw(
+        _figure(),
+        ChartFrame(width=80, height=24, low=0, high=30_000, settings=ChartSettings(), live=None, overlays=same),
+    )
+    text = plotext.uncolorize(drawn.text)
+    assert text.count("●") >= 4 and text.count("▲") >= 4
+    assert [marker_start(i, 2, 8) for i in range(2)] == [4, 0]
+    assert marker_start(0, 1, 1) == 0 == marker_start(3, 4, 1)

@@ -16,6 +16,7 @@ from lerax_tui.tui.keymap import binding_ids, clashes, current_keys, load_keymap
 from lerax_tui.tui.screens.dialogs import ConfirmDialog
 from lerax_tui.tui.screens.help import HelpScreen
 from lerax_tui.tui.screens.inspector import InspectorScreen
+from lerax_tui.tui.widgets.return_chart import ReturnChart
 
 
 def remapped_app(tmp_path: Path, keymap: dict[str, str], **options) -> tuple[LeraxApp, FakeFactory]:
@@ -76,6 +77,10 @@ async def test_remapped_keys_show_in_palette_key_line_help_and_notices(tmp_path)
         assert commands["Show Config"].startswith("f8:") and commands["Reset config to preset"].startswith("^e:")
         assert not any("F5" in h or "f5" in h for h in commands.values())
         assert "f9 Start/Stop" in str(app.query_one("#key-hints").render())
+        chart = app.query_one(ReturnChart)
+        await until(pilot, lambda: chart.up_to_date)
+        empty = chart.render().plain  # the empty chart's title names the key that trains now
+        assert "press f9" in empty and "F5" not in empty
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)

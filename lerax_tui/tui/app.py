@@ -21,7 +21,7 @@ from textual.screen import Screen
 from lerax_tui.core.env_catalogue import EnvInfo
 from lerax_tui.train.events import TrainerFactory
 from lerax_tui.train.memory import host_memory_available
-from lerax_tui.tui.keymap import binding_ids, clashes, current_keys, default_keymap_path, load_keymap
+from lerax_tui.tui.keymap import binding_ids, clashes, current_keys, default_keymap_path, load_keymap, with_keys
 from lerax_tui.tui.messages import ContinueTraining, PolicyLoaded
 from lerax_tui.tui.palette import app_commands, help_keys, main_screen_commands, screen_commands
 from lerax_tui.tui.screens.browser import CheckpointBrowserScreen
@@ -150,13 +150,18 @@ class LeraxApp(App[None], inherit_bindings=False):
         """The leaderboard's Enter: that configuration into the form (never while a run is going)."""
         main = self.main_screen
         if main.training:
-            self.notify("The form is locked while a run or sweep is going: stop it (F5) first.", severity="warning")
+            self.notify(
+                with_keys(
+                    "The form is locked while a run or sweep is going: stop it ({key:train.toggle}) first.", self
+                ),
+                severity="warning",
+            )
             return
         while self.screen is not main and len(self.screen_stack) > 1:
             self.pop_screen()
         main.load_config(request.env_id, request.config)
         main.show_tab("tab-config")
-        self.notify(f"{request.label}: in the form (F5 trains it alone)", timeout=5)
+        self.notify(with_keys(f"{request.label}: in the form ({{key:train.toggle}} trains it alone)", self), timeout=5)
 
     def on_open_checkpoint(self, request: OpenCheckpoint) -> None:
         """The leaderboard's inspect key: the browser on that file, which loads it into the inspector."""

@@ -55,7 +55,7 @@ class ChartFrame:
     overlays: list[RunLine] = field(default_factory=list)
     colours: dict[str, RGB] = field(default_factory=dict)
     theme: str = "clear"
-    empty_message: str = "no episodes yet: pick an environment and press F5, or tick past runs"
+    train_key: str = "F5"  # the key that starts a run now (the user's keymap applied)
     note: str = ""  # a reason a setting could not apply (shown in the legend line)
 
 
@@ -86,6 +86,13 @@ def wants_log(frame: ChartFrame) -> bool:
     return frame.settings.log_y and value_range(*_y_values(frame), positive_only=True) is not None
 
 
+def marker_start(index: int, count: int, every: int) -> int:
+    """Where overlay ``index`` of ``count`` puts its first line marker (then one every ``every``
+    buckets): staggered across the overlays, so two runs with the same curve (a rerun, two seeds
+    of one config) each show their markers instead of one hiding the other's."""
+    return (every // 2 + index * every // max(1, count)) % every
+
+
 def draw(plt: Any, frame: ChartFrame) -> Drawn:
     """Draw ``frame`` on ``plt`` (cleared first) and return the built text."""
     plt = plt.main()  # the whole figure, whichever subplot was active (plotext keeps one global)
@@ -100,6 +107,8 @@ def draw(plt: Any, frame: ChartFrame) -> Drawn:
     plot_columns = max(frame.width - 8, 4)
     drew = False
     runs = _runs(frame)
+    overlay_index = {id(run): i for i, run in enumerate(frame.overlays)}
+    marks: list[tuple[Any, Any, str, RGB]] = []
     for run in runs:
         s, is_live = run.series, run is frame.live
         if s.x.size:
@@ -112,17 +121,19 @@ def draw(plt: Any, frame: ChartFrame) -> Drawn:
             plt.plot(s.x, y(s.mean), marker="braille", color=run.colour)
             if not is_live:  # the overlay's marker every few columns too: told apart without colour
                 every = max(1, s.x.size * 8 // max(8, plot_columns))
-                plt.scatter(s.x[every // 2 :: every], y(s.mean)[every // 2 :: every], marker=run.mark, color=run.colour)
+                start = marker_start(overlay_index[id(run)], len(frame.overlays), every)
+                marks.append((s.x[start::every], y(s.mean)[start::every], run.mark, run.colour))
             drew = True
         ex, ey = thin_marks(run.eval_x, run.eval_y, frame.low, frame.high, max(2, plot_columns // 3))
         if ex.size:
-            plt.scatter(
-                ex, y(ey), marker=run.mark, color=run.colour if not is_live else colours.get("eval", run.colour)
-            )
+            marks.append((ex, y(ey), run.mark, run.colour if not is_live else colours.get("eval", run.colour)))
             drew = True
+    for mx, my, mark, colour in marks:  # after every line: a later run's line never covers a marker
+        plt.scatter(mx, my, marker=mark, color=colour)
     if not drew:
-        message = frame.empty_message
-        plt.title(message if frame.width > len(message) + 4 else "no episodes yet: F5 trains")
+        key = frame.train_key
+        message = f"no episodes yet: pick an environment and press {key}, or tick past runs"
+        plt.title(message if frame.width > len(message) + 4 else f"no episodes yet: {key} trains")
         plt.xlim(0, 1)
         plt.ylim(0, 1)
         return Drawn(plt.build(), None, False)

@@ -31,6 +31,7 @@ class ChartRequest:
     overlays: list[tuple[str, HistorySnapshot]] = field(default_factory=list)
     colours: dict[str, RGB] = field(default_factory=dict)
     theme: str = "clear"
+    train_key: str = "F5"
 
 
 def make_frame(request: ChartRequest) -> ChartFrame:
@@ -75,6 +76,7 @@ def make_frame(request: ChartRequest) -> ChartFrame:
         overlays=overlays,
         colours=colours,
         theme=request.theme,
+        train_key=request.train_key,
     )
     if settings.log_y and not wants_log(frame):
         notes.append("log y needs returns above 0")

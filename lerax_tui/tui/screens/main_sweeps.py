@@ -12,6 +12,7 @@ from textual.screen import Screen
 
 from lerax_tui.train.config import DQNConfig
 from lerax_tui.train.sweep_spec import SweepSpec
+from lerax_tui.tui.keymap import with_keys
 from lerax_tui.tui.live_run import LiveRun
 from lerax_tui.tui.screens.sweep import SweepScreen
 from lerax_tui.tui.screens.sweep_open import Loaded, SweepPicker
@@ -52,7 +53,10 @@ class SweepActions(Screen):
     def action_show_sweep(self) -> None:
         """The last sweep started or opened, on a new sweep screen (the screens are views of its model)."""
         if self.last_sweep is None:
-            self.notify("No sweep yet: put a list (1e-3, 3e-3) or a range (1e-4:1e-2:log) in a field, then F5.")
+            text = (
+                "No sweep yet: put a list (1e-3, 3e-3) or a range (1e-4:1e-2:log) in a field, then {key:train.toggle}."
+            )
+            self.notify(with_keys(text, self.app))
             return
         if isinstance(self.app.screen, SweepScreen):
             self.app.pop_screen()  # F5 on the last sweep's screen: the new sweep's replaces it

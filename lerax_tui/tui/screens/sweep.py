@@ -65,7 +65,7 @@ The curves (one line per configuration, mean over its seeds), the sensitivity pi
 greedy return against each swept hyperparameter) and the leaderboard. Arrows move in the
 leaderboard; the highlighted configuration is drawn on top with its seeds' band.
 **{key:sweep.view}** switches between curves and sensitivity on a narrow terminal;
-**{key:sweep.back}** goes back to the main screen (a sweep keeps training: F5 there stops it).
+**{key:sweep.back}** goes back to the main screen (a sweep keeps training: {key:train.toggle} there stops it).
 """
 
     CSS_PATH = "../sweep.tcss"

@@ -30,7 +30,7 @@ is drawn on top of the curves, with its seeds' band.
 
 - **{key:leaderboard.sort}** orders by the next column (best, latest eval, return, configuration),
   **{key:leaderboard.reverse}** reverses the order.
-- **{key:leaderboard.use}** puts the configuration into the form (F5 then trains it alone).
+- **{key:leaderboard.use}** puts the configuration into the form ({key:train.toggle} then trains it alone).
 - **{key:leaderboard.inspect}** opens its best checkpoint (its best seed's) in the inspector.
 - **{key:leaderboard.export}** writes the leaderboard as CSV into the sweep folder.
 """

@@ -24,6 +24,7 @@ from lerax_tui.tui.chart_draw import Drawn, draw, legend
 from lerax_tui.tui.chart_frame import ChartRequest, make_frame
 from lerax_tui.tui.chart_settings import ChartSettings
 from lerax_tui.tui.history import ReturnHistory
+from lerax_tui.tui.keymap import key_label
 from lerax_tui.tui.live_run import LiveRun
 
 REDRAW_HZ = 2  # the drain runs at 4 Hz; the chart, the costly part, at 2 Hz
@@ -172,6 +173,7 @@ ctrl+p reaches them from anywhere.
             overlays=[(o.label, o.history.snapshot()) for o in self.overlays.values()],
             colours=self._colours(),
             theme=self._get_plotext_theme_name(self.app.theme),
+            train_key=key_label(self.app, "train.toggle"),
         )
 
     def build_text(self, request: ChartRequest) -> tuple[Text, Drawn]:
