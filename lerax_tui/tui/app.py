@@ -35,6 +35,12 @@ from lerax_tui.tui.view_commands import view_commands
 
 
 class LeraxApp(App[None], inherit_bindings=False):
+    """The app the CLI runs and the tests drive (tests pass a fake trainer factory and catalogue).
+
+    ``memory_probe`` says how many bytes replay buffers may take (the form checks a config against it as it
+    is typed); the CLI passes the device's once a run has started it, the default is the host's, read without JAX.
+    """
+
     CSS_PATH = "app.tcss"
     TITLE = "lerax-tui"
 
@@ -239,30 +245,5 @@ class LeraxApp(App[None], inherit_bindings=False):
             yield from main_screen_commands(self.main_screen)
 
 
-def make_app(
-    runs_dir: Path,
-    env_id: str = "CartPole-v1",
-    checkpoints_dir: Path | None = None,
-    trainer_factory: TrainerFactory | None = None,
-    catalogue: Sequence[EnvInfo] | None = None,
-    keymap_path: Path | None = None,
-    stop_timeout_s: float = 15.0,
-    memory_probe: Callable[[], int | None] | None = None,
-    sweep_factory: SweepTrainerFactory | None = None,
-) -> LeraxApp:
-    """The app the CLI runs and the tests drive (tests pass a fake trainer factory and catalogue).
-
-    ``memory_probe`` says how many bytes replay buffers may take (the form checks a config against it as it
-    is typed); the CLI passes the device's once a run has started it, the default is the host's, read without JAX.
-    """
-    return LeraxApp(
-        runs_dir=runs_dir,
-        env_id=env_id,
-        checkpoints_dir=checkpoints_dir,
-        trainer_factory=trainer_factory,
-        catalogue=catalogue,
-        keymap_path=keymap_path,
-        stop_timeout_s=stop_timeout_s,
-        memory_probe=memory_probe,
-        sweep_factory=sweep_factory,
-    )
+make_app = LeraxApp
+"""The app the CLI runs and the tests drive (see :class:`LeraxApp`)."""

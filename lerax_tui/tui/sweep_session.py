@@ -23,6 +23,7 @@ from lerax_tui.train.sweep_events import (
 )
 from lerax_tui.train.sweep_spec import SweepSpec
 from lerax_tui.tui.sweep_run import SweepRun
+from lerax_tui.tui.training import WorkerSession
 
 
 class SweepTrainer(Protocol):
@@ -59,10 +60,11 @@ def default_sweep_factory(env_id: str, spec: SweepSpec, runs_dir: Path, listener
     return SweepRunner(env_id, spec, runs_dir, listener)
 
 
-class SweepSession:
+class SweepSession(WorkerSession[SweepTrainer]):
     """Thread-safe glue between a sweep trainer in a worker thread and the UI thread."""
 
     def __init__(self, factory: SweepTrainerFactory, env_id: str, spec: SweepSpec, runs_dir: Path) -> None:
+        super().__init__()
         self.factory, self.env_id, self.spec, self.runs_dir = factory, env_id, spec, runs_dir
         self.sweep = SweepRun(
             [dict(o) for o in spec.overrides],
@@ -73,18 +75,13 @@ class SweepSession:
             phase="compiling",
         )
         self.events: queue.SimpleQueue[SweepEvent] = queue.SimpleQueue()
-        self.trainer: SweepTrainer | None = None
-        self.stop_requested = False
-        self.paused = False
         self.version = 0  # bumped whenever the model changed: the sweep views redraw then
-        self.is_cancelled: Callable[[], bool] = lambda: False
         self._for_run: list[Event] = []
 
     def listener(self, event: SweepEvent) -> None:
         """Called by the sweep trainer (worker thread) for every event; never touches widgets."""
         self.events.put(event)
-        if self.is_cancelled() and self.trainer is not None and not self.stop_requested:
-            self.stop()
+        self._stop_if_cancelled()
 
     def run(self) -> Any:
         """Worker thread: build the sweep trainer (imports JAX) and run it to the end."""
@@ -94,24 +91,9 @@ class SweepSession:
         return self.trainer.run()
 
     def stop(self) -> None:
-        self.stop_requested = True
         self.sweep.request_stop()
         self.version += 1
-        if self.trainer is not None:
-            self.trainer.stop()
-
-    def toggle_pause(self) -> bool:
-        if self.trainer is None:
-            return self.paused
-        self.paused = not self.paused
-        (self.trainer.pause if self.paused else self.trainer.resume)()
-        return self.paused
-
-    def request_checkpoint(self) -> bool:
-        if self.trainer is None:
-            return False
-        self.trainer.request_checkpoint()
-        return True
+        super().stop()
 
     def pump(self) -> bool:
         """UI thread: apply what the trainer reported to the model; whether anything came."""

@@ -32,35 +32,16 @@ from lerax_tui.train.outcome import OutcomeRecorder
 from lerax_tui.train.runlock import RunLock
 
 
-class FakeTrainer:
-    def __init__(
-        self,
-        env_id: str,
-        env_params: dict,
-        config: Any,
-        runs_dir: Path,
-        listener: Any,
-        *,
-        chunk_steps: int = 1_000,
-        chunk_delay: float = 0.0,
-        compile_delay: float = 0.0,
-        run_name: str | None = None,
-        fail_at_step: int | None = None,
-    ) -> None:
-        self.env_id, self.env_params, self.config, self.listener = env_id, env_params, config, listener
-        self.chunk_steps, self.chunk_delay, self.compile_delay = chunk_steps, chunk_delay, compile_delay
-        self.fail_at_step = fail_at_step
-        name = run_name or f"{env_id}-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
-        self.run_dir = Path(runs_dir) / name
+class FakeControls:
+    """The controls both fakes (a run's, a sweep's) share: each call is recorded in ``calls`` and
+    takes effect between chunks, as the real ones do."""
+
+    def __init__(self) -> None:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
         self._checkpoint_requested = threading.Event()
         self.calls: list[str] = []
-        self.final_checkpoint: Path | None = None
-        self.checkpoints: list[Path] = []
-
-    # --- Trainer protocol ------------------------------------------------------------------------
 
     def pause(self) -> None:
         self.calls.append("pause")
@@ -82,6 +63,31 @@ class FakeTrainer:
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+
+class FakeTrainer(FakeControls):
+    def __init__(
+        self,
+        env_id: str,
+        env_params: dict,
+        config: Any,
+        runs_dir: Path,
+        listener: Any,
+        *,
+        chunk_steps: int = 1_000,
+        chunk_delay: float = 0.0,
+        compile_delay: float = 0.0,
+        run_name: str | None = None,
+        fail_at_step: int | None = None,
+    ) -> None:
+        self.env_id, self.env_params, self.config, self.listener = env_id, env_params, config, listener
+        self.chunk_steps, self.chunk_delay, self.compile_delay = chunk_steps, chunk_delay, compile_delay
+        self.fail_at_step = fail_at_step
+        name = run_name or f"{env_id}-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
+        self.run_dir = Path(runs_dir) / name
+        super().__init__()
+        self.final_checkpoint: Path | None = None
+        self.checkpoints: list[Path] = []
 
     def run(self) -> RunResult:
         cfg = self.config

@@ -9,7 +9,6 @@ It writes a sweep folder like the real one (``sweep.json`` and one run folder pe
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from lerax_tui.train.sweep_events import (
 )
 from lerax_tui.train.sweep_record import ConfigResult, ConfigStatus, new_record, write_sweep
 from lerax_tui.train.sweep_spec import SweepSpec
-from support.fake import _fake_chunk, _fake_evaluation
+from support.fake import FakeControls, _fake_chunk, _fake_evaluation
 
 
 def factor(index: int, num_configs: int) -> float:
@@ -43,7 +42,7 @@ def factor(index: int, num_configs: int) -> float:
     return 0.3 + 0.7 * (((index * 5) % max(num_configs, 1)) + 1) / max(num_configs, 1)
 
 
-class FakeSweepTrainer:
+class FakeSweepTrainer(FakeControls):
     def __init__(
         self,
         env_id: str,
@@ -59,26 +58,7 @@ class FakeSweepTrainer:
         self.env_id, self.spec, self.listener = env_id, spec, listener
         self.chunk_steps, self.chunk_delay, self.fail_index = chunk_steps, chunk_delay, fail_index
         self.sweep_dir = Path(runs_dir) / name
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-        self.calls: list[str] = []
-
-    def pause(self) -> None:
-        self.calls.append("pause")
-        self._running.clear()
-
-    def resume(self) -> None:
-        self.calls.append("resume")
-        self._running.set()
-
-    def stop(self) -> None:
-        self.calls.append("stop")
-        self._stop.set()
-        self._running.set()
-
-    def request_checkpoint(self) -> None:
-        self.calls.append("checkpoint")
+        super().__init__()
 
     def run(self) -> SweepResult:
         spec, n = self.spec, self.spec.num_configs

@@ -7,16 +7,15 @@ import datetime as _dt
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from lerax_tui.train.run_export import RESULT_ROWS, compare_table, write_csv
 from lerax_tui.train.run_summary import RunSummary
 from lerax_tui.tui.columns import cut_left, cut_middle
+from lerax_tui.tui.csv_export import export_in_worker
 from lerax_tui.tui.keymap import key_label
 from lerax_tui.tui.run_text import overlay_marker, short_name
 
@@ -45,11 +44,6 @@ final and best greedy returns, then the hyperparameters whose values differ betw
 **{key:compare.all}** shows every hyperparameter (and back), **{key:compare.export}** writes the table
 shown to CSV under `--runs-dir`/exports, **{key:compare.back}** goes back.
 """
-
-    class _Exported(Message):
-        def __init__(self, text: str, error: bool) -> None:
-            super().__init__()
-            self.text, self.error = text, error
 
     def __init__(self, summaries: list[RunSummary], *, exports_dir: Path) -> None:
         super().__init__()
@@ -98,20 +92,12 @@ shown to CSV under `--runs-dir`/exports, **{key:compare.back}** goes back.
     def action_export(self) -> None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         header, rows = self.table()
-        self._export(self.exports_dir / f"compare-{stamp}.csv", header, rows)
+        out = self.exports_dir / f"compare-{stamp}.csv"
 
-    @work(thread=True, exit_on_error=False, group="compare-export")
-    def _export(self, out: Path, header: list[str], rows: list[list[str]]) -> None:
-        try:
-            written = write_csv(out, header, rows)
-        except OSError as e:
-            self.post_message(self._Exported(f"export failed: {e.strerror or e} ({out})", True))
-            return
-        self.post_message(self._Exported(f"{len(rows)} rows × {len(header) - 1} runs → {written}", False))
+        def write() -> str:
+            return f"{len(rows)} rows × {len(header) - 1} runs → {write_csv(out, header, rows)}"
 
-    @on(_Exported)
-    def _exported(self, message: _Exported) -> None:
-        self.notify(message.text, severity="error" if message.error else "information", timeout=8)
+        export_in_worker(self, write, out)
 
 
 def _grouped(value: str) -> str:

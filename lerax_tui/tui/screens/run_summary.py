@@ -3,21 +3,18 @@ preset, each seed's results, and where it came from when it continues a checkpoi
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from lerax_tui.train.run_export import export_metrics
 from lerax_tui.train.run_summary import RunSummary, started_label
+from lerax_tui.tui.csv_export import export_run_metrics
 from lerax_tui.tui.run_text import DASH, format_return, format_steps, status_text
 
 
@@ -43,14 +40,10 @@ mean return of its last 20 training episodes), and its origin when it continues 
 **{key:summary.export}** exports its metrics (a row per chunk) to CSV; **{key:summary.back}** goes back.
 """
 
-    class _Exported(Message):
-        def __init__(self, text: str, error: bool) -> None:
-            super().__init__()
-            self.text, self.error = text, error
-
-    def __init__(self, summary: RunSummary, *, exports_dir: Path) -> None:
+    def __init__(self, summary: RunSummary, *, exports_dir: Path, export_name: str | None = None) -> None:
         super().__init__()
         self.summary, self.exports_dir = summary, exports_dir
+        self.export_name = export_name or summary.name  # a sweep member's: SWEEP-config-000
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="summary-body"):
@@ -125,21 +118,7 @@ mean return of its last 20 training episodes), and its origin when it continues 
         self.app.pop_screen()
 
     def action_export(self) -> None:
-        self._export(self.summary.path, self.exports_dir / f"{self.summary.name}-metrics.csv")
-
-    @work(thread=True, exit_on_error=False, group="summary-export")
-    def _export(self, path: Path, out: Path) -> None:
-        try:
-            written, rows = export_metrics(path, out)
-        except OSError as e:
-            self.post_message(self._Exported(f"export failed: {e.strerror or e} ({out})", True))
-            return
-        when = _dt.datetime.now().strftime("%H:%M:%S")
-        self.post_message(self._Exported(f"{rows:,} rows → {written} ({when})", False))
-
-    @on(_Exported)
-    def _exported(self, message: _Exported) -> None:
-        self.notify(message.text, severity="error" if message.error else "information", timeout=8)
+        export_run_metrics(self, self.summary.path, self.exports_dir / f"{self.export_name}-metrics.csv")
 
 
 def preset_differences(summary: RunSummary) -> list[tuple[str, str, str]]:

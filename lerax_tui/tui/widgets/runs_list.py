@@ -8,7 +8,6 @@ another process is still writing keeps growing on the chart. The table's figures
 
 from __future__ import annotations
 
-import datetime as _dt
 import threading
 from pathlib import Path
 
@@ -20,10 +19,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from lerax_tui.train.run_export import EXPORTS, export_metrics
+from lerax_tui.train.run_export import EXPORTS
 from lerax_tui.train.run_summary import RunSummaries, RunSummary
 from lerax_tui.train.runs import RunFolder
 from lerax_tui.tui.columns import fit_columns
+from lerax_tui.tui.csv_export import export_run_metrics
 from lerax_tui.tui.history import ReturnHistory
 from lerax_tui.tui.overlay_labels import config_differences, overlay_label
 from lerax_tui.tui.run_text import (
@@ -108,11 +108,6 @@ class RunsList(Vertical):
         def __init__(self, summaries: list[RunSummary], listing: Listing | None) -> None:
             super().__init__()
             self.summaries, self.listing = summaries, listing
-
-    class _Exported(Message):
-        def __init__(self, text: str, error: bool) -> None:
-            super().__init__()
-            self.text, self.error = text, error
 
     def __init__(self, runs_dir: Path, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -408,7 +403,9 @@ class RunsList(Vertical):
         if summary is None:
             self.notify(f"{path.name}: still reading its files, try again in a moment", timeout=3)
             return
-        self.app.push_screen(RunSummaryScreen(summary, exports_dir=self.runs_dir / EXPORTS))
+        self.app.push_screen(
+            RunSummaryScreen(summary, exports_dir=self.runs_dir / EXPORTS, export_name=self._export_name(path))
+        )
 
     def compare(self) -> None:
         from lerax_tui.tui.screens.run_compare import RunCompareScreen
@@ -419,21 +416,9 @@ class RunsList(Vertical):
             return
         self.app.push_screen(RunCompareScreen(chosen, exports_dir=self.runs_dir / EXPORTS))
 
-    def export(self, path: Path) -> None:
+    def _export_name(self, path: Path) -> str:
         sweep = self._sweep_of(str(path))
-        name = f"{sweep.name}-{path.name}" if sweep is not None else path.name  # config-000 is in every sweep
-        self._export(path, self.runs_dir / EXPORTS / f"{name}-metrics.csv")
+        return f"{sweep.name}-{path.name}" if sweep is not None else path.name  # config-000 is in every sweep
 
-    @work(thread=True, exit_on_error=False, group="runs-export")
-    def _export(self, path: Path, out: Path) -> None:
-        try:
-            written, rows = export_metrics(path, out)
-        except OSError as e:
-            self.post_message(self._Exported(f"export failed: {e.strerror or e} ({out})", True))
-            return
-        when = _dt.datetime.now().strftime("%H:%M:%S")
-        self.post_message(self._Exported(f"{rows:,} rows of {path.name} → {written} ({when})", False))
-
-    @on(_Exported)
-    def _exported(self, message: _Exported) -> None:
-        self.notify(message.text, severity="error" if message.error else "information", timeout=8)
+    def export(self, path: Path) -> None:
+        export_run_metrics(self, path, self.runs_dir / EXPORTS / f"{self._export_name(path)}-metrics.csv")
