@@ -127,6 +127,7 @@ async def test_a_sweep_unfolds_and_its_members_work_like_runs(tmp_path):
         await pilot.press("enter")  # on the second member: its summary
         summary = await _opened(pilot, RunSummaryScreen)
         assert summary.summary.path == runs / SWEEP / "config-001"
+        assert f"{SWEEP}/config-001 (lr 0.003)" in str(summary.query_one("#summary-header").render())
         # the fake wrote no result.json: the sweep's record completes the member's status and finals
         assert summary.summary.status == RunStatus.FINISHED and summary.summary.final is not None
         assert all(seed.final is not None for seed in summary.summary.seeds)
@@ -154,6 +155,8 @@ async def test_enter_opens_a_sweep_and_a_damaged_one_says_why(tmp_path):
         await until(pilot, lambda: app.screen is app.main_screen)
         for _ in range(8):
             await pilot.press("down")
+        caption = str(app.query_one("#runs-dir-label").render())
+        assert "configs[1].run_dir" in caption  # on its row, the caption says why it is damaged
         await pilot.press("enter")
         await until(pilot, lambda: any("configs[1].run_dir" in n.message for n in app._notifications))
         assert app.screen is app.main_screen

@@ -10,7 +10,15 @@ from rich.text import Text
 from lerax_tui.train.outcome import RunStatus
 from lerax_tui.train.run_summary import RunSummary, started_label
 from lerax_tui.tui.columns import Column, cut_left, cut_right
-from lerax_tui.tui.runs_listing import SweepFigures, SweepListing, SweepMember, member_returns, member_status
+from lerax_tui.tui.runs_listing import (
+    Listing,
+    SweepFigures,
+    SweepListing,
+    SweepMember,
+    member_returns,
+    member_status,
+    sweep_figures,
+)
 
 OVERLAY_MARKERS = ("●", "▲", "■", "◆", "✚", "○", "△", "□")
 """The marker of the K-th overlaid run on the chart and in the Runs table's tick column, so overlays
@@ -191,3 +199,30 @@ def row_cells(row: Row, keys: list[str], widths: dict[str, int]) -> list[str | T
         else:
             out.append(value)
     return out
+
+
+def table_rows(
+    listing: Listing,
+    summaries: dict[str, RunSummary],
+    tick_order: list[str],
+    expanded: set[str],
+    *,
+    compact: bool = False,
+) -> list[Row]:
+    """The Runs table's rows, newest first: each run; each sweep, with its members under it when
+    it is in ``expanded``; the K-th ticked run (``tick_order``) carries the K-th marker."""
+    markers = {key: overlay_marker(i) for i, key in enumerate(tick_order)}
+    rows: list[Row] = []
+    for item in listing.items():
+        key = str(item.path)
+        if isinstance(item, SweepListing):
+            rows.append(sweep_row(item, sweep_figures(item, summaries), expanded=key in expanded, compact=compact))
+            if key in expanded:
+                for i, member in enumerate(item.members):
+                    path, last = str(member.path), i == len(item.members) - 1
+                    rows.append(member_row(member, summaries.get(path), markers.get(path), last=last, compact=compact))
+        elif key in summaries:
+            rows.append(run_row(summaries[key], markers.get(key), compact=compact))
+        else:  # listed, figures still being read
+            rows.append(waiting_row(key, item.name))
+    return rows

@@ -40,10 +40,13 @@ mean return of its last 20 training episodes), and its origin when it continues 
 **{key:summary.export}** exports its metrics (a row per chunk) to CSV; **{key:summary.back}** goes back.
 """
 
-    def __init__(self, summary: RunSummary, *, exports_dir: Path, export_name: str | None = None) -> None:
+    def __init__(
+        self, summary: RunSummary, *, exports_dir: Path, export_name: str | None = None, title: str | None = None
+    ) -> None:
         super().__init__()
         self.summary, self.exports_dir = summary, exports_dir
         self.export_name = export_name or summary.name  # a sweep member's: SWEEP-config-000
+        self.heading = title or summary.name  # a sweep member's: SWEEP/config-000 (lr 0.001)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="summary-body"):
@@ -74,7 +77,7 @@ mean return of its last 20 training episodes), and its origin when it continues 
     def header_text(self) -> Text:
         s = self.summary
         total = f" / {s.total_timesteps:,}" if s.total_timesteps else ""
-        text = Text.assemble((s.name, "bold"), "\n")
+        text = Text.assemble((self.heading, "bold"), "\n")
         text.append_text(Text.assemble(("env      ", "dim"), s.env_id, ("   status ", "dim"), status_text(s.status)))
         text.append("\n")
         text.append_text(

@@ -26,17 +26,8 @@ from lerax_tui.tui.columns import fit_columns
 from lerax_tui.tui.csv_export import export_run_metrics
 from lerax_tui.tui.history import ReturnHistory
 from lerax_tui.tui.overlay_labels import config_differences, overlay_label
-from lerax_tui.tui.run_text import (
-    Row,
-    member_row,
-    overlay_marker,
-    row_cells,
-    run_row,
-    sweep_row,
-    table_columns,
-    waiting_row,
-)
-from lerax_tui.tui.runs_listing import Listing, SweepListing, list_runs, member_summary, sweep_figures
+from lerax_tui.tui.run_text import Row, overlay_marker, row_cells, table_columns, table_rows
+from lerax_tui.tui.runs_listing import Listing, SweepListing, list_runs, member_summary
 from lerax_tui.tui.runs_tail import MetricsTail
 
 POLL_S = 1.0
@@ -209,27 +200,7 @@ class RunsList(Vertical):
         self._redraw()
 
     def _rows(self, *, compact: bool) -> list[Row]:
-        markers = {key: overlay_marker(i) for i, key in enumerate(self.tick_order)}
-        rows: list[Row] = []
-        for item in self.listing.items():
-            if isinstance(item, SweepListing):
-                key = str(item.path)
-                figures = sweep_figures(item, self.summaries)
-                rows.append(sweep_row(item, figures, expanded=key in self.expanded, compact=compact))
-                if key in self.expanded:
-                    for i, member in enumerate(item.members):
-                        summary = self.summaries.get(str(member.path))
-                        last = i == len(item.members) - 1
-                        rows.append(
-                            member_row(member, summary, markers.get(str(member.path)), last=last, compact=compact)
-                        )
-                continue
-            summary = self.summaries.get(str(item.path))
-            if summary is None:  # listed, figures still being read
-                rows.append(waiting_row(str(item.path), item.name))
-            else:
-                rows.append(run_row(summary, markers.get(str(item.path)), compact=compact))
-        return rows
+        return table_rows(self.listing, self.summaries, self.tick_order, self.expanded, compact=compact)
 
     def _redraw(self) -> None:
         table = self.query_one(RunsTable)
@@ -259,7 +230,7 @@ class RunsList(Vertical):
                 table.add_row(*row_cells_, key=key)
             if cursor_key in self._order:
                 table.move_cursor(row=self._order.index(cursor_key))
-        self.query_one("#runs-dir-label", Static).update(Text(self._caption(), style="dim"))
+        self._show_caption()
 
     def _caption(self) -> str:
         """The counts first: a narrow pane cuts the folder, not them."""
@@ -272,6 +243,21 @@ class RunsList(Vertical):
         if self.tick_order:
             parts.append(f"{len(self.tick_order)} ticked")
         return " · ".join([*parts, str(self.runs_dir)])
+
+    @on(RunsTable.RowHighlighted)
+    def _highlighted(self, event: RunsTable.RowHighlighted) -> None:
+        """On a damaged sweep's row the caption says why (the row itself has room for one word)."""
+        event.stop()
+        self._show_caption()
+
+    def _show_caption(self) -> None:
+        key = self.current_key()
+        sweep = self._sweep_of(key) if key is not None and self._is_sweep_row(key) else None
+        label = self.query_one("#runs-dir-label", Static)
+        if sweep is not None and sweep.error is not None:
+            label.update(Text(sweep.error, style="bold red"))
+        else:
+            label.update(Text(self._caption(), style="dim"))
 
     def current_key(self) -> str | None:
         row = self.query_one(RunsTable).cursor_row
@@ -403,8 +389,11 @@ class RunsList(Vertical):
         if summary is None:
             self.notify(f"{path.name}: still reading its files, try again in a moment", timeout=3)
             return
+        title = dict((str(p), name) for name, p in self.run_choices()).get(str(path))
         self.app.push_screen(
-            RunSummaryScreen(summary, exports_dir=self.runs_dir / EXPORTS, export_name=self._export_name(path))
+            RunSummaryScreen(
+                summary, exports_dir=self.runs_dir / EXPORTS, export_name=self._export_name(path), title=title
+            )
         )
 
     def compare(self) -> None:
