@@ -14,7 +14,8 @@ Where the preset sets ``eval_interval``, each seed's best policy from those peri
 is re-evaluated on the final evaluation's episodes and reported beside the final policy.
 
 ``--steps N`` trains N steps per seed with ``eval_interval`` N/10 (10 evaluations, as at the
-preset's own length). ``--diagnose`` adds, per run, the curve of the periodic evaluations (mean and
+preset's own length) and every other field the preset scales with its length following (as with
+``lerax-tui train --steps``). ``--diagnose`` adds, per run, the curve of the periodic evaluations (mean and
 worst seed), the TD loss over the run (median over seeds, averaged over each tenth of the run) and
 each seed's final Q-values at initial states (mean of max_a Q over 256 reset states), against the
 bound 1/(1-gamma) x |reward per step| that a non-divergent Q-network stays near.
@@ -61,10 +62,13 @@ def supported_ids() -> list[str]:
     return [info.env_id for info in catalogue() if info.supported]
 
 
-def run(env_id: str, seeds: int, overrides: dict, runs_dir: str) -> dict:
+def run(env_id: str, seeds: int, overrides: dict, runs_dir: str, steps: int | None = None) -> dict:
     from lerax_tui.train import preset, train
+    from lerax_tui.train.config import with_total_timesteps
 
     config = preset(env_id).replace(num_seeds=seeds, **overrides)
+    if steps is not None:  # what the preset derives from its length follows (as with train --steps)
+        config = with_total_timesteps(config, steps, env_id=env_id, explicit=overrides)
     start = time.perf_counter()
     result = train(env_id, config, runs_dir=runs_dir)
     wall = time.perf_counter() - start
@@ -187,7 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--runs-dir", default=None, help="keep the run folders here (default: a temporary folder)")
-    p.add_argument("--steps", type=int, default=None, help="steps per seed (eval_interval follows: steps / 10)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="steps per seed (eval_interval and the preset's other derived fields follow)",
+    )
     p.add_argument("--diagnose", action="store_true", help="eval curve, loss over the run and final Q-values")
     p.add_argument("--diagnose-run", metavar="RUN_DIR", help="only print the diagnosis of this finished run folder")
     args = p.parse_args(argv)
@@ -195,13 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         diagnose(args.diagnose_run)
         return 0
     overrides = parse_overrides(args.set)
-    if args.steps is not None:
-        overrides = {"total_timesteps": args.steps, "eval_interval": max(1, args.steps // 10), **overrides}
     runs_dir = args.runs_dir or tempfile.mkdtemp(prefix="lerax-tui-learning-")
     print(f"# learning benchmark  (jax devices: {os.environ.get('JAX_PLATFORMS', 'default')}; runs in {runs_dir})")
     envs = [e for name in args.envs for e in (supported_ids() if name == "all" else [name])]
     for env_id in envs:
-        out = run(env_id, args.seeds, overrides, runs_dir)
+        out = run(env_id, args.seeds, overrides, runs_dir, args.steps)
         report(env_id, out)
         if args.diagnose:
             diagnose(str(out["result"].run_dir))

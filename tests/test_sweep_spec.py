@@ -3,13 +3,16 @@ anything runs, and sweep.json round-trips and refuses hostile content."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 
 import pytest
 
-from lerax_tui.train.config import ConfigError, DQNConfig
+from lerax_tui.train import config as config_module
+from lerax_tui.train.config import ConfigError, DQNConfig, preset, step_rules
+from lerax_tui.train.sweep_cli import build_sweep_spec
 from lerax_tui.train.sweep_record import (
     ConfigResult,
     ConfigStatus,
@@ -154,6 +157,27 @@ def test_memory_check_counts_the_largest_program():
     spec.check_memory((4,), 10 * 3 * 4 * 100_000 * per_transition)
     with pytest.raises(ConfigError, match=r"12 agents \(3 configuration\(s\) x 4 seed\(s\)\) in one program need"):
         spec.check_memory((4,), 3 * 4 * 100_000 * per_transition)
+
+
+def sweep_args(*, steps=None, grid=(), set=()):
+    return argparse.Namespace(
+        env_id="CartPole-v1", grid=list(grid), sample=[], samples=None, seeds=2, steps=steps, set=list(set)
+    )
+
+
+def test_sweep_steps_move_what_the_preset_derives_from_its_length_unless_given(monkeypatch):
+    monkeypatch.setitem(config_module._FAMILY_SCALED, "cartpole", ("target_update_interval",))
+    rules = step_rules("CartPole-v1")
+    base = build_sweep_spec(sweep_args(steps=500_000, grid=["gamma=0.99,0.995"])).base
+    assert base.total_timesteps == 500_000
+    assert {name: getattr(base, name) for name in rules} == {name: rule(500_000) for name, rule in rules.items()}
+    assert (base.eval_interval, base.target_update_interval) == (50_000, 80)  # as `train --steps 500000` runs it
+    kept = build_sweep_spec(sweep_args(steps=500_000, set=["eval_interval=5000"])).base
+    assert kept.eval_interval == 5_000
+    swept = build_sweep_spec(sweep_args(steps=500_000, grid=["eval_interval=1000,2000"]))
+    assert [o["eval_interval"] for o in swept.overrides] == [1_000, 2_000]
+    same = build_sweep_spec(sweep_args(grid=["gamma=0.99,0.995"])).base
+    assert same == preset("CartPole-v1").replace(num_seeds=2)
 
 
 def test_sweep_json_round_trips(tmp_path):

@@ -10,8 +10,9 @@ import pytest
 from support.fake import FAKE_CATALOGUE, FakeFactory
 from support.pilot import SIZE, until
 
+from lerax_tui.train import config as config_module
 from lerax_tui.train.cli import new_run_config
-from lerax_tui.train.config import ConfigError, DQNConfig, preset, problems, with_total_timesteps
+from lerax_tui.train.config import ConfigError, DQNConfig, preset, problems, step_rules, with_total_timesteps
 from lerax_tui.train.memory import buffer_bytes_for, engine_problems
 from lerax_tui.tui.app import make_app
 from lerax_tui.tui.screens.dialogs import ConfirmDialog
@@ -73,22 +74,59 @@ def test_engine_problems_without_jax():
 def test_eval_interval_follows_total_timesteps_unless_set():
     base = preset("CartPole-v1")
     assert base.eval_interval == base.total_timesteps // 10
-    assert with_total_timesteps(base, 2_000_000).eval_interval == 200_000
-    assert with_total_timesteps(base, 2_000_000, explicit=["eval_interval"]).eval_interval == base.eval_interval
+    assert with_total_timesteps(base, 2_000_000, env_id="CartPole-v1").eval_interval == 200_000
+    assert (
+        with_total_timesteps(base, 2_000_000, env_id="CartPole-v1", explicit=["eval_interval"]).eval_interval
+        == base.eval_interval
+    )
     custom = base.replace(eval_interval=777)  # not what its length derives: kept
-    assert with_total_timesteps(custom, 2_000_000).eval_interval == 777
+    assert with_total_timesteps(custom, 2_000_000, env_id="CartPole-v1").eval_interval == 777
+
+
+SCALED = ("train_frequency", "target_update_interval")
+
+
+@pytest.fixture
+def cartpole_scales(monkeypatch):
+    """CartPole's family scaling its gradient steps and target updates with the run's length."""
+    monkeypatch.setitem(config_module._FAMILY_SCALED, "cartpole", SCALED)
+
+
+def test_a_family_scales_its_fields_with_the_run_length(cartpole_scales):
+    base = preset("CartPole-v1")
+    rules = step_rules("CartPole-v1")
+    assert set(rules) == {"eval_interval", "train_frequency", "target_update_interval"}
+    assert {name: rule(base.total_timesteps) for name, rule in rules.items()} == {
+        name: getattr(base, name) for name in rules
+    }  # at its own length the preset is what it always was
+    long = with_total_timesteps(base, 500_000, env_id="CartPole-v1")
+    assert (long.train_frequency, long.target_update_interval, long.eval_interval) == (40, 80, 50_000)
+    assert long == base.replace(
+        total_timesteps=500_000, train_frequency=40, target_update_interval=80, eval_interval=50_000
+    )
+    assert with_total_timesteps(long, base.total_timesteps, env_id="CartPole-v1") == base  # and back
+    short = with_total_timesteps(base, 10_000, env_id="CartPole-v1")
+    assert (short.train_frequency, short.target_update_interval) == (1, 2)  # rounded, at least 1
+    kept = with_total_timesteps(base, 500_000, env_id="CartPole-v1", explicit=["train_frequency"])
+    assert (kept.train_frequency, kept.target_update_interval) == (base.train_frequency, 80)
+    acrobot = preset("Acrobot-v1")  # its preset scales nothing but eval_interval
+    assert set(step_rules("Acrobot-v1")) == {"eval_interval"}
+    longer = with_total_timesteps(acrobot, 1_000_000, env_id="Acrobot-v1")
+    assert longer == acrobot.replace(total_timesteps=1_000_000, eval_interval=100_000)
 
 
 def cli_args(**given):
     return argparse.Namespace(**{"env_id": "CartPole-v1", "steps": None, "seed": None, "seeds": None, **given})
 
 
-def test_train_cli_steps_move_eval_interval_unless_set():
+def test_train_cli_steps_move_eval_interval_unless_set(cartpole_scales):
     assert new_run_config(cli_args(steps=2_000_000), {}).eval_interval == 200_000
     assert new_run_config(cli_args(), {"total_timesteps": 2_000_000}).eval_interval == 200_000
     kept = new_run_config(cli_args(steps=2_000_000), {"eval_interval": 5_000})
     assert (kept.total_timesteps, kept.eval_interval) == (2_000_000, 5_000)
     assert new_run_config(cli_args(), {}) == preset("CartPole-v1")
+    scaled = new_run_config(cli_args(steps=500_000), {"target_update_interval": 8})
+    assert (scaled.train_frequency, scaled.target_update_interval) == (40, 8)  # --set wins over following
     with pytest.raises(ConfigError, match="contradicts"):
         new_run_config(cli_args(steps=10), {"total_timesteps": 20})
 
@@ -180,3 +218,24 @@ async def test_eval_interval_follows_total_timesteps_in_the_form(tmp_path):
         await pilot.press("ctrl+r")  # the preset again: it follows again
         await pilot.pause()
         assert form.rows["eval_interval"].has_class("-follows")
+
+
+async def test_fields_the_preset_scales_follow_total_timesteps_in_the_form(tmp_path, cartpole_scales):
+    app, _ = form_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        form = app.main_screen.form  # CartPole-v1: train_frequency and target_update_interval scale
+        scaled = SCALED
+        assert all(form.rows[name].has_class("-follows") for name in scaled)
+        assert not form.rows["learning_rate"].has_class("-follows")
+        await type_into(pilot, "total_timesteps", "500000")
+        assert [form.rows[name].raw_value() for name in scaled] == ["40", "80"]
+        assert form.edited_fields() == ["total_timesteps"]
+        await type_into(pilot, "target_update_interval", "12")  # set by hand: kept, no longer follows
+        assert not form.rows["target_update_interval"].has_class("-follows")
+        await type_into(pilot, "total_timesteps", "100000")
+        config = form.config()
+        assert (config.train_frequency, config.target_update_interval) == (8, 12)
+        assert form.edited_fields() == ["total_timesteps", "target_update_interval"]
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert all(form.rows[name].has_class("-follows") for name in scaled)

@@ -46,7 +46,7 @@ def new_run_config(args: argparse.Namespace, overrides: dict[str, Any]) -> DQNCo
         steps = args.steps
     config = preset(args.env_id).replace(**overrides)  # an invalid --set is refused on its own
     if steps is not None:
-        config = with_total_timesteps(config, steps, explicit=overrides)
+        config = with_total_timesteps(config, steps, env_id=args.env_id, explicit=overrides)
     changes = {}
     if args.seed is not None:
         changes["seed"] = args.seed

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -353,32 +353,72 @@ def _evaluation_interval(total_timesteps: int) -> int:
     return max(1, total_timesteps // EVALUATIONS_PER_RUN)
 
 
-# Fields a preset derives from total_timesteps: they follow it (in the form, and with ``train --steps``
+# Fields every preset derives from total_timesteps: they follow it (in the form, and with ``train --steps``
 # or ``--set total_timesteps=``) unless set explicitly.
 DERIVED_FROM_STEPS: dict[str, Callable[[int], int]] = {"eval_interval": _evaluation_interval}
 
+# Fields a family's preset scales with its run's length: the preset's value at its own total_timesteps,
+# times total / that total (rounded, at least 1), so a run k times as long keeps as many of them per run
+# (e.g. ``"cartpole": ("train_frequency", "target_update_interval")``: as many gradient steps and target
+# updates per run at any length). They follow total_timesteps like eval_interval does, unless set
+# explicitly; at the preset's own length they are the preset's values. Evidence: bench/RESULTS.md.
+_FAMILY_SCALED: dict[str, tuple[str, ...]] = {}
 
-def derived_fields(config: DQNConfig) -> set[str]:
-    """The fields of ``config`` that still hold what its total_timesteps derives (so they may follow it)."""
-    return {name for name, rule in DERIVED_FROM_STEPS.items() if getattr(config, name) == rule(config.total_timesteps)}
+
+def may_follow_steps() -> set[str]:
+    """Every field that follows total_timesteps in some preset (the form gives each an *auto* mark)."""
+    return {*DERIVED_FROM_STEPS, *(name for names in _FAMILY_SCALED.values() for name in names)}
 
 
-def with_total_timesteps(config: DQNConfig, total_timesteps: int, *, explicit: Iterable[str] = ()) -> DQNConfig:
-    """``config`` run for ``total_timesteps``, its derived fields following unless named in ``explicit``
-    or already set to something other than what its old total derives.
+def _scaled(value: int, at_total: int) -> Callable[[int], int]:
+    def rule(total: int) -> int:
+        return max(1, round(value * total / at_total))
+
+    return rule
+
+
+def step_rules(env_id: str) -> dict[str, Callable[[int], int]]:
+    """The fields ``env_id``'s preset derives from total_timesteps, each with its rule (total -> value)."""
+    rules = dict(DERIVED_FROM_STEPS)
+    scaled = _FAMILY_SCALED.get(family(env_id), ())
+    if scaled:
+        values = _preset_values(env_id)
+        total = values.get("total_timesteps", DQNConfig.total_timesteps)
+        for name in scaled:
+            rules[name] = _scaled(values.get(name, field_info(name).default), total)
+    return rules
+
+
+def derived_fields(config: DQNConfig, rules: Mapping[str, Callable[[int], int]]) -> set[str]:
+    """The fields of ``config`` that still hold what ``rules`` (:func:`step_rules`) derive from its
+    total_timesteps (so they may follow it)."""
+    return {name for name, rule in rules.items() if getattr(config, name) == rule(config.total_timesteps)}
+
+
+def with_total_timesteps(
+    config: DQNConfig, total_timesteps: int, *, env_id: str, explicit: Iterable[str] = ()
+) -> DQNConfig:
+    """``config`` (for ``env_id``) run for ``total_timesteps``, the fields its preset derives from the
+    length following unless named in ``explicit`` or already set to something other than what its old
+    total derives.
 
     Raises:
         ConfigError: when the result is invalid.
     """
-    follow = derived_fields(config) - set(explicit)
-    changes = {name: DERIVED_FROM_STEPS[name](total_timesteps) for name in follow}
+    rules = step_rules(env_id)
+    follow = derived_fields(config, rules) - set(explicit)
+    changes = {name: rules[name](total_timesteps) for name in follow}
     return config.replace(total_timesteps=total_timesteps, **changes)
+
+
+def _preset_values(env_id: str) -> dict[str, Any]:
+    return {**_FAMILY_PRESETS[family(env_id)], **_ENV_PRESETS.get(env_id, {})}
 
 
 def preset(env_id: str) -> DQNConfig:
     """The default configuration for ``env_id``'s family (evidence: ``bench/RESULTS.md``),
     evaluating :data:`EVALUATIONS_PER_RUN` times over its run to keep each seed's best policy."""
-    values = {**_FAMILY_PRESETS[family(env_id)], **_ENV_PRESETS.get(env_id, {})}
+    values = _preset_values(env_id)
     total = values.get("total_timesteps", DQNConfig.total_timesteps)
     values.setdefault("eval_interval", _evaluation_interval(total))
     return DQNConfig(**values)

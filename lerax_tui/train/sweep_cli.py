@@ -57,7 +57,7 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
         ValueError: an unknown environment id.
     """
     from lerax_tui.core.env_catalogue import env_info
-    from lerax_tui.train.config import ConfigError, parse_overrides, preset
+    from lerax_tui.train.config import ConfigError, parse_overrides, preset, with_total_timesteps
     from lerax_tui.train.sweep_spec import build_spec, parse_grid_args, parse_sample_args
 
     info = env_info(args.env_id)
@@ -78,7 +78,10 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
         overrides["total_timesteps"] = args.steps
     if "num_seeds" in overrides:
         raise ConfigError("num_seeds", "give the seeds per configuration with --seeds K")
+    steps = overrides.pop("total_timesteps", None)
     base = preset(args.env_id).replace(**overrides)
+    if steps is not None:  # what the preset derives from its length follows, as with train --steps
+        base = with_total_timesteps(base, steps, env_id=args.env_id, explicit=[*overrides, *grid, *sample])
     seeds = 1 if args.seeds is None else args.seeds
     return build_spec(base, grid, sample, args.samples, seeds)
 

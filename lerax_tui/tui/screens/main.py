@@ -98,7 +98,7 @@ class MainScreen(SweepActions):
                 with TabPane("Env", id="tab-envs"):
                     yield EnvPicker(self.env_id, id="env-picker")
                 with TabPane("Config", id="tab-config"):
-                    yield ConfigForm(preset(self.env_id), id="config-form")
+                    yield ConfigForm(preset(self.env_id), env_id=self.env_id, id="config-form")
                 with TabPane("Runs", id="tab-runs"):
                     yield RunsList(self.runs_dir, id="runs-list")
             with Vertical(id="plots"):
@@ -214,7 +214,7 @@ class MainScreen(SweepActions):
         """Show ``config`` for ``env_id`` in the form (reset-to-preset still goes to the env's preset)."""
         self.env_id = env_id
         self.query_one(EnvPicker).mark_selected(env_id)
-        self.form.load(config, preset=preset(env_id))
+        self.form.load(config, preset=preset(env_id), env_id=env_id)
         self._engine_context()
 
     def reset_form(self) -> None:

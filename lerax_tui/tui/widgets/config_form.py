@@ -13,7 +13,6 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from lerax_tui.train.config import (
-    DERIVED_FROM_STEPS,
     GROUPS,
     ConfigError,
     DQNConfig,
@@ -22,7 +21,9 @@ from lerax_tui.train.config import (
     derived_fields,
     describe_range,
     field_info,
+    may_follow_steps,
     problems,
+    step_rules,
 )
 from lerax_tui.train.memory import engine_problems
 from lerax_tui.train.sweep_spec import SweepSpec
@@ -57,7 +58,7 @@ class FieldRow(Vertical):
         f = self.field
         with Horizontal(classes="field-head"):
             yield Label(f.name, classes="field-name")
-            if f.name in DERIVED_FROM_STEPS:
+            if f.name in may_follow_steps():  # shown while it follows total_timesteps (the row's -follows)
                 yield Label("auto ", classes="field-follows")
             yield Label(describe_range(f.name), classes="field-range")
         if f.metadata["choices"]:
@@ -121,7 +122,8 @@ class ConfigForm(VerticalScroll, can_focus=False):
 Every field of the DQN configuration, grouped. The allowed range is shown at the right of each
 name; every invalid value is named in red under its field (the engine's limits too: the 32-bit step
 counter, replay buffers that must fit in memory) and blocks **{key:train.toggle}** until it is fixed.
-`eval_interval` follows `total_timesteps` (10 evaluations per run) while marked *auto*, until you set it.
+`eval_interval` follows `total_timesteps` (10 evaluations per run) while marked *auto*, until you set it;
+so does any field the environment's preset scales with the run's length (it is marked *auto* too).
 **{key:form.reset}** resets every field to the selected environment's preset.
 The form is locked while a run is going. Hover (or focus) a field for what it means.
 
@@ -138,9 +140,10 @@ agents that is before **F5** starts the sweep.
             super().__init__()
             self.error = error
 
-    def __init__(self, config: DQNConfig, *, id: str | None = None) -> None:
+    def __init__(self, config: DQNConfig, *, env_id: str, id: str | None = None) -> None:
         super().__init__(id=id)
         self.preset = config
+        self.rules = step_rules(env_id)  # the fields this env's preset derives from total_timesteps
         self._initial = config
         self.error: ConfigError | None = None
         self.errors: list[ConfigError] = []
@@ -165,15 +168,18 @@ agents that is before **F5** starts the sweep.
     def rows(self) -> dict[str, FieldRow]:
         return {row.field.name: row for row in self.query(FieldRow)}
 
-    def load(self, config: DQNConfig, *, preset: DQNConfig | None = None) -> None:
-        """Show ``config``'s values; ``preset`` becomes what reset-to-preset returns to."""
+    def load(self, config: DQNConfig, *, preset: DQNConfig | None = None, env_id: str | None = None) -> None:
+        """Show ``config``'s values; ``preset`` becomes what reset-to-preset returns to, ``env_id`` the env
+        whose preset's rules say which fields follow total_timesteps."""
         if preset is not None:
             self.preset = preset
+        if env_id is not None:
+            self.rules = step_rules(env_id)
         with self.app.batch_update():
             for name, row in self.rows.items():
                 row.set_value(getattr(config, name))
         self._loaded = {name: row.raw_value() for name, row in self.rows.items()}
-        self._explicit = set(DERIVED_FROM_STEPS) - derived_fields(config)
+        self._explicit = set(self.rules) - derived_fields(config, self.rules)
         self._show_following()
         self.validate()
 
@@ -185,7 +191,7 @@ agents that is before **F5** starts the sweep.
         edited = []
         for name, row in self.rows.items():
             loaded, now = self._loaded.get(name), row.raw_value()
-            if now == loaded or (name in DERIVED_FROM_STEPS and name not in self._explicit):
+            if now == loaded or (name in self.rules and name not in self._explicit):
                 continue  # unchanged, or following total_timesteps (the user edited that one)
             try:
                 if coerce(name, now) == coerce(name, loaded):  # 50_000 and 50000 are the same value
@@ -260,19 +266,19 @@ agents that is before **F5** starts the sweep.
         return config
 
     def _follow_total_timesteps(self) -> None:
-        """total_timesteps changed: the fields derived from it (eval_interval) follow unless set by hand."""
+        """total_timesteps changed: the fields derived from it (eval_interval, ...) follow unless set by hand."""
         try:
             total = coerce("total_timesteps", self.rows["total_timesteps"].raw_value())
             check_value(field_info("total_timesteps"), total)
         except ConfigError:
             return  # half typed: follow once it is a valid number again
-        for name, rule in DERIVED_FROM_STEPS.items():
+        for name, rule in self.rules.items():
             if name not in self._explicit:
                 self.rows[name].set_value(rule(total))
 
     def _show_following(self) -> None:
-        for name in DERIVED_FROM_STEPS:
-            self.rows[name].set_class(name not in self._explicit, "-follows")
+        for name, row in self.rows.items():
+            row.set_class(name in self.rules and name not in self._explicit, "-follows")
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -282,7 +288,7 @@ agents that is before **F5** starts the sweep.
         name = (event.control.id or "").removeprefix("field-") if event.control is not None else ""
         if name == "total_timesteps":
             self._follow_total_timesteps()
-        elif name in DERIVED_FROM_STEPS:
+        elif name in self.rules:
             self._explicit.add(name)
             self._show_following()
         self.validate()
