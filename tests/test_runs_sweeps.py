@@ -94,8 +94,10 @@ def test_sweep_row_and_member_cells(tmp_path):
     assert cells[2] == "finished" and cells[3].strip() == "3×2"
     member = good.members[0]
     assert member_status(member, None) == "…"
-    cut = row_cells(member_row(member, None, "●", last=True), ["tick", "name"], {"name": 5})
-    assert [str(c) for c in cut] == ["●", "└ lr…"]  # the tree mark stays, the label is cut at its end
+    row = member_row(member, None, "●", last=True)
+    assert [str(c) for c in row_cells(row, ["tick", "name"], {"name": 12})] == ["●", "└ lr 0.001"]
+    assert [str(c) for c in row_cells(row, ["tick", "name"], {"name": 8})] == ["●", "└ 0.001"]  # values only
+    assert [str(c) for c in row_cells(row, ["tick", "name"], {"name": 5})] == ["●", "└ 0.…"]  # the tree mark stays
     assert isinstance(sweep_row(good, figures, expanded=True), Row)
     (bad,) = [s for s in listing.sweeps if s.name == DAMAGED]
     assert sweep_figures(bad, {}).status == "damaged"

@@ -88,6 +88,7 @@ class Row:
     cells: dict[str, str]
     cut_right: bool = False
     keep: int = 0  # the name's first characters that are never cut (``sweep ``, ``├ ``)
+    short_name: str = ""  # the name when the full one does not fit (a member's values without keys)
 
 
 NUMERIC = ("steps", "final", "best", "seeds")
@@ -142,14 +143,15 @@ def member_row(
     member: SweepMember, summary: RunSummary | None, marker: str | None, *, last: bool, compact: bool = False
 ) -> Row:
     """A sweep member's row, under its sweep: ``├ lr 0.001, gamma 0.9`` and its own figures."""
-    name = ("└ " if last else "├ ") + member.label
+    branch = "└ " if last else "├ "
+    name, short = branch + member.label, (branch + member.values) if member.values else ""
     status = str(member_status(member, summary))
-    if summary is None:
-        return Row(str(member.path), {"tick": marker or " ", "name": name, "status": status}, cut_right=True, keep=2)
-    cells = run_row(summary, marker, compact=compact).cells
-    final, best = member_returns(member, summary)
-    cells.update(name=name, status=status, final=format_return(final), best=format_return(best))
-    return Row(str(member.path), cells, cut_right=True, keep=2)
+    cells = {"tick": marker or " ", "name": name, "status": status}
+    if summary is not None:
+        final, best = member_returns(member, summary)
+        cells = {**run_row(summary, marker, compact=compact).cells, **cells}
+        cells.update(final=format_return(final), best=format_return(best))
+    return Row(str(member.path), cells, cut_right=True, keep=2, short_name=short)
 
 
 def _started_short(iso: str) -> str:
@@ -189,6 +191,8 @@ def row_cells(row: Row, keys: list[str], widths: dict[str, int]) -> list[str | T
             out.append(Text(value, style="bold") if value.strip() else Text(" "))
         elif key == "name":
             width = widths.get("name", 64) - row.keep
+            if row.short_name and len(value) - row.keep > width:
+                value = row.short_name
             rest = value[row.keep :]
             out.append(value[: row.keep] + (cut_right(rest, width) if row.cut_right else cut_left(rest, width)))
         elif key == "status":

@@ -40,6 +40,7 @@ class SweepMember:
     path: Path
     label: str
     entry: SweepEntry | None = None  # None when sweep.json could not be read
+    values: str = ""  # the label without key names (``0.001 0.98``), for a narrow column
 
     @property
     def folder(self) -> RunFolder:
@@ -107,7 +108,13 @@ def read_listing(folder: Path, mtime: float) -> SweepListing:
     varying = [k for k in record.swept if len({_value_key(e.overrides.get(k)) for e in record.configs}) > 1]
     keys = varying or sorted({k for e in record.configs for k in e.overrides})
     members = tuple(
-        SweepMember(folder / e.run_dir, overrides_label(e.overrides, keys) or e.run_dir, e) for e in record.configs
+        SweepMember(
+            folder / e.run_dir,
+            overrides_label(e.overrides, keys) or e.run_dir,
+            e,
+            " ".join(short_value(e.overrides[k]) for k in keys if k in e.overrides),
+        )
+        for e in record.configs
     )
     return SweepListing(folder, mtime, record.env_id, record.seeds, record.created, members)
 
