@@ -69,6 +69,13 @@ def test_listing_reads_sweeps_and_a_damaged_one_never_raises(tmp_path):
     assert [m.label for m in good.members] == ["lr 0.001", "lr 0.003", "lr 0.01"]
     assert bad.error is not None and "configs[1].run_dir" in bad.error and "\n" not in bad.error
     assert [m.path.name for m in bad.members] == ["config-000", "config-001", "config-002"]  # found on disk
+    (again,) = [s for s in list_runs(runs).sweeps if s.name == SWEEP]
+    assert again is good  # unchanged sweep.json: not parsed again
+    text = (runs / SWEEP / "sweep.json").read_text()
+    (runs / SWEEP / "sweep.json").write_text(text.replace('"seeds": 2', '"seeds": 3'))
+    (changed,) = [s for s in list_runs(runs).sweeps if s.name == SWEEP]
+    assert changed.seeds == 3  # rewritten: read again
+    (runs / SWEEP / "sweep.json").write_text(text)
     items = listing.items()
     assert items[0].name == SWEEP and items[-1].name == DAMAGED  # newest first, runs in between
     for junk in (b"", b"[]", b'{"kind": "lerax-tui-sweep", "version": 1}', b"\xff\xfe", b"{" * 5000):

@@ -90,9 +90,31 @@ class Listing:
         return [f.path for f in self.runs] + [m.path for m in self.members()]
 
 
+_CACHE: dict[Path, tuple[tuple[int, int, int], SweepListing]] = {}
+_CACHE_MAX = 1024
+
+
 def list_runs(runs_dir: Path) -> Listing:
-    """The runs and sweeps directly under ``runs_dir`` (one small read per run and per sweep)."""
-    return Listing(list_run_folders(runs_dir), [read_listing(f.path, f.mtime) for f in list_sweep_folders(runs_dir)])
+    """The runs and sweeps directly under ``runs_dir`` (one small read per run; a sweep.json is read
+    again only when its size, time or inode changed: the Runs tab lists once a second)."""
+    return Listing(list_run_folders(runs_dir), [_cached(f.path, f.mtime) for f in list_sweep_folders(runs_dir)])
+
+
+def _cached(folder: Path, mtime: float) -> SweepListing:
+    try:
+        st = (folder / SWEEP_FILE).lstat()
+    except OSError:
+        return read_listing(folder, mtime)
+    key = (st.st_mtime_ns, st.st_size, st.st_ino)
+    hit = _CACHE.get(folder)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    listing = read_listing(folder, mtime)
+    if listing.error is None:  # a damaged one lists the folders inside it: read again each time
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[folder] = (key, listing)
+    return listing
 
 
 def read_listing(folder: Path, mtime: float) -> SweepListing:
