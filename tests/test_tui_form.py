@@ -92,6 +92,13 @@ def cartpole_scales(monkeypatch):
     monkeypatch.setitem(config_module._FAMILY_SCALED, "cartpole", SCALED)
 
 
+def test_the_cartpole_preset_keeps_its_updates_per_run_at_any_length():
+    assert set(step_rules("CartPole-v1")) == {"eval_interval", *SCALED}  # the shipped table, no fixture
+    long = new_run_config(cli_args(steps=500_000), {})
+    assert (long.train_frequency, long.target_update_interval, long.eval_interval) == (40, 80, 50_000)
+    assert new_run_config(cli_args(), {}) == preset("CartPole-v1")
+
+
 def test_a_family_scales_its_fields_with_the_run_length(cartpole_scales):
     base = preset("CartPole-v1")
     rules = step_rules("CartPole-v1")

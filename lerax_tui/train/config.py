@@ -362,7 +362,7 @@ DERIVED_FROM_STEPS: dict[str, Callable[[int], int]] = {"eval_interval": _evaluat
 # (e.g. ``"cartpole": ("train_frequency", "target_update_interval")``: as many gradient steps and target
 # updates per run at any length). They follow total_timesteps like eval_interval does, unless set
 # explicitly; at the preset's own length they are the preset's values. Evidence: bench/RESULTS.md.
-_FAMILY_SCALED: dict[str, tuple[str, ...]] = {}
+_FAMILY_SCALED: dict[str, tuple[str, ...]] = {"cartpole": ("train_frequency", "target_update_interval")}
 
 
 def may_follow_steps() -> set[str]:
