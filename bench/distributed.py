@@ -6,7 +6,10 @@ steps over wall time), so compilation is left out but every per-chunk cost of th
 is in: agreeing on the chunk, gathering its report, appending metrics. Run it alone on the machine
 (under the cpu lock on a shared one):
 
-    python bench/distributed.py [--env CartPole-v1] [--seeds 4] [--steps 60000] [--repeats 2]
+    python bench/distributed.py [--env CartPole-v1] [--seeds 4] [--steps 60000] [--repeats 2] [--sweep]
+
+``--sweep`` measures ``sweep --distributed`` instead: 2 learning rates x seeds/2 seeds (the same
+agent count, one program), steps/s over every agent from the first configuration's metrics.jsonl.
 """
 
 from __future__ import annotations
@@ -28,14 +31,14 @@ def _port() -> int:
 
 
 def _command(args: argparse.Namespace, runs_dir: Path) -> list[str]:
+    what = ["train", args.env, "--seeds", str(args.seeds)]
+    if args.sweep:
+        what = ["sweep", args.env, "--grid", "learning_rate=0.0003,0.001", "--seeds", str(args.seeds // 2)]
     return [
         sys.executable,
         "-m",
         "lerax_tui",
-        "train",
-        args.env,
-        "--seeds",
-        str(args.seeds),
+        *what,
         "--steps",
         str(args.steps),
         "--runs-dir",
@@ -52,7 +55,10 @@ def _env(devices: int) -> dict[str, str]:
     return dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
 
 
-def _steps_per_s(run_dir: Path, seeds: int) -> float:
+def _steps_per_s(summary: str, seeds: int) -> float:
+    """Every agent's env steps per second, from the run's (a sweep's first member's) metrics."""
+    out = json.loads(summary.strip().splitlines()[-1])
+    run_dir = Path(out["configs"][0]["run_dir"] if "configs" in out else out["run_dir"])
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     first, last = records[0], records[-1]
     return (last["step"] - first["step"]) * seeds / (last["wall_s"] - first["wall_s"])
@@ -62,7 +68,7 @@ def one_process(args: argparse.Namespace, runs_dir: Path) -> float:
     proc = subprocess.run(_command(args, runs_dir), env=_env(2), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"one process failed: {proc.stderr[-2000:]}")
-    return _steps_per_s(Path(json.loads(proc.stdout.strip().splitlines()[-1])["run_dir"]), args.seeds)
+    return _steps_per_s(proc.stdout, args.seeds)
 
 
 def two_processes(args: argparse.Namespace, runs_dir: Path) -> float:
@@ -90,7 +96,7 @@ def two_processes(args: argparse.Namespace, runs_dir: Path) -> float:
     for p, (_, err) in zip(procs, outs, strict=True):
         if p.returncode != 0:
             raise SystemExit(f"a distributed process failed: {err[-2000:]}")
-    return _steps_per_s(Path(json.loads(outs[0][0].strip().splitlines()[-1])["run_dir"]), args.seeds)
+    return _steps_per_s(outs[0][0], args.seeds)
 
 
 def main() -> None:
@@ -99,7 +105,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--steps", type=int, default=60_000)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--sweep", action="store_true", help="sweep --distributed: 2 configurations x seeds/2")
     args = parser.parse_args()
+    if args.sweep and args.seeds % 2:
+        parser.error("--sweep splits --seeds over 2 configurations: give an even count")
     with tempfile.TemporaryDirectory() as tmp:
         single, multi = [], []
         for r in range(args.repeats):  # interleaved, so a change in the machine's load hits both
@@ -110,7 +119,8 @@ def main() -> None:
             )
     best_single, best_multi = max(single), max(multi)
     print(
-        f"{args.env}, {args.seeds} seeds, {args.steps:,} steps each (best of {args.repeats}): "
+        f"{args.env}, {f'sweep of 2 configurations x {args.seeds // 2}' if args.sweep else args.seeds} seeds, "
+        f"{args.steps:,} steps each (best of {args.repeats}): "
         f"1 process x 2 devices {best_single:,.0f} env steps/s; 2 processes x 1 device {best_multi:,.0f} env steps/s; "
         f"ratio {best_multi / best_single:.2f} (target >= 0.9)"
     )

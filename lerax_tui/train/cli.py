@@ -131,6 +131,7 @@ def _train(args: argparse.Namespace, cluster: Cluster | None) -> int:
     2 bad input (or the run folder is being written by another process), 128 + N after signal N
     (SIGINT 130, SIGTERM 143, SIGHUP 129) once the final and resume checkpoints are written."""
     from lerax_tui.train.config import ConfigError
+    from lerax_tui.train.distributed import PeerLost
     from lerax_tui.train.lifecycle import ResumeStateError
     from lerax_tui.train.progress import Progress
     from lerax_tui.train.runlock import RunLocked
@@ -156,6 +157,8 @@ def _train(args: argparse.Namespace, cluster: Cluster | None) -> int:
             return fail(str(e))
         except (ValueError, RunLocked) as e:  # EnvError, RunFileError too: bad input, nothing written
             return fail(" ".join(str(e).split()))
+        except PeerLost as e:  # --distributed: another process gave up while the run was being opened
+            return fail(str(e), EXIT_FAILED)
         except OSError as e:  # e.g. FileNotFoundError("RUN has no checkpoints/resume.eqx ...")
             from lerax_tui.core.safe_io import describe_os_error
 

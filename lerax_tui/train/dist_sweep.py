@@ -219,6 +219,7 @@ class DistributedSweepRunner(SweepRunner):
     # --- the hooks ------------------------------------------------------------------------------
 
     def _fetch(self, out: ChunkOutput) -> ChunkOutput:
+        self._whole = self._local = None  # the last state's host copies: a new state is coming
         return self.cluster.gather(out, "the chunk's report")
 
     def _agree(self, stop: bool, checkpoint: bool, n: int) -> tuple[bool, bool, int]:

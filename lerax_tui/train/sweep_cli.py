@@ -237,6 +237,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace, cluster: Cluster | None) -> int:
     from lerax_tui.train.config import ConfigError
+    from lerax_tui.train.distributed import PeerLost
     from lerax_tui.train.lifecycle import ResumeStateError
     from lerax_tui.train.runlock import RunLocked
     from lerax_tui.train.stops import SignalStop, run_in_thread, signal_name
@@ -258,6 +259,8 @@ def _sweep(args: argparse.Namespace, cluster: Cluster | None) -> int:
             return fail(str(e))
         except (ValueError, RunLocked) as e:
             return fail(" ".join(str(e).split()))
+        except PeerLost as e:  # --distributed: another process gave up while the sweep was being opened
+            return fail(str(e), EXIT_FAILED)
         built["runner"] = runner
         if stops.signum is not None and cluster is not None:
             runner.stop()  # the other processes learn of it at the first chunk boundary
