@@ -17,6 +17,7 @@ from support.configs import TINY
 from lerax_tui.cli import main
 from lerax_tui.core.pairs import verified_entry
 from lerax_tui.train import runs
+from lerax_tui.train.outcome import RunStatus, read_result
 from lerax_tui.train.sweep_record import ConfigStatus, read_sweep
 
 TINY_SET = [a for k, v in TINY.items() if k != "total_timesteps" for a in ("--set", f"{k}={v}")]
@@ -110,6 +111,11 @@ def test_a_sweep_writes_ordinary_runs_and_a_diverging_configuration_fails_alone(
     assert runs.read_metrics(member)[-1].step == 512
     assert not (sweep_dir / "config-001" / "checkpoints" / "seed-0-final.eqx").exists()
     assert not (sweep_dir / ".lock").exists() and not (member / ".lock").exists()
+    # each member's result.json, as a plain run's (the Runs table reads status and returns from it)
+    done, failed = read_result(member), read_result(sweep_dir / "config-001")
+    assert done is not None and done.status == RunStatus.FINISHED and done.step == 512
+    assert done.final == pytest.approx(good["eval_return_per_seed"]) and len(done.best or ()) == 2
+    assert failed is not None and failed.status == RunStatus.FAILED and "diverged" in (failed.error or "")
 
     # a member is a run like any other: eval reads its checkpoints, train --resume continues it
     assert main(["eval", str(member / "checkpoints" / "seed-1-final.eqx"), "--episodes", "2", "--json"]) == 0
@@ -148,6 +154,8 @@ def test_a_signal_stops_the_sweep_resumably_and_resume_finishes_it(tmp_path, cap
     stopped_at = verified_entry(sweep_dir / "config-000" / "checkpoints" / "resume.eqx")[0]["step"]
     assert 0 < stopped_at < 20000
     assert f"--resume {sweep_dir}" in captured.err.strip().splitlines()[-1]
+    ended = [read_result(sweep_dir / f"config-00{i}") for i in range(4)]
+    assert [r.status if r else None for r in ended] == [RunStatus.STOPPED, None, RunStatus.STOPPED, None]
 
     code = main(["sweep", "CartPole-v1", "--resume", str(sweep_dir), "--json"])
     captured = capsys.readouterr()
@@ -158,3 +166,5 @@ def test_a_signal_stops_the_sweep_resumably_and_resume_finishes_it(tmp_path, cap
     for i in range(4):
         steps = [r.step for r in runs.read_metrics(sweep_dir / f"config-00{i}")]
         assert steps == sorted(steps) and steps[-1] == 20000
+        ended_again = read_result(sweep_dir / f"config-00{i}")
+        assert ended_again is not None and ended_again.status == RunStatus.FINISHED and ended_again.step == 20000

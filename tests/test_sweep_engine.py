@@ -76,16 +76,44 @@ def test_members_train_as_their_separate_runs(cartpole):
 
 @pytest.mark.slow
 def test_batched_evaluation_matches_the_runners(cartpole):
-    from lerax_tui.train.evaluation import evaluate
+    import jax.random as jr
+
+    from lerax_tui.train.evaluation import evaluate, evaluate_final
+    from lerax_tui.train.sweep_hooks import agent_policy, host_copy
 
     base = DQNConfig(**TINY, num_seeds=2)
-    configs = [base.replace(gamma=0.9), base.replace(gamma=0.99)]
+    configs = [base.replace(gamma=0.9), base.replace(gamma=0.99, seed=2**31 - 1)]  # seed + 1 passes int32
     state = se.init_program(cartpole, configs)
-    keys = [se.periodic_key(base, a % 2, 64) for a in range(4)]
-    got = se.evaluate_agents(se.agent_policies(state, range(4)), cartpole, episodes=3, keys=keys)
+    online = host_copy(
+        state.seeds.online
+    )  # numpy copies: evaluation and best checkpoints index them, compiling nothing
+    assert all(isinstance(x, np.ndarray) for x in jax.tree.leaves(eqx.filter(online, eqx.is_array)))
+    keys = se.periodic_keys(se.base_keys(configs, 2), 3 * 2**30)  # a step past int32 too
+    # compiled ahead (a sweep does it on a thread while training) and used by the call after
+    se._AHEAD.clear()
+    se.compile_evaluation(se.take_agents(online, range(4)), cartpole, episodes=3, keys=keys)
+    assert len(se._AHEAD) == 1
+    ahead = next(iter(se._AHEAD.values()))
+    calls = []
+    se._AHEAD[next(iter(se._AHEAD))] = lambda *args: (calls.append(1), ahead(*args))[1]
+    got = se.evaluate_agents(se.take_agents(online, range(4)), cartpole, episodes=3, keys=keys)
+    assert calls == [1]
+    finals = se.evaluate_agents(
+        se.take_agents(online, range(4)), cartpole, episodes=3, keys=se.final_keys(se.base_keys(configs, 2))
+    )
     for a in range(4):
-        want = evaluate(dqn.seed_policy(state, a, base), cartpole, episodes=3, key=keys[a])
-        np.testing.assert_array_equal(got[a], want)
+        config = configs[a // 2]
+        policy = dqn.seed_policy(state, a, config)
+        # the runner's own key for this seed and step (runner._evaluate_periodic)
+        key = jr.fold_in(jr.fold_in(jr.key(config.seed + a % 2), 0xE7A1), 3 * 2**30)
+        np.testing.assert_array_equal(got[a], evaluate(policy, cartpole, episodes=3, key=key))
+        want_final = evaluate_final([None, None][: a % 2] + [policy], cartpole, config.replace(eval_episodes=3))
+        np.testing.assert_array_equal(finals[a], want_final[a % 2])
+        # a best checkpoint's policy (epsilon a float) evaluates as the stacked one does
+        mine = agent_policy(online, a, config.epsilon)
+        assert isinstance(mine.epsilon, float)
+        again = se.evaluate_agents(se.stack_policies([mine]), cartpole, episodes=3, keys=keys[a : a + 1])
+        np.testing.assert_array_equal(again[0], got[a])
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ parsed with NumPy's safe header reader and object dtypes are refused.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import io
 import platform
@@ -108,6 +109,13 @@ def write_policy(policy: Any, path: str | Path, *, fingerprint: str = "lerax-tui
 
 
 def package_versions() -> dict[str, str]:
+    """The versions written into every manifest (a copy: read from the installed packages' metadata
+    once per process, which cost ~10 ms a checkpoint)."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str]:
     from importlib import metadata
 
     import lerax_tui

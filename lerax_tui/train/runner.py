@@ -7,7 +7,6 @@ effect at the next chunk boundary. Chunks are sized to take about 0.1-0.3 s.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from lerax_tui.train import lifecycle, runs, schedule
 from lerax_tui.train.best import Best, load_best
 from lerax_tui.train.checks import check_env, check_policy_fits, check_same_config
 from lerax_tui.train.config import ConfigError, DQNConfig
+from lerax_tui.train.controls import Controls
 from lerax_tui.train.events import (
     ChunkMetrics,
     Compiling,
@@ -49,7 +49,7 @@ class TrainingError(RuntimeError):
     """Training stopped on non-finite numbers (the run folder keeps the last good checkpoint)."""
 
 
-class Runner(LocalDevices):
+class Runner(Controls, LocalDevices):
     """One training run (or the continuation of one) in its own run folder.
 
     Args:
@@ -114,10 +114,7 @@ class Runner(LocalDevices):
         self.start_step: int = 0
         self.resume_note: str | None = None
         self._lock = self._open_run_dir(Path(runs_dir), start_state, origin)
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-        self._checkpoint_requested = threading.Event()
+        self._init_controls()
         self._outcome = OutcomeRecorder(self.run_dir)  # result.json when the run ends
         self._writer = RunWriter(self.run_dir, self.env, env_id, self.env_params, config, self._emit)
         self._writer.resume_step = self.start_step if self._state_path is not None else None
@@ -143,20 +140,7 @@ class Runner(LocalDevices):
             resume_from=run_dir,
         )
 
-    # --- Trainer protocol -----------------------------------------------------------------------
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()
-
-    def request_checkpoint(self) -> None:
-        self._checkpoint_requested.set()
+    # --- Trainer protocol (pause, resume, stop, request_checkpoint: Controls) ------------------------
 
     def close(self) -> None:
         """Release the run folder's lock without running (``run`` releases it when it returns)."""
@@ -298,20 +282,14 @@ class Runner(LocalDevices):
         chunk.compile(state)
         self._compile_s = time.perf_counter() - start
         self._emit(PhaseChanged(Phase.TRAINING))
-        self._active_start, self._paused_s = time.perf_counter(), 0.0  # the ETA's clock
+        self._start_clock()
 
         n_next = min(schedule.FIRST_CHUNK_ITERATIONS, max_iterations)
         next_checkpoint = schedule.next_checkpoint(config, self._step)
         next_eval = schedule.next_eval(config, self._step)
         stopped = False
         while self._step < config.total_timesteps:
-            if not self._running.is_set():
-                self._emit(PhaseChanged(Phase.PAUSED))
-                self._paused_s -= time.perf_counter()  # a pause is left out of the ETA's clock
-                self._running.wait()
-                self._paused_s += time.perf_counter()
-                if not self._stop.is_set():
-                    self._emit(PhaseChanged(Phase.TRAINING))
+            self._hold_while_paused(lambda phase: self._emit(PhaseChanged(phase)))
             n = schedule.chunk_iterations(config, self._step, n_next, next_checkpoint, next_eval)
             stop, save, n = self._agree(self._stop.is_set(), self._checkpoint_requested.is_set(), n)
             if stop:
@@ -404,7 +382,7 @@ class Runner(LocalDevices):
             loss=loss,
             epsilon=float(out.epsilon),
             eval_returns=eval_returns,
-            active_s=time.perf_counter() - self._active_start - self._paused_s,
+            active_s=self._active_s(),
             start_step=self.start_step,
             compile_s=self._compile_s,
         )

@@ -26,12 +26,12 @@ def max_chunk_iterations(config: DQNConfig) -> int:
     return n
 
 
-def next_chunk_iterations(n: int, dt: float, max_iterations: int) -> int:
-    """The next chunk's length after ``n`` iterations took ``dt`` seconds: aiming at
-    :data:`TARGET_CHUNK_S`, growing at most 4x and shrinking at most 4x a chunk."""
+def next_chunk_iterations(n: int, dt: float, max_iterations: int, target_s: float = TARGET_CHUNK_S) -> int:
+    """The next chunk's length after ``n`` iterations took ``dt`` seconds: aiming at ``target_s``
+    (:data:`TARGET_CHUNK_S` for a run), growing at most 4x and shrinking at most 4x a chunk."""
     if dt <= 0:
         return min(max_iterations, n * 4)
-    wanted = int(n * TARGET_CHUNK_S / dt)
+    wanted = int(n * target_s / dt)
     return int(max(1, min(max_iterations, n * 4, max(n // 4, wanted))))
 
 

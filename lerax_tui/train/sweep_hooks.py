@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from jaxtyping import Array
-
     from lerax_tui.core.env import GymnaxEnv
+    from lerax_tui.core.policy import MLPQPolicy
     from lerax_tui.train.best import Best
     from lerax_tui.train.dqn import ChunkOutput, DQNState
     from lerax_tui.train.runlock import RunLock
+    from lerax_tui.train.sweep_member import Member
     from lerax_tui.train.sweep_record import SweepRecord
-    from lerax_tui.train.sweep_runner import Member
     from lerax_tui.train.sweep_spec import SweepSpec
 
 
@@ -39,6 +38,10 @@ class SweepDevices:
     and resume.eqx) and cleans the members' folders on resume."""
     _processes = 1
     """How many processes share the agents (the memory check asks each host for its share)."""
+    _host_state: tuple[Any, Any] | None = None
+    """(state, its host copy) while a round of checkpoints is written from it."""
+    _online: tuple[Any, Any] | None = None
+    """(state, a host copy of its online policies) of the latest evaluation."""
 
     def _open_sweep_dir(
         self, runs_dir: str | Path | None, resume_from: str | Path | None, record: SweepRecord | None
@@ -94,23 +97,35 @@ class SweepDevices:
         return stop, checkpoint, n
 
     def _write(self, m: Member, state: DQNState, p: int, step: int, *, final: bool) -> Path:
-        """Member ``m``'s (the program's ``p``-th) policies and resume state. Returns seed 0's policy."""
+        """Member ``m``'s (the program's ``p``-th) policies and resume state, from one host copy of
+        ``state`` shared by every member written from it (slicing numpy compiles nothing; slicing
+        device arrays compiled and dispatched an op per leaf). Returns seed 0's policy."""
         from lerax_tui.train.sweep_engine import member_state
 
-        recent = [m.recent_return(s) for s in range(self.spec.seeds)]
-        return m.writer.write_all(member_state(state, p, self.spec.seeds), step, recent, final=final)
+        if self._host_state is None or self._host_state[0] is not state:
+            self._host_state = (state, host_copy(state))
+        mine = member_state(self._host_state[1], p, self.spec.seeds)
+        return m.writer.write_all(mine, step, m.recent_returns(), final=final)
 
-    def _agent_returns(
-        self, state: DQNState, agents: Sequence[int], episodes: int, keys: Sequence[Array]
-    ) -> list[np.ndarray]:
-        """Greedy returns of the program's ``agents`` (online policies), one batched call."""
+    def _written(self) -> None:
+        """The checkpoints of every member due are written: the state's host copy is dropped."""
+        self._host_state = None
+
+    def _host_online(self, state: DQNState) -> MLPQPolicy:
+        """Every agent's online policy, stacked: a host copy of ``state``'s, made once per state."""
+        if self._online is None or self._online[0] is not state:
+            self._online = (state, host_copy(state.seeds.online))
+        return self._online[1]
+
+    def _agent_returns(self, state: DQNState, agents: Sequence[int], episodes: int, keys: Any) -> list[np.ndarray]:
+        """Greedy returns of the program's ``agents`` (online policies), one batched call; ``keys``:
+        each agent's raw key data (``sweep_engine.periodic_keys``/``final_keys`` rows)."""
         from lerax_tui.train import sweep_engine as se
 
-        return se.evaluate_agents(se.agent_policies(state, agents), self.env, episodes=episodes, keys=keys)
+        policies = se.take_agents(self._host_online(state), agents)
+        return se.evaluate_agents(policies, self.env, episodes=episodes, keys=keys)
 
-    def _best_returns(
-        self, best: Sequence[Best], agents: Sequence[int], episodes: int, keys: Sequence[Array]
-    ) -> list[np.ndarray]:
+    def _best_returns(self, best: Sequence[Best], agents: Sequence[int], episodes: int, keys: Any) -> list[np.ndarray]:
         """Greedy returns of the best policies ``best`` (of the program's ``agents``)."""
         from lerax_tui.train import sweep_engine as se
 
@@ -121,11 +136,28 @@ class SweepDevices:
         """Seed ``s`` of member ``m`` (the program's ``p``-th) scored its best: write it, keep it."""
         from lerax_tui.train import runs
         from lerax_tui.train.best import Best
-        from lerax_tui.train.dqn import seed_policy
 
         seeds, mean = self.spec.seeds, float(np.mean(returns))
-        policy = seed_policy(state, p * seeds + s, m.config)
+        policy = agent_policy(self._host_online(state), p * seeds + s, m.config.epsilon)
         name = runs.best_checkpoint_name(seed=s, num_seeds=seeds)
         extra = {"eval_return": mean, "eval_returns": np.asarray(returns, dtype=float).tolist()}
         path = m.writer.save_policy(policy, s, name, step, m.recent_return(s), extra)
         m.best[s] = Best(mean, step, policy, path)
+
+
+def host_copy(tree: Any) -> Any:
+    """``tree``'s arrays as host numpy copies (never views of device buffers the next chunk donates)."""
+    import equinox as eqx
+    import jax
+
+    return jax.tree.map(lambda x: np.array(x) if eqx.is_array(x) else x, jax.device_get(tree))
+
+
+def agent_policy(online: MLPQPolicy, agent: int, epsilon: float) -> MLPQPolicy:
+    """Agent ``agent``'s policy of the stacked ``online`` ones, with its configuration's epsilon as a
+    float (as a plain run saves it)."""
+    import equinox as eqx
+    import jax
+
+    policy = jax.tree.map(lambda x: x[agent] if eqx.is_array(x) else x, online)
+    return eqx.tree_at(lambda p: p.epsilon, policy, float(epsilon))
