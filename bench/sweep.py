@@ -8,7 +8,9 @@ Runs, in one process each and one after another: ``lerax-tui sweep CartPole-v1 -
 --grid gamma=... --seeds 4`` (36 agents in one compiled program), then the same 9 configurations as 9
 ``lerax-tui train CartPole-v1 --seeds 4 --set learning_rate=... --set gamma=...`` commands. Wall times
 are whole commands (start-up, compile, training, evaluation), with JAX's persistent compilation cache
-off so neither side reuses programs from an earlier run. Prints the ratio (target <= 0.25) and, per
+off so neither side reuses programs from an earlier run. Prints the ratio (target <= 0.25; also the
+CPU-time ratio and the machine's load, since on a shared machine other work slows one side's wall
+time and not the other's) and, per
 configuration, both sides' per-seed final greedy returns with Welch's t-test (a sweep member gets the
 keys its separate run gets; the learning rate enters Adam as a per-agent scale instead of a constant,
 so trajectories agree to float32 rounding at first and then drift apart like any two runs).
@@ -20,6 +22,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -31,14 +34,25 @@ LEARNING_RATES = ("1e-3", "2.3e-3", "5e-3")
 GAMMAS = ("0.99", "0.995", "0.999")
 
 
+CPU_S = [0.0]
+"""CPU seconds (user + system) of the commands run so far: less sensitive than wall time to other
+work on a shared machine (which slows a command's wall time without adding to its CPU time)."""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def command(args: list[str]) -> tuple[dict, float]:
-    """Run ``lerax-tui ARGS --json``; its summary and its wall time."""
+    """Run ``lerax-tui ARGS --json``; its summary and its wall time (its CPU time goes to CPU_S)."""
     env = {**os.environ, "LERAX_TUI_JAX_CACHE": "off", "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", "cpu")}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(
         [sys.executable, "-m", "lerax_tui", *args, "--json"], capture_output=True, text=True, env=env, check=False
     )
     wall = time.perf_counter() - start
+    CPU_S[0] += _children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1]), wall
@@ -67,10 +81,13 @@ def main() -> None:
     print(
         f"{args.env}: {len(LEARNING_RATES)} learning rates x {len(GAMMAS)} gammas x {args.seeds} seeds, {args.steps:,} steps each"
     )
+    load = os.getloadavg()[0]
     sweep, sweep_wall = command(["sweep", args.env, *grid, *common])
+    sweep_cpu = CPU_S[0]
     print(
         f"sweep     wall {sweep_wall:7.1f} s  (compile {sweep['compile_s']:.1f} s, {sweep['programs']} program, "
-        f"{sweep['sps']:,.0f} env steps/s over {len(sweep['configs']) * args.seeds} agents)"
+        f"{sweep['sps']:,.0f} env steps/s over {len(sweep['configs']) * args.seeds} agents; "
+        f"CPU {sweep_cpu:.1f} s; 1-min load {load:.1f} before, {os.getloadavg()[0]:.1f} after)"
     )
     if args.sweep_only:
         for c in sweep["configs"]:
@@ -82,8 +99,14 @@ def main() -> None:
         separate.append(out)
         separate_wall += wall
         compile_s += out["compile_s"]
-    print(f"separate  wall {separate_wall:7.1f} s  (compile {compile_s:.1f} s in total, 9 commands)")
-    print(f"ratio     {sweep_wall / separate_wall:.3f}  (target <= 0.25)")
+    separate_cpu = CPU_S[0] - sweep_cpu
+    print(
+        f"separate  wall {separate_wall:7.1f} s  (compile {compile_s:.1f} s in total, 9 commands; "
+        f"CPU {separate_cpu:.1f} s; 1-min load {os.getloadavg()[0]:.1f} after)"
+    )
+    print(
+        f"ratio     {sweep_wall / separate_wall:.3f}  (target <= 0.25; CPU-time ratio {sweep_cpu / separate_cpu:.3f})"
+    )
     print()
     print(
         f"{'learning_rate':>13} {'gamma':>6}  {'sweep per-seed greedy':<32} {'separate per-seed greedy':<32} {'Welch p':>7}"
