@@ -29,14 +29,17 @@ class SweepEvaluations:
     spec: Any
     _base_keys: np.ndarray  # the running program's agents' PRNG key data (sweep_engine.base_keys)
 
-    def _agent_returns(self, state: DQNState, agents: Sequence[int], episodes: int, keys: Any) -> list[np.ndarray]:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the device hooks (SweepDevices, after this class in the runner's bases)
 
-    def _best_returns(self, best: Sequence[Best], agents: Sequence[int], episodes: int, keys: Any) -> list[np.ndarray]:
-        raise NotImplementedError
+        def _agent_returns(
+            self, state: DQNState, agents: Sequence[int], episodes: int, keys: Any
+        ) -> list[np.ndarray]: ...
 
-    def _keep_best(self, m: Member, state: DQNState, p: int, s: int, returns: Any, step: int) -> None:
-        raise NotImplementedError
+        def _best_returns(
+            self, best: Sequence[Best], agents: Sequence[int], episodes: int, keys: Any
+        ) -> list[np.ndarray]: ...
+
+        def _keep_best(self, m: Member, state: DQNState, p: int, s: int, returns: Any, step: int) -> None: ...
 
     def _evaluate_periodic(self, due: list[tuple[int, Member]], state: DQNState, step: int) -> dict[int, list]:
         """Greedy evaluation of every seed of the ``due`` members (``(position in the program,
