@@ -8,6 +8,12 @@ is in: agreeing on the chunk, gathering its report, appending metrics. Run it al
 
     python bench/distributed.py [--env CartPole-v1] [--seeds 4] [--steps 60000] [--repeats 2] [--sweep]
 
+A third layout separates the two costs in that ratio: two *independent* processes of one device
+each, started together, each training half the seeds as a plain ``train`` (no cluster, no
+collectives). On a CPU machine both multi-process layouts pay for two XLA runtimes sharing the same
+cores; only the distributed one pays for the per-chunk collectives, so distributed / independent is
+what the cluster machinery itself costs.
+
 ``--sweep`` measures ``sweep --distributed`` instead: 2 learning rates x seeds/2 seeds (the same
 agent count, one program), steps/s over every agent from the first configuration's metrics.jsonl.
 """
@@ -99,6 +105,21 @@ def two_processes(args: argparse.Namespace, runs_dir: Path) -> float:
     return _steps_per_s(outs[0][0], args.seeds)
 
 
+def independent(args: argparse.Namespace, runs_dir: Path) -> float:
+    """Two plain ``train`` processes of one device each, seeds split, started together: summed steps/s."""
+    half = args.seeds // 2
+    procs = []
+    for i in range(2):
+        command = [*_command(argparse.Namespace(**{**vars(args), "sweep": False, "seeds": half}), runs_dir)]
+        command += ["--set", f"seed={i * half}"]
+        procs.append(subprocess.Popen(command, env=_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate() for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        if p.returncode != 0:
+            raise SystemExit(f"an independent process failed: {err[-2000:]}")
+    return sum(_steps_per_s(out, half) for out, _ in outs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="CartPole-v1")
@@ -107,22 +128,29 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--sweep", action="store_true", help="sweep --distributed: 2 configurations x seeds/2")
     args = parser.parse_args()
-    if args.sweep and args.seeds % 2:
-        parser.error("--sweep splits --seeds over 2 configurations: give an even count")
+    if args.seeds % 2:
+        parser.error("the seeds are split over 2 processes (and 2 configurations with --sweep): give an even count")
     with tempfile.TemporaryDirectory() as tmp:
-        single, multi = [], []
+        single, multi, alone = [], [], []
         for r in range(args.repeats):  # interleaved, so a change in the machine's load hits both
             single.append(one_process(args, Path(tmp) / f"one-{r}"))
             multi.append(two_processes(args, Path(tmp) / f"two-{r}"))
+            alone.append(independent(args, Path(tmp) / f"alone-{r}"))
             print(
-                f"repeat {r}: 1 process x 2 devices {single[-1]:,.0f} steps/s, 2 processes x 1 device {multi[-1]:,.0f} steps/s"
+                f"repeat {r}: 1 process x 2 devices {single[-1]:,.0f} steps/s, 2 processes x 1 device {multi[-1]:,.0f} "
+                f"steps/s, 2 independent processes {alone[-1]:,.0f} steps/s"
             )
-    best_single, best_multi = max(single), max(multi)
+    best_single, best_multi, best_alone = max(single), max(multi), max(alone)
     print(
         f"{args.env}, {f'sweep of 2 configurations x {args.seeds // 2}' if args.sweep else args.seeds} seeds, "
         f"{args.steps:,} steps each (best of {args.repeats}): "
         f"1 process x 2 devices {best_single:,.0f} env steps/s; 2 processes x 1 device {best_multi:,.0f} env steps/s; "
         f"ratio {best_multi / best_single:.2f} (target >= 0.9)"
+    )
+    print(
+        f"2 independent processes (no cluster) {best_alone:,.0f} env steps/s: two runtimes on these cores alone give "
+        f"{best_alone / best_single:.2f} of one process; the cluster's collectives cost distributed / independent = "
+        f"{best_multi / best_alone:.2f}"
     )
 
 
