@@ -4,11 +4,11 @@ the F1 help."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
 from support.fake import FAKE_CATALOGUE, FakeFactory
+from support.pilot import until
 
 from lerax_tui.train.system_stats import DeviceMemory, SystemSampler
 from lerax_tui.tui.app import LeraxApp, make_app
@@ -32,15 +32,6 @@ def app_with(tmp_path: Path, keymap: str = "", **options) -> LeraxApp:
         catalogue=FAKE_CATALOGUE,
         keymap_path=keymap_path,
     )
-
-
-async def until(pilot, condition, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.05)
 
 
 async def _trained(pilot, app: LeraxApp, seeds: int = 3) -> ReturnChart:

@@ -36,6 +36,18 @@ if TYPE_CHECKING:
 _OPENING = "opening the run folder"
 
 
+def place_from_host(state: Any, shardings: Any) -> Any:
+    """Every process holds the whole ``state`` (read from the shared resume files); each array goes on
+    the global mesh by ``shardings`` with every process keeping only its own part."""
+    import jax
+
+    return jax.tree.map(
+        lambda x, s: jax.make_array_from_callback(x.shape, s, lambda index: np.asarray(x[index])),
+        state,
+        shardings,
+    )
+
+
 class DistributedRunner(Runner):
     """A :class:`~lerax_tui.train.runner.Runner` that is one of ``cluster.count`` processes.
 
@@ -142,12 +154,7 @@ class DistributedRunner(Runner):
 
             placed = jax.jit(build, out_shardings=shardings)()
         else:  # every process reads the shared resume.eqx and keeps its own seeds
-            state = eqx.partition(self._initial_state(), eqx.is_array)[0]
-            placed = jax.tree.map(
-                lambda x, s: jax.make_array_from_callback(x.shape, s, lambda index: np.asarray(x[index])),
-                state,
-                shardings,
-            )
+            placed = place_from_host(eqx.partition(self._initial_state(), eqx.is_array)[0], shardings)
         return eqx.combine(placed, static)
 
     def _local_state(self, state: DQNState) -> DQNState:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from lerax_tui.train import lifecycle, runs
+from lerax_tui.train.dist_runner import place_from_host
 from lerax_tui.train.distributed import Cluster, PeerLost
 from lerax_tui.train.runlock import LOCK_FILE, RunLock
 from lerax_tui.train.sweep_record import read_sweep
@@ -180,12 +181,7 @@ class DistributedSweepRunner(SweepRunner):
 
             placed = jax.jit(build, out_shardings=shardings)()
         else:  # every process reads the members' resume states and keeps its own agents
-            state = eqx.partition(self._initial_state(members), eqx.is_array)[0]
-            placed = jax.tree.map(
-                lambda x, s: jax.make_array_from_callback(x.shape, s, lambda index: np.asarray(x[index])),
-                state,
-                shardings,
-            )
+            placed = place_from_host(eqx.partition(self._initial_state(members), eqx.is_array)[0], shardings)
         return eqx.combine(placed, static)
 
     def _local_state(self, state: DQNState) -> DQNState:
