@@ -29,13 +29,22 @@ class MetricsTail:
         self.bad_lines = 0
         self.long_lines = 0
         self._skipping = False  # inside a line over the cap: drop bytes up to its newline
+        self.size = 0  # the file's size when last polled
 
-    def poll(self) -> list[MetricsRecord]:
-        """The complete records written since the last poll (unreadable lines are skipped)."""
+    @property
+    def behind(self) -> bool:
+        """Whether the file held more than the last poll read (a torn last line counts)."""
+        return self.size > self.offset
+
+    def poll(self, max_bytes: int | None = None) -> list[MetricsRecord]:
+        """The complete records written since the last poll (unreadable lines are skipped); with
+        ``max_bytes``, those of about that many bytes at most (a line is never split: the next poll
+        goes on from there, and :attr:`behind` says whether there is more)."""
         try:
             size = self.path.stat().st_size
         except OSError:
             return []
+        self.size = size
         if size < self.offset:  # rewritten from scratch: start over
             self.offset, self._skipping = 0, False
         if size == self.offset:
@@ -45,9 +54,10 @@ class MetricsTail:
         except OSError:
             return []
         records = []
+        start = self.offset
         with f:
             f.seek(self.offset)
-            while True:
+            while max_bytes is None or self.offset - start < max_bytes:
                 line = f.readline(self.max_line + 1)
                 if not line:
                     break

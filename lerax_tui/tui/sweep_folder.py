@@ -1,7 +1,7 @@
 """Sweep folders on disk: finding them under the runs folder and reading one back whole (its
 ``sweep.json`` and every member's ``metrics.jsonl``) into a :class:`~lerax_tui.tui.sweep_run.SweepRun`.
 
-No Textual here (the app calls :func:`load_sweep` from a thread worker)."""
+No Textual here (the app calls :func:`load_sweep` from a thread worker; the sweep screen keeps it current)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lerax_tui.train.config import ConfigError, DQNConfig
-from lerax_tui.train.runs import read_metrics
 from lerax_tui.train.sweep_record import SWEEP_FILE, read_sweep
+from lerax_tui.tui.sweep_follow import SweepFollower, stamp_of
 from lerax_tui.tui.sweep_run import SweepRun
 
 MAX_LISTED = 500
@@ -51,14 +51,17 @@ def list_sweep_folders(runs_dir: Path) -> list[SweepFolder]:
     return found[:MAX_LISTED]
 
 
-def load_sweep(folder: Path) -> tuple[SweepRun, DQNConfig]:
+def load_sweep(folder: Path) -> SweepFollower:
     """A sweep folder read back: statuses and results from ``sweep.json``, each member's curve and
-    evaluations from its ``metrics.jsonl`` (a missing or torn file gives what it holds).
+    evaluations from its ``metrics.jsonl`` (a missing or torn file gives what it holds), in a
+    :class:`~lerax_tui.tui.sweep_follow.SweepFollower` that keeps reading them while another
+    process still writes the sweep.
 
     Raises:
         SweepOpenError: no readable ``sweep.json``, or one of the wrong shape (naming the field).
     """
     folder = Path(folder)
+    stamp = stamp_of(folder / SWEEP_FILE)
     try:
         record = read_sweep(folder)
         base = DQNConfig.from_dict(dict(record.base))
@@ -66,9 +69,6 @@ def load_sweep(folder: Path) -> tuple[SweepRun, DQNConfig]:
         raise SweepOpenError(f"{folder / SWEEP_FILE}: cannot read ({error.strerror or error})") from None
     except (ValueError, ConfigError) as error:  # SweepFileError is a ValueError
         raise SweepOpenError(f"{folder / SWEEP_FILE}: {error}") from None
-    run = SweepRun.from_record(record, folder)
-    for member in run.members:
-        if member.run_dir is not None:
-            for chunk in read_metrics(member.run_dir):
-                member.add_record(chunk)
-    return run, base
+    follower = SweepFollower(SweepRun.from_record(record, folder), base, folder, stamp)
+    follower.catch_up()
+    return follower

@@ -206,14 +206,29 @@ class SweepRun:
         run.sweep_dir = Path(sweep_dir)
         for member, entry in zip(run.members, record.configs, strict=True):
             member.run_dir = Path(sweep_dir) / entry.run_dir
+        run.take_record(record)
+        return run
+
+    def take_record(self, record: SweepRecord, *, running: bool = False) -> bool:
+        """Statuses and final results from ``sweep.json`` (read again while another process writes
+        it); the phase: ``running`` (its process holds the sweep folder), else finished when every
+        configuration ended, stopped when some did not. False when the record is not this sweep's
+        (another number of configurations): nothing changes then."""
+        if len(record.configs) != len(self.members):
+            return False
+        for member, entry in zip(self.members, record.configs, strict=True):
             member.status, member.error = entry.status, entry.error
             if entry.result is not None:
                 member.final_eval = entry.result.eval_return_mean
                 if entry.result.best_eval_return_mean is not None:
                     member.best_eval = entry.result.best_eval_return_mean
-        if any(m.status in (ConfigStatus.PENDING, ConfigStatus.RUNNING) for m in run.members):
-            run.reported_phase = Phase.STOPPED
-        return run
+        if running:
+            self.reported_phase = Phase.TRAINING
+        elif any(m.status in (ConfigStatus.PENDING, ConfigStatus.RUNNING) for m in self.members):
+            self.reported_phase = Phase.STOPPED
+        else:
+            self.reported_phase = Phase.FINISHED
+        return True
 
     # --- what the views read ---------------------------------------------------------------------
 

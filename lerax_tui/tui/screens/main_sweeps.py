@@ -16,6 +16,7 @@ from lerax_tui.tui.keymap import with_keys
 from lerax_tui.tui.live_run import LiveRun
 from lerax_tui.tui.screens.sweep import SweepScreen
 from lerax_tui.tui.screens.sweep_open import Loaded, SweepPicker
+from lerax_tui.tui.sweep_follow import SweepFollower
 from lerax_tui.tui.sweep_form import status_text
 from lerax_tui.tui.sweep_run import SweepRun
 from lerax_tui.tui.sweep_session import SweepSession, SweepTrainerFactory
@@ -34,7 +35,7 @@ class SweepActions(Screen):
 
     runs_dir: Path
     sweep_factory: SweepTrainerFactory
-    last_sweep: tuple[SweepRun, DQNConfig, SweepSession | None] | None
+    last_sweep: tuple[SweepRun, DQNConfig, SweepSession | SweepFollower | None] | None
     session: object | None
     run: LiveRun
 
@@ -60,18 +61,21 @@ class SweepActions(Screen):
             return
         if isinstance(self.app.screen, SweepScreen):
             self.app.pop_screen()  # F5 on the last sweep's screen: the new sweep's replaces it
-        sweep, base, session = self.last_sweep
-        self.app.push_screen(SweepScreen(sweep, base, self.runs_dir, session=session))
+        sweep, base, source = self.last_sweep
+        session = source if isinstance(source, SweepSession) else None
+        follower = source if isinstance(source, SweepFollower) else None
+        self.app.push_screen(SweepScreen(sweep, base, self.runs_dir, session=session, follower=follower))
 
     def action_open_sweep(self, folder: Path | None = None) -> None:
         """A sweep folder from the runs folder (picked, or ``folder`` read at once), on its own sweep
-        screen (its leaderboard, curves, sensitivity)."""
+        screen (its leaderboard, curves, sensitivity), which follows its files while another process
+        still writes them."""
 
         def opened(loaded: Loaded | None) -> None:
             if loaded is not None and self.session is None:  # a live sweep stays the one ctrl+t shows
-                self.last_sweep = (loaded[0], loaded[1], None)
+                self.last_sweep = (loaded.run, loaded.base, loaded)
             if loaded is not None:
-                self.app.push_screen(SweepScreen(loaded[0], loaded[1], self.runs_dir))
+                self.app.push_screen(SweepScreen(loaded.run, loaded.base, self.runs_dir, follower=loaded))
 
         self.app.push_screen(SweepPicker(self.runs_dir, folder=folder), opened)
 

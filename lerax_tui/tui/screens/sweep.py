@@ -21,6 +21,7 @@ from textual.widgets import Footer, Static
 
 from lerax_tui.train.config import ConfigError, DQNConfig
 from lerax_tui.train.sweep_record import ConfigStatus
+from lerax_tui.tui.sweep_follow import SweepFollower
 from lerax_tui.tui.sweep_run import SweepRun
 from lerax_tui.tui.sweep_session import SweepSession
 from lerax_tui.tui.sweep_table import default_csv_path, export_csv, ranked
@@ -29,6 +30,7 @@ from lerax_tui.tui.widgets.sensitivity import SensitivityPlot
 from lerax_tui.tui.widgets.sweep_chart import SweepChart
 
 REFRESH_HZ = 4
+FOLLOW_S = 1.0  # a sweep opened from its folder: its files are read again this often (a thread worker)
 WIDE_FROM = 110  # columns: curves and sensitivity side by side; below, one at a time (sweep.view)
 
 
@@ -56,6 +58,7 @@ class SweepScreen(Screen):
         base: The configuration every configuration overrides (for "use in form").
         runs_dir: Where the CSV goes before the sweep has a folder.
         session: The live sweep's session (None for a sweep opened from disk).
+        follower: A sweep opened from its folder: reads what another process still writes there.
     """
 
     HELP = """\
@@ -66,6 +69,8 @@ greedy return against each swept hyperparameter) and the leaderboard. Arrows mov
 leaderboard; the highlighted configuration is drawn on top with its seeds' band.
 **{key:sweep.view}** switches between curves and sensitivity on a narrow terminal;
 **{key:sweep.back}** goes back to the main screen (a sweep keeps training: {key:train.toggle} there stops it).
+A sweep opened from its folder while another process (`lerax-tui sweep`) still runs it grows as
+that process writes its files.
 """
 
     CSS_PATH = "../sweep.tcss"
@@ -75,10 +80,17 @@ leaderboard; the highlighted configuration is drawn on top with its seeds' band.
     ]
 
     def __init__(
-        self, sweep: SweepRun, base: DQNConfig, runs_dir: Path, *, session: SweepSession | None = None
+        self,
+        sweep: SweepRun,
+        base: DQNConfig,
+        runs_dir: Path,
+        *,
+        session: SweepSession | None = None,
+        follower: SweepFollower | None = None,
     ) -> None:
         super().__init__(id="sweep-screen")
         self.sweep, self.base, self.runs_dir, self.session = sweep, base, Path(runs_dir), session
+        self.follower = follower
         self.show_sensitivity = False
         self._version = -1
 
@@ -93,6 +105,8 @@ leaderboard; the highlighted configuration is drawn on top with its seeds' band.
 
     def on_mount(self) -> None:
         self.set_interval(1 / REFRESH_HZ, self.refresh_views, name="sweep-refresh")
+        if self.follower is not None:
+            self.set_interval(FOLLOW_S, self._follow, name="sweep-follow")
         self.query_one(Leaderboard).focus()
         self._layout()
         self.refresh_views(force=True)
@@ -119,6 +133,9 @@ leaderboard; the highlighted configuration is drawn on top with its seeds' band.
         if self.session is not None:
             self.session.pump()
             version = self.session.version
+        elif self.follower is not None:
+            self.follower.apply()
+            version = self.follower.version
         else:
             version = 0
         if version == self._version and not force:
@@ -134,6 +151,14 @@ leaderboard; the highlighted configuration is drawn on top with its seeds' band.
             if self.query_one(SensitivityPlot).display:
                 self.query_one(SensitivityPlot).replot()
             self._show_status()
+
+    def _follow(self) -> None:
+        """Timer: read the sweep folder's new lines in a thread worker (one at a time); the next
+        refresh takes them into the model."""
+        follower = self.follower
+        if follower is None or any(w.group == "sweep-follow" and not w.is_finished for w in self.workers):
+            return
+        self.run_worker(follower.read, thread=True, group="sweep-follow", exit_on_error=False)
 
     def _show_status(self) -> None:
         sweep = self.sweep

@@ -16,11 +16,10 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from lerax_tui.train.config import DQNConfig
 from lerax_tui.tui.sweep_folder import SweepOpenError, list_sweep_folders, load_sweep
-from lerax_tui.tui.sweep_run import SweepRun
+from lerax_tui.tui.sweep_follow import SweepFollower
 
-Loaded = tuple[SweepRun, DQNConfig]
+Loaded = SweepFollower
 
 
 class SweepPicker(ModalScreen[Loaded | None]):
