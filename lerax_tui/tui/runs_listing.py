@@ -217,10 +217,22 @@ def member_summary(member: SweepMember, summary: RunSummary) -> RunSummary:
     return dataclasses.replace(summary, **changes) if changes else summary
 
 
+def leader(returns: list[tuple[float | None, float | None]]) -> int:
+    """The leading configuration, given each one's (final, best) greedy return: the one that
+    ``sweep --json``'s ``ranking`` puts first (highest final; ties: the first), and while none has a
+    final yet, the one with the highest best so far."""
+
+    def known(x: float | None) -> float:
+        return x if x is not None and math.isfinite(x) else -math.inf
+
+    return min(range(len(returns)), key=lambda i: (-known(returns[i][0]), -known(returns[i][1]), i))
+
+
 @dataclass(frozen=True)
 class SweepFigures:
     """What a sweep's own row shows: a status over its members, the least steps any member has
-    made, and its best member's final and best greedy return."""
+    made, and its leading configuration's (:func:`leader`) final and best greedy return: both of
+    one configuration, the one ``sweep --json`` ranks first."""
 
     status: RunStatus | str
     step: int | None
@@ -246,13 +258,12 @@ def sweep_figures(sweep: SweepListing, summaries: dict[str, RunSummary]) -> Swee
         status = RunStatus.STOPPED
     read = [s for s in known if s is not None]
     returns = [member_returns(m, s) for m, s in zip(sweep.members, known, strict=True)]
-    finals = [f for f, _ in returns if f is not None]
-    bests = [b for _, b in returns if b is not None]
+    final, best = returns[leader(returns)] if returns else (None, None)
     return SweepFigures(
         status=status,
         step=min(s.step for s in read) if read else None,
-        final=max(finals) if finals else None,
-        best=max(bests) if bests else None,
+        final=final,
+        best=best,
         configs=len(sweep.members),
         seeds=sweep.seeds,
     )

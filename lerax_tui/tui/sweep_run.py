@@ -74,9 +74,10 @@ class MemberRun:
         run_dir: Its run folder (None until the sweep made it).
         eval_mean: The latest greedy evaluation: mean over every seed's episodes.
         eval_std: ... and their standard deviation.
-        best_eval: The best mean (over seeds) greedy return any evaluation reached.
         final_eval: The final policies' mean greedy return, once the run ended.
         best_per_seed: Each seed's best mean greedy return so far (the periodic evaluations').
+        best_reevaluated: Its best policies re-evaluated at the end (``sweep.json``'s
+            ``best_eval_return_mean``), once it finished.
     """
 
     index: int
@@ -89,9 +90,19 @@ class MemberRun:
     eval_mean: float | None = None
     eval_std: float | None = None
     eval_step: int | None = None
-    best_eval: float | None = None
     final_eval: float | None = None
     best_per_seed: list[float | None] = field(default_factory=list)
+    best_reevaluated: float | None = None
+
+    @property
+    def best_eval(self) -> float | None:
+        """ "best", as everywhere (``README.md`` "What best means"): the mean over seeds of each
+        seed's best policy's greedy return: re-evaluated at the end once finished, until then each
+        seed's best periodic evaluation so far."""
+        if self.best_reevaluated is not None:
+            return self.best_reevaluated
+        known = [b for b in self.best_per_seed if b is not None]
+        return sum(known) / len(known) if known else None
 
     @property
     def smoothed_return(self) -> float | None:
@@ -127,7 +138,10 @@ class MemberRun:
             self.final_eval = mean
             return
         self.eval_mean, self.eval_std, self.eval_step = float(pooled.mean()), float(pooled.std()), step
-        self.best_eval = mean if self.best_eval is None else max(self.best_eval, mean)
+        seeds: list[float | None] = [float(np.mean(r)) if r is not None and len(r) else None for r in returns_per_seed]
+        n = max(len(seeds), len(self.best_per_seed))
+        before = self.best_per_seed + [None] * (n - len(self.best_per_seed))
+        self.best_per_seed = [_higher(b, m) for b, m in zip(before, seeds + [None] * (n - len(seeds)), strict=True)]
 
     def add_record(self, record: MetricsRecord) -> None:
         """One ``metrics.jsonl`` line of its run folder (a sweep opened from disk)."""
@@ -221,7 +235,7 @@ class SweepRun:
             if entry.result is not None:
                 member.final_eval = entry.result.eval_return_mean
                 if entry.result.best_eval_return_mean is not None:
-                    member.best_eval = entry.result.best_eval_return_mean
+                    member.best_reevaluated = entry.result.best_eval_return_mean
         if running:
             self.reported_phase = Phase.TRAINING
         elif any(m.status in (ConfigStatus.PENDING, ConfigStatus.RUNNING) for m in self.members):
@@ -314,7 +328,7 @@ class SweepRun:
                 if entry.result.eval_return_mean is not None:
                     member.final_eval = entry.result.eval_return_mean
                 if entry.result.best_eval_return_mean is not None:
-                    member.best_eval = entry.result.best_eval_return_mean
+                    member.best_reevaluated = entry.result.best_eval_return_mean
         if result.error:
             self.reported_phase, self.message = Phase.FAILED, result.error
         elif result.stopped_early:
@@ -325,6 +339,10 @@ class SweepRun:
     def end(self) -> None:
         if not self.ended:
             self.reported_phase = Phase.STOPPED if self.stop_requested else Phase.FINISHED
+
+
+def _higher(a: float | None, b: float | None) -> float | None:
+    return a if b is None else b if a is None else max(a, b)
 
 
 def _short(value: Any) -> str:

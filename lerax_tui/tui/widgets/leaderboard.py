@@ -25,7 +25,9 @@ class Leaderboard(DataTable):
 
 One row per configuration of the sweep: the values that vary, its status, its smoothed training
 return (mean over seeds of the last 20 episodes), its latest greedy evaluation (mean ± std over
-every seed's episodes) and the best greedy mean any evaluation reached. The row under the cursor
+every seed's episodes) and its **best**: the best policies' greedy return (each seed's best
+evaluation so far, averaged over seeds; once finished, those policies re-evaluated at the end, as
+`best_eval_return_mean` in `sweep.json`). The row under the cursor
 is drawn on top of the curves, with its seeds' band.
 
 - **{key:leaderboard.sort}** orders by the next column (best, latest eval, return, configuration),

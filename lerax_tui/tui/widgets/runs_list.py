@@ -41,7 +41,10 @@ class RunsTable(DataTable):
 
 Every run folder under `--runs-dir`, newest first: status (**running** while a process holds its
 lock; **finished**, **stopped** or **failed** as its `result.json` says; **interrupted** when its
-writer was killed), seeds, steps, the final and best greedy return, and when it started. Columns
+writer was killed), seeds, steps, the final and best greedy return, and when it started. **best**
+is the best policies' greedy return (each seed's best-scoring policy, averaged over seeds;
+re-evaluated at the end once finished, until then each seed's best evaluation so far), as
+`best_eval_return_mean` in `--json` and `sweep.json`. Columns
 that do not fit are left out (**{key:runs.wide}** widens the table).
 
 **{key:runs.tick}** ticks a run: its smoothed return is overlaid on the chart, with the marker shown
@@ -50,7 +53,8 @@ in the first column (told apart without colour too). **{key:runs.open}** opens t
 exports the highlighted run's metrics to CSV (under `--runs-dir`/exports). A run still being written
 updates live.
 
-A sweep is one row (**▸**, configurations × seeds, its best member's figures): **{key:runs.expand}**
+A sweep is one row (**▸**, configurations × seeds, the final and best of its leading configuration:
+the one `sweep --json` ranks first by final return, or while none has finished, the highest best): **{key:runs.expand}**
 (or **{key:runs.tick}**) unfolds it into its members, one row each named by the values that set it
 apart (`├ lr 0.001`); a member ticks, opens, compares and exports like any run. **{key:runs.open}** on
 the sweep's row opens its sweep view (leaderboard, curves, sensitivity). A sweep whose `sweep.json`
