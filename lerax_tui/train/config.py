@@ -405,10 +405,15 @@ def with_total_timesteps(
     Raises:
         ConfigError: when the result is invalid.
     """
-    rules = step_rules(env_id)
-    follow = derived_fields(config, rules) - set(explicit)
-    changes = {name: rules[name](total_timesteps) for name in follow}
+    changes = {name: rule(total_timesteps) for name, rule in following_rules(config, env_id, explicit).items()}
     return config.replace(total_timesteps=total_timesteps, **changes)
+
+
+def following_rules(config: DQNConfig, env_id: str, explicit: Iterable[str] = ()) -> dict[str, Callable[[int], int]]:
+    """The rules (:func:`step_rules`) of ``config``'s fields that follow its total_timesteps: those
+    that still hold what its total derives and are not named in ``explicit``."""
+    rules = step_rules(env_id)
+    return {name: rules[name] for name in sorted(derived_fields(config, rules) - set(explicit))}
 
 
 def _preset_values(env_id: str) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
         ValueError: an unknown environment id.
     """
     from lerax_tui.core.env_catalogue import env_info
-    from lerax_tui.train.config import ConfigError, parse_overrides, preset, with_total_timesteps
+    from lerax_tui.train.config import ConfigError, following_rules, parse_overrides, preset, with_total_timesteps
     from lerax_tui.train.sweep_spec import build_spec, parse_grid_args, parse_sample_args
 
     info = env_info(args.env_id)
@@ -83,7 +83,8 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
     if steps is not None:  # what the preset derives from its length follows, as with train --steps
         base = with_total_timesteps(base, steps, env_id=args.env_id, explicit=[*overrides, *grid, *sample])
     seeds = 1 if args.seeds is None else args.seeds
-    return build_spec(base, grid, sample, args.samples, seeds)
+    follow = following_rules(base, args.env_id, [*overrides, *grid, *sample])  # per configuration, when swept
+    return build_spec(base, grid, sample, args.samples, seeds, follow=follow)
 
 
 def _build_runner(args: argparse.Namespace, listener: Any, cluster: Cluster | None = None) -> SweepRunner:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,7 +228,8 @@ class SweepSpec:
 
     Attributes:
         base: The configuration every one starts from (``num_seeds`` is ``seeds``).
-        overrides: Per configuration, the swept keys' values (same keys, in swept order).
+        overrides: Per configuration, the swept keys' values (same keys, in swept order), then the
+            fields that follow a swept total_timesteps (``build_spec``'s ``follow``).
         seeds: Seeds per configuration.
         swept: What was asked, key by key: a list (grid) or a :class:`SampleRange` (sample).
         samples: ``--samples N``, or None without sampled keys.
@@ -324,12 +325,21 @@ class SweepSpec:
         )
 
 
+def _derive(overrides: dict[str, Any], follow: Mapping[str, Callable[[int], Any]]) -> dict[str, Any]:
+    """A configuration's overrides, plus what follows its own total_timesteps when that is swept."""
+    total = overrides.get("total_timesteps")
+    if total is None:
+        return overrides
+    return {**overrides, **{k: rule(total) for k, rule in follow.items() if k not in overrides}}
+
+
 def build_spec(
     base: DQNConfig,
     grid: Mapping[str, Sequence[Any]] | None = None,
     sample: Mapping[str, SampleRange] | None = None,
     samples: int | None = None,
     seeds: int = 1,
+    follow: Mapping[str, Callable[[int], Any]] | None = None,
 ) -> SweepSpec:
     """Check a sweep and list its configurations (grid product, times ``samples`` draws).
 
@@ -339,6 +349,9 @@ def build_spec(
         sample: Key -> range (from :func:`parse_range` / :func:`parse_sample_args`).
         samples: Draws of the sampled keys (required with ``sample``, refused without).
         seeds: Seeds per configuration.
+        follow: The fields that follow total_timesteps (``config.following_rules``: derived by the
+            preset, not set explicitly). When total_timesteps is swept, each configuration gets
+            each such field's value for its own total (one not swept itself), in its overrides.
 
     Raises:
         ConfigError: one problem, naming the key or option: an empty list, a key both gridded and
@@ -374,7 +387,9 @@ def build_spec(
     base = base.replace(num_seeds=seeds)
     draws = draw_samples(sample, samples, base.seed) if samples else [{}]
     overrides = tuple(
-        {**dict(zip(grid, point)), **draw} for point in itertools.product(*grid.values()) for draw in draws
+        _derive({**dict(zip(grid, point)), **draw}, follow or {})
+        for point in itertools.product(*grid.values())
+        for draw in draws
     )
     for i, o in enumerate(overrides):
         try:

@@ -12,7 +12,7 @@ sampled field is drawn together, so two ranges giving different ``N`` are refuse
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,8 +79,9 @@ class FormSweep:
         """Swept field -> the value the base configuration is checked with."""
         return {key: stand_in(values) for key, values in self.swept.items()}
 
-    def spec(self, base: DQNConfig) -> SweepSpec:
-        """The checked sweep over ``base`` (the form's plain values with the stand-ins).
+    def spec(self, base: DQNConfig, follow: Mapping[str, Callable[[int], Any]] | None = None) -> SweepSpec:
+        """The checked sweep over ``base`` (the form's plain values with the stand-ins); ``follow``:
+        the fields that follow total_timesteps (not set by hand), each configuration's own when it is swept.
 
         Raises:
             ConfigError: a configuration breaking a cross-field rule, too many configurations or
@@ -90,7 +91,7 @@ class FormSweep:
         sample = {k: v for k, v in self.swept.items() if isinstance(v, SampleRange)}
         samples = (self.samples or DEFAULT_SAMPLES) if sample else None
         try:
-            return build_spec(base, grid, sample, samples, seeds=base.num_seeds)
+            return build_spec(base, grid, sample, samples, seeds=base.num_seeds, follow=follow)
         except ConfigError as error:
             raise self.on_field(error) from None
 

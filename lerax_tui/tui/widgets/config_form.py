@@ -27,7 +27,7 @@ from lerax_tui.train.config import (
 )
 from lerax_tui.train.memory import engine_problems
 from lerax_tui.train.sweep_spec import SweepSpec
-from lerax_tui.tui.sweep_form import read_form, swept_label
+from lerax_tui.tui.sweep_form import is_sweep_text, parse_form_field, read_form, stand_in, swept_label
 
 
 def _kind(f: Field[Any]) -> str:
@@ -235,7 +235,8 @@ agents that is before **F5** starts the sweep.
             found = engine_problems(self.observation_shape, config, None if sweep.swept else self.memory_available)
             if not found and sweep.swept:
                 try:
-                    self.sweep = sweep.spec(config)
+                    follow = {n: r for n, r in self.rules.items() if n not in self._explicit}
+                    self.sweep = sweep.spec(config, follow=follow)
                     self.sweep.check_memory(self.observation_shape, self.memory_available)
                 except ConfigError as error:  # a cross-field rule of one configuration, too many agents
                     found, self.sweep = [sweep.on_field(error)], None
@@ -267,9 +268,13 @@ agents that is before **F5** starts the sweep.
 
     def _follow_total_timesteps(self) -> None:
         """total_timesteps changed: the fields derived from it (eval_interval, ...) follow unless set by hand."""
+        raw = self.rows["total_timesteps"].raw_value()
         try:
-            total = coerce("total_timesteps", self.rows["total_timesteps"].raw_value())
-            check_value(field_info("total_timesteps"), total)
+            if is_sweep_text(raw):  # a swept length: each configuration gets its own (build_spec's follow);
+                total = stand_in(parse_form_field("total_timesteps", raw)[0])  # shown here: the first's
+            else:
+                total = coerce("total_timesteps", raw)
+                check_value(field_info("total_timesteps"), total)
         except ConfigError:
             return  # half typed: follow once it is a valid number again
         for name, rule in self.rules.items():
