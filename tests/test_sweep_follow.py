@@ -156,3 +156,24 @@ async def test_the_sweep_screen_grows_while_another_process_writes(tmp_path):
         episodes = [m.history.episodes for m in sweep.members]
         await pilot.pause(1.5)
         assert [m.history.episodes for m in sweep.members] == episodes
+
+
+def test_a_member_cut_by_a_resume_is_read_again_not_twice(tmp_path):
+    folder, lines, _ = half_written(tmp_path)
+    for i in range(MEMBERS):
+        metrics(folder, i).write_bytes(b"".join(lines[i][:3]))
+    follower = load_sweep(folder)
+    member = follower.run.members[0]
+    alone = load_sweep(folder).run.members[0]
+    metrics(folder, 0).write_bytes(lines[0][0])  # a resume cut it back to its state's step
+    assert follower.read() is True and follower.apply() is True
+    assert member.step < alone.step
+    with metrics(folder, 0).open("ab") as f:
+        f.write(b"".join(lines[0][1:3]))  # ... and trains those steps again
+    follower.read()
+    follower.apply()
+    assert (member.history.episodes, member.step, member.best_eval) == (
+        alone.history.episodes,
+        alone.step,
+        alone.best_eval,
+    )

@@ -30,6 +30,7 @@ class MetricsTail:
         self.long_lines = 0
         self._skipping = False  # inside a line over the cap: drop bytes up to its newline
         self.size = 0  # the file's size when last polled
+        self.restarts = 0  # times the file shrank and was read again from its start
 
     @property
     def behind(self) -> bool:
@@ -45,8 +46,9 @@ class MetricsTail:
         except OSError:
             return []
         self.size = size
-        if size < self.offset:  # rewritten from scratch: start over
+        if size < self.offset:  # rewritten from scratch (or cut by a resume): start over
             self.offset, self._skipping = 0, False
+            self.restarts += 1
         if size == self.offset:
             return []
         try:

@@ -42,13 +42,14 @@ class FollowUpdate:
     whether the sweep's process holds its folder."""
 
     records: dict[int, list[MetricsRecord]] = field(default_factory=dict)
+    restarted: set[int] = field(default_factory=set)  # members whose file shrank: read again from its start
     record: SweepRecord | None = None
     running: bool = False
     running_changed: bool = False
 
     @property
     def empty(self) -> bool:
-        return not self.records and self.record is None and not self.running_changed
+        return not self.records and not self.restarted and self.record is None and not self.running_changed
 
 
 def stamp_of(path: Path) -> Stamp | None:
@@ -120,8 +121,11 @@ class SweepFollower:
             tail = self.tails[index]
             if tail is None:
                 continue
-            before = tail.offset
+            before, restarts = tail.offset, tail.restarts
             records = tail.poll(max(1, budget - spent))
+            if tail.restarts != restarts:
+                update.restarted.add(index)
+                before = 0
             spent += tail.offset - before
             if records:
                 update.records[index] = records
@@ -146,6 +150,9 @@ class SweepFollower:
             queue, self._queue = self._queue, []
         changed = False
         for update in queue:
+            for index in update.restarted:  # cut by a resume: its curve is read again from the start
+                self.run.members[index].clear_records()
+                changed = True
             for index, lines in update.records.items():
                 member = self.run.members[index]
                 for line in lines:
@@ -156,8 +163,8 @@ class SweepFollower:
             if update.record is not None or update.running_changed:
                 if update.record is not None:
                     self.run.take_record(update.record, running=update.running)
-                elif update.running:
-                    self.run.reported_phase = Phase.TRAINING
+                else:  # sweep.json unreadable now (mid-replace, removed): the lock alone says
+                    self.run.reported_phase = Phase.TRAINING if update.running else Phase.STOPPED
                 changed = True
         if changed:
             self.version += 1

@@ -143,6 +143,12 @@ class MemberRun:
         before = self.best_per_seed + [None] * (n - len(self.best_per_seed))
         self.best_per_seed = [_higher(b, m) for b, m in zip(before, seeds + [None] * (n - len(seeds)), strict=True)]
 
+    def clear_records(self) -> None:
+        """Forget what its ``metrics.jsonl`` said (the file was cut, by a resume: it is read again)."""
+        self.history, self.step = ReturnHistory(), 0
+        self.eval_mean = self.eval_std = self.eval_step = None
+        self.best_per_seed = []
+
     def add_record(self, record: MetricsRecord) -> None:
         """One ``metrics.jsonl`` line of its run folder (a sweep opened from disk)."""
         self.history.add_record(record)
