@@ -112,3 +112,13 @@ async def test_the_app_form_gives_each_swept_length_its_own_derived_fields(tmp_p
         form.rows["target_update_interval"].editor.value = "16"  # set by hand: no longer follows
         await until(pilot, lambda: form.sweep is not None and form.sweep.config(1).target_update_interval == 16)
         assert [c.train_frequency for c in form.sweep.configs()] == [4, 40]
+
+
+def test_the_sweep_screen_counts_each_configuration_at_its_own_length():
+    from lerax_tui.tui.sweep_run import SweepRun
+
+    spec = build_sweep_spec(args(grid=["total_timesteps=50000,500000", "gamma=0.99,0.995"]))
+    run = SweepRun(list(spec.overrides), spec.varying_keys, seeds=2, total_steps=spec.base.total_timesteps)
+    assert run.total_steps == 2 * 50_000 + 2 * 500_000 and run.longest == 500_000
+    plain = SweepRun([{"gamma": 0.99}, {"gamma": 0.995}], ("gamma",), seeds=2, total_steps=50_000)
+    assert (plain.total_steps, plain.longest) == (100_000, 50_000)

@@ -42,7 +42,7 @@ def prepare(sweep: SweepRun, width: int, height: int, theme: str) -> CurvesReque
     order = [m for m in drawn(sweep) if m.index != focused]
     if focused is not None:
         order.append(sweep.members[focused])  # drawn last: on top
-    x_max = max([sweep.total] + [m.history.max_step for m in sweep.members] + [1])
+    x_max = max([sweep.longest] + [m.history.max_step for m in sweep.members] + [1])
     return CurvesRequest(
         width=width,
         height=height,

@@ -271,9 +271,20 @@ class SweepRun:
         """Env steps per seed done, summed over configurations (programs run one after another)."""
         return sum(m.step for m in self.members)
 
+    def member_total(self, index: int) -> int:
+        """Env steps per seed of configuration ``index``: its own total_timesteps when that is swept."""
+        total = self.members[index].overrides.get("total_timesteps")
+        return int(total) if isinstance(total, int) and not isinstance(total, bool) else self.total
+
     @property
     def total_steps(self) -> int:
-        return self.total * self.num_configs
+        """Env steps per seed, summed over configurations (each at its own length)."""
+        return sum(self.member_total(i) for i in range(self.num_configs))
+
+    @property
+    def longest(self) -> int:
+        """The longest configuration's env steps per seed (the curves' x range)."""
+        return max((self.member_total(i) for i in range(self.num_configs)), default=self.total)
 
     def label(self, index: int, keys: tuple[str, ...] | None = None, *, short: bool = False) -> str:
         """``learning_rate=0.001 gamma=0.99`` (``lr=0.001 gamma=0.99`` when ``short``): configuration
