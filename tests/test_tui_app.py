@@ -335,6 +335,12 @@ async def test_past_runs_overlay_and_grow_live(tmp_path):
         # below the legend line: its marker (the Runs table's ●) along its line and on its evaluations, so
         # it is told apart from the live run (x) without colour
         assert drawn.split("\n", 1)[1].count("●") >= 4
+        metrics.write_text("".join(all_lines[:3]))  # a resume cut it back: read again, not added twice
+
+        def shown() -> int:
+            return next(iter(chart.overlays.values())).history.episodes
+
+        await until(pilot, lambda: shown() == episodes_in(all_lines[:3]), timeout=4)
         await pilot.press("space")  # untick
         await until(pilot, lambda: not chart.overlays)
 

@@ -190,7 +190,11 @@ class RunsList(Vertical):
             self._refresh()
         changed = False
         for key, tail in self._tails.items():
+            restarts = tail.restarts
             records = tail.poll()
+            if tail.restarts != restarts:  # cut by a resume: its curve is read again from the start
+                self._histories[key] = ReturnHistory()
+                changed = True
             for record in records:
                 self._histories[key].add_record(record)
             changed = changed or bool(records)
