@@ -150,6 +150,53 @@ def _alternate(systems: dict, repeats: int, label: str) -> dict[str, list[float]
     return sps
 
 
+def real_purejaxrl(args) -> int:
+    """PureJaxRL's own dqn.py (as is, 120-84; and with a 120-120 network, the one ours can run), ours
+    and the fused 120-84 reference, alternating in one run."""
+    from scaling import Fused, Ours, make_config
+
+    if not args.purejaxrl_src:
+        print("--only purejaxrl-real needs --purejaxrl-src PATH (PureJaxRL's dqn.py; see bench/purejaxrl_real.py)")
+        return 2
+    try:
+        import flashbax  # noqa: F401
+        import flax  # noqa: F401
+    except ImportError:
+        print("PureJaxRL needs flax and flashbax: run with .venv-bench/bin/python (pip install flashbax==0.1.3)")
+        return 2
+    from purejaxrl_real import RealPureJaxRL
+
+    config = make_config(OURS_AT_PUREJAXRL, args.purejaxrl_steps)
+    systems = {
+        "PureJaxRL dqn.py": RealPureJaxRL(args.purejaxrl_src, args.purejaxrl_steps),
+        "PureJaxRL dqn.py 120-120": RealPureJaxRL(args.purejaxrl_src, args.purejaxrl_steps, hidden=(120, 120)),
+        "ours 120-120": Ours(config),
+        "fused 120-84": Fused(config, hidden=PUREJAXRL_HIDDEN),
+    }
+    print("compiled: " + ", ".join(f"{n} {s.compile_s:.1f} s" for n, s in systems.items()), flush=True)
+    sps = _alternate(systems, args.repeats, "@ PureJaxRL")
+    print(f"PureJaxRL's mean return over its last 1% of steps, last run: {systems['PureJaxRL dqn.py'].last_return:.0f}")
+    med = {n: statistics.median(v) for n, v in sps.items()}
+    real = med["PureJaxRL dqn.py"]
+    print(
+        f"\n## CartPole-v1, PureJaxRL's config, {args.purejaxrl_steps:,} env steps per run (one seed), "
+        f"median of {args.repeats} alternating runs, same machine"
+    )
+    print("| system | env steps/s (median) | runs | compile s | / PureJaxRL dqn.py (median) | per-run ratio |")
+    print("|---|---|---|---|---|---|")
+    for n, s in systems.items():
+        runs = ", ".join(f"{x / 1000:.1f}k" for x in sps[n])
+        per = ", ".join(f"{x / y:.2f}" for x, y in zip(sps[n], sps["PureJaxRL dqn.py"]))
+        print(f"| {n} | {med[n]:,.0f} | {runs} | {s.compile_s:.1f} | {med[n] / real:.2f} | {per} |")
+    ours, real120 = sps["ours 120-120"], sps["PureJaxRL dqn.py 120-120"]
+    per = ", ".join(f"{x / y:.2f}" for x, y in zip(ours, real120))
+    print(
+        f"\nours / PureJaxRL dqn.py, both 120-120: {med['ours 120-120'] / med['PureJaxRL dqn.py 120-120']:.2f} ({per})"
+    )
+    print(f"ours 120-120 / PureJaxRL dqn.py as is (120-84; target >= 1.0): {med['ours 120-120'] / real:.2f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from scaling import Fused, Ours, make_config  # bench/ is sys.path[0] when run as a script
 
@@ -160,8 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-rejax", action="store_true")
-    p.add_argument("--only", choices=("rejax", "purejaxrl"), help="one of the two comparisons")
+    p.add_argument(
+        "--only",
+        choices=("rejax", "purejaxrl", "purejaxrl-real"),
+        help="one comparison; purejaxrl-real runs PureJaxRL's own dqn.py (--purejaxrl-src) against ours",
+    )
+    p.add_argument("--purejaxrl-src", help="a copy of PureJaxRL's purejaxrl/dqn.py (see bench/purejaxrl_real.py)")
     args = p.parse_args(argv)
+    if args.only == "purejaxrl-real":
+        return real_purejaxrl(args)
 
     have_rejax = not args.no_rejax and args.only != "purejaxrl"
     if have_rejax:
