@@ -6,10 +6,11 @@ Around it, the processes agree on everything the host decides:
 
 - Process 0 creates (or, resuming, locks and checks) the run folder and tells the others its name;
   it alone holds the folder's ``.lock`` and writes config.json, metrics.jsonl and resume.eqx.
-- Each chunk's small report is gathered from every process, so all of them see every seed's episodes
-  and make the same decisions (divergence, evaluation, checkpoints); process 0 appends it.
-- Before each chunk the processes agree on its length (process 0's) and on stopping or writing
-  checkpoints (any process's signal stops all of them at the same chunk boundary).
+- Each chunk's small report is gathered from every process in one message each (``dist_exchange``),
+  so all of them see every seed's episodes and make the same decisions (divergence, evaluation,
+  checkpoints); process 0 appends it. The messages also carry each process's stop and checkpoint
+  requests (any process's signal stops all of them at the same chunk boundary) and its seconds, from
+  which every process sizes the next chunk alike (at least ``DIST_CHUNK_S``).
 - Each process writes the policy checkpoints of its own seeds (global seed index in the name); the
   resume state is gathered and written whole by process 0, after every policy of that step, so a
   distributed run's folder is the same as a one-process run's (it resumes with any process count).
@@ -25,10 +26,12 @@ import numpy as np
 from lerax_tui.train import lifecycle, runs
 from lerax_tui.train.best import Best, best_path
 from lerax_tui.train.config import DQNConfig
+from lerax_tui.train.dist_exchange import ChunkExchange
 from lerax_tui.train.distributed import Cluster, PeerLost
 from lerax_tui.train.events import Listener, RunResult
 from lerax_tui.train.runlock import LOCK_FILE, RunLock
 from lerax_tui.train.runner import Runner
+from lerax_tui.train.schedule import TARGET_CHUNK_S
 
 if TYPE_CHECKING:
     from lerax_tui.train.dqn import ChunkOutput, DQNState
@@ -72,6 +75,7 @@ class DistributedRunner(Runner):
         from jax.sharding import NamedSharding, PartitionSpec
 
         self.cluster = cluster
+        self._exchange = ChunkExchange(cluster)
         self._writes_shared = cluster.lead
         mesh = cluster.mesh
         self._split = NamedSharding(mesh, PartitionSpec("seeds"))
@@ -184,11 +188,13 @@ class DistributedRunner(Runner):
     # --- the hooks ------------------------------------------------------------------------------
 
     def _fetch(self, out: ChunkOutput) -> ChunkOutput:
-        return self.cluster.gather(out, "the chunk's report")
+        return self._exchange.report(out, self._stop.is_set(), self._checkpoint_requested.is_set())
 
     def _agree(self, stop: bool, checkpoint: bool, n: int) -> tuple[bool, bool, int]:
-        asked = self.cluster.stack(np.array([stop, checkpoint, n], np.int32), "agreeing on the next chunk")
-        return bool(asked[:, 0].any()), bool(asked[:, 1].any()), int(asked[0, 2])
+        return self._exchange.agree(stop, checkpoint, n)
+
+    def _next_chunk(self, n: int, dt: float, max_iterations: int, target_s: float = TARGET_CHUNK_S) -> int:
+        return self._exchange.next_chunk(n, max_iterations, target_s)
 
     def _write_checkpoints(self, state: DQNState, *, final: bool) -> Path:
         """This process's seeds' policies, then (process 0) the whole resume state."""
@@ -207,6 +213,7 @@ class DistributedRunner(Runner):
             self._writer.write_resume(eqx.combine(whole, static), self._step)
         assert first is not None
         self._writer.last_good = first
+        self._exchange.restart_clock()  # a checkpoint asked before a chunk is not the chunk's time
         return first
 
     def _evaluate_periodic(self, state: DQNState) -> list[np.ndarray]:

@@ -8,8 +8,9 @@ program. Around it the processes agree on everything the host decides, as ``trai
 - Process 0 creates the sweep folder (sweep.json, every member's folder and config.json), or locks
   it on ``--resume``, and tells the others its name; it alone holds the locks and writes sweep.json,
   the members' metrics.jsonl and their resume.eqx (whole, gathered, after every process's policies).
-- Each chunk's small report is gathered from every process, so all of them see every agent's
-  episodes and make the same decisions (divergence, evaluation, checkpoints, statuses).
+- Each chunk's small report is gathered from every process in one message each (``dist_exchange``,
+  with the stop and checkpoint requests and the seconds that size the next chunk), so all of them see
+  every agent's episodes and make the same decisions (divergence, evaluation, checkpoints, statuses).
 - Each process writes the policy checkpoints of the agents it holds (each member's seed index in
   the name) and evaluates them; the returns are gathered, so every process keeps every best score.
 
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from lerax_tui.train import lifecycle, runs
+from lerax_tui.train.dist_exchange import ChunkExchange
 from lerax_tui.train.dist_runner import place_from_host
 from lerax_tui.train.distributed import Cluster, PeerLost
 from lerax_tui.train.runlock import LOCK_FILE, RunLock
@@ -93,6 +95,7 @@ class DistributedSweepRunner(SweepRunner):
         from jax.sharding import NamedSharding, PartitionSpec
 
         self.cluster = cluster
+        self._exchange = ChunkExchange(cluster)
         self._writes_shared, self._processes = cluster.lead, cluster.count
         self._split = NamedSharding(cluster.mesh, PartitionSpec("seeds"))
         self._replicated = NamedSharding(cluster.mesh, PartitionSpec())
@@ -216,11 +219,17 @@ class DistributedSweepRunner(SweepRunner):
 
     def _fetch(self, out: ChunkOutput) -> ChunkOutput:
         self._whole = self._local = None  # the last state's host copies: a new state is coming
-        return self.cluster.gather(out, "the chunk's report")
+        return self._exchange.report(out, self._stop.is_set(), self._checkpoint_requested.is_set())
 
     def _agree(self, stop: bool, checkpoint: bool, n: int) -> tuple[bool, bool, int]:
-        asked = self.cluster.stack(np.array([stop, checkpoint, n], np.int32), "agreeing on the next chunk")
-        return bool(asked[:, 0].any()), bool(asked[:, 1].any()), int(asked[0, 2])
+        return self._exchange.agree(stop, checkpoint, n)
+
+    def _next_chunk(self, n: int, dt: float, max_iterations: int, target_s: float) -> int:
+        return self._exchange.next_chunk(n, max_iterations, target_s)
+
+    def _written(self) -> None:
+        super()._written()
+        self._exchange.restart_clock()  # checkpoints asked before a chunk are not the chunk's time
 
     def _write(self, m: Member, state: DQNState, p: int, step: int, *, final: bool) -> Path:
         """This process's seeds of ``m``, then (process 0) ``m``'s whole resume state."""

@@ -303,7 +303,7 @@ class Runner(Controls, LocalDevices):
             out = self._fetch(out)
             dt = time.perf_counter() - t0
             self._train_s += dt
-            n_next = schedule.next_chunk_iterations(n, dt, max_iterations)
+            n_next = self._next_chunk(n, dt, max_iterations)
             self._step = int(out.step)
             eval_returns: list[np.ndarray] | None = None
             due = next_eval is not None and self._step >= next_eval

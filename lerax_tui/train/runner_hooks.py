@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lerax_tui.train.schedule import TARGET_CHUNK_S, next_chunk_iterations
+
 if TYPE_CHECKING:
     from lerax_tui.core.env import GymnaxEnv
     from lerax_tui.core.policy import AbstractQPolicy
@@ -46,6 +48,10 @@ class LocalDevices:
         """Whether to stop, whether to write checkpoints, and the next chunk's iterations, as every
         process sees them (one process: as asked)."""
         return stop, checkpoint, n
+
+    def _next_chunk(self, n: int, dt: float, max_iterations: int, target_s: float = TARGET_CHUNK_S) -> int:
+        """The next chunk's iterations after ``n`` took ``dt`` s (several processes: sized alike on all)."""
+        return next_chunk_iterations(n, dt, max_iterations, target_s)
 
     def _evaluate_final(self, state: DQNState | None, which: list[bool]) -> list[np.ndarray]:
         """Each seed's final (``state``'s) or best policy (``state`` None) on its final-evaluation

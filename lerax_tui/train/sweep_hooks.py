@@ -96,6 +96,12 @@ class SweepDevices:
         process sees them (one process: as asked)."""
         return stop, checkpoint, n
 
+    def _next_chunk(self, n: int, dt: float, max_iterations: int, target_s: float) -> int:
+        """The next chunk's iterations after ``n`` took ``dt`` s (several processes: sized alike on all)."""
+        from lerax_tui.train.schedule import next_chunk_iterations
+
+        return next_chunk_iterations(n, dt, max_iterations, target_s)
+
     def _write(self, m: Member, state: DQNState, p: int, step: int, *, final: bool) -> Path:
         """Member ``m``'s (the program's ``p``-th) policies and resume state, from one host copy of
         ``state`` shared by every member written from it (slicing numpy compiles nothing; slicing

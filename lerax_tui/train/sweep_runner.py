@@ -242,7 +242,7 @@ class SweepRunner(Controls, SweepEvaluations, SweepDevices):
             dt = time.perf_counter() - t1
             train_s += dt
             self.result.train_s += dt
-            n_next = schedule.next_chunk_iterations(n, dt, max_iterations, SWEEP_CHUNK_S)
+            n_next = self._next_chunk(n, dt, max_iterations, SWEEP_CHUNK_S)
             before, step = step, int(out.step)
             self.result.agent_steps += (step - before) * seeds * len(active)
             timing = {
