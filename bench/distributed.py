@@ -9,13 +9,15 @@ is in: agreeing on the chunk, gathering its report, appending metrics. Run it al
     python bench/distributed.py [--env CartPole-v1] [--seeds 4] [--steps 60000] [--repeats 2] [--sweep]
 
 A third layout separates the two costs in that ratio: two *independent* processes of one device
-each, started together, each training half the seeds as a plain ``train`` (no cluster, no
-collectives). On a CPU machine both multi-process layouts pay for two XLA runtimes sharing the same
+each, started together, each doing the half of the work that one distributed process does, without
+a cluster (no collectives): a plain ``train`` of half the seeds, or with ``--sweep`` a ``sweep`` of
+the learning rate that process holds. On a CPU machine both multi-process layouts pay for two XLA runtimes sharing the same
 cores; only the distributed one pays for the per-chunk collectives, so distributed / independent is
 what the cluster machinery itself costs.
 
 ``--sweep`` measures ``sweep --distributed`` instead: 2 learning rates x seeds/2 seeds (the same
-agent count, one program), steps/s over every agent from the first configuration's metrics.jsonl.
+agent count, one program), steps/s over every agent from the first configuration's metrics.jsonl
+(process 0 holds the first learning rate's agents, process 1 the second's).
 """
 
 from __future__ import annotations
@@ -36,10 +38,13 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _command(args: argparse.Namespace, runs_dir: Path) -> list[str]:
+LEARNING_RATES = ("0.0003", "0.001")
+
+
+def _command(args: argparse.Namespace, runs_dir: Path, rates: tuple[str, ...] = LEARNING_RATES) -> list[str]:
     what = ["train", args.env, "--seeds", str(args.seeds)]
     if args.sweep:
-        what = ["sweep", args.env, "--grid", "learning_rate=0.0003,0.001", "--seeds", str(args.seeds // 2)]
+        what = ["sweep", args.env, "--grid", f"learning_rate={','.join(rates)}", "--seeds", str(args.seeds // 2)]
     return [
         sys.executable,
         "-m",
@@ -106,12 +111,16 @@ def two_processes(args: argparse.Namespace, runs_dir: Path) -> float:
 
 
 def independent(args: argparse.Namespace, runs_dir: Path) -> float:
-    """Two plain ``train`` processes of one device each, seeds split, started together: summed steps/s."""
+    """Two processes of one device each, started together, each doing one distributed process's half
+    (half the seeds, or one learning rate's agents): summed steps/s."""
     half = args.seeds // 2
     procs = []
     for i in range(2):
-        command = [*_command(argparse.Namespace(**{**vars(args), "sweep": False, "seeds": half}), runs_dir)]
-        command += ["--set", f"seed={i * half}"]
+        if args.sweep:  # a one-configuration sweep of that rate's seeds (the same program shape)
+            command = _command(args, runs_dir, (LEARNING_RATES[i],))
+        else:
+            command = [*_command(argparse.Namespace(**{**vars(args), "seeds": half}), runs_dir)]
+            command += ["--set", f"seed={i * half}"]
         procs.append(subprocess.Popen(command, env=_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outs = [p.communicate() for p in procs]
     for p, (_, err) in zip(procs, outs, strict=True):
