@@ -56,6 +56,10 @@ def test_members_train_as_their_separate_runs(cartpole):
     base = DQNConfig(**TINY, num_seeds=2)
     configs = [base.replace(**o) for o in VARIED]
     state = se.init_program(cartpole, configs)
+    for i, config in enumerate(configs):  # bit for bit, though init_program compiles at another level
+        initial = jax.tree.leaves(eqx.filter(dqn.init_state(cartpole, config), eqx.is_array))
+        mine = jax.tree.leaves(eqx.filter(se.member_state(state, i, 2), eqx.is_array))
+        assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(initial, mine, strict=True))
     chunk = dqn.make_chunk_fn(cartpole, se.program_config(configs), 128, state, se.program_hyper(configs))
     state, out = chunk(state, 128)
     assert out.updates.shape == (4,) and len(set(np.asarray(out.updates).tolist())) == 2
