@@ -87,6 +87,40 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
     return build_spec(base, grid, sample, args.samples, seeds, follow=follow)
 
 
+def spread_over_cores(spec: SweepSpec, cores: int | None = None) -> int:
+    """Split this process's CPU into host devices, one per core, before JAX starts: ``shard_seeds``
+    then spreads a program's agents over them, each device a thread of its own. One CPU device runs
+    the 36 agents of ``bench/sweep.py`` at ~28k env steps/s on 1.4 of 2 cores; two run them at
+    ~61k on 1.9 (the per-agent arithmetic is the same; ``bench/RESULTS.md``). The count is the
+    largest divisor of every program's agents that the cores allow (1: nothing to spread).
+
+    Leaves ``XLA_FLAGS`` alone where it already sets the host device count, where JAX's backend is
+    already running (in-process callers such as tests and the app), and on a cluster (its layout is
+    the cluster's). Only CPU devices change: an accelerator's devices stay what they are. Returns
+    the count set (0: left alone)."""
+    import os
+    import sys
+    from math import gcd
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" in flags or _backend_started(sys.modules):
+        return 0
+    cores = cores if cores is not None else len(os.sched_getaffinity(0))
+    agents = 0
+    for program in spec.programs():
+        agents = gcd(agents, len(program) * spec.seeds)
+    count = max((d for d in range(1, max(cores, 1) + 1) if agents % d == 0), default=1)
+    if count < 2:
+        return 0
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+    return count
+
+
+def _backend_started(modules: Any) -> bool:
+    xb = modules.get("jax._src.xla_bridge")
+    return bool(xb is not None and getattr(xb, "_backends", None))
+
+
 def _build_runner(args: argparse.Namespace, listener: Any, cluster: Cluster | None = None) -> SweepRunner:
     from lerax_tui.cli_input import runs_dir_problem
     from lerax_tui.train.config import ConfigError
@@ -123,6 +157,7 @@ def _build_runner(args: argparse.Namespace, listener: Any, cluster: Cluster | No
             from lerax_tui.train.dist_sweep import distributed_sweep
 
             return distributed_sweep(cluster, args.env_id, record.spec(), None, listener, Path(args.resume))
+        spread_over_cores(record.spec())
         return SweepRunner.from_sweep_dir(args.resume, listener)
     spec = build_sweep_spec(args)
     runs_dir = Path(args.sub_runs_dir or getattr(args, "runs_dir", None) or "runs")
@@ -134,6 +169,7 @@ def _build_runner(args: argparse.Namespace, listener: Any, cluster: Cluster | No
             from lerax_tui.train.dist_sweep import distributed_sweep
 
             return distributed_sweep(cluster, args.env_id, spec, runs_dir, listener, None)
+        spread_over_cores(spec)
         return SweepRunner(args.env_id, spec, runs_dir, listener)
     except OSError as e:
         raise ValueError(f"--runs-dir {runs_dir}: cannot create a sweep folder there ({e.strerror or e})") from None

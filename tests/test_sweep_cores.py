@@ -1,0 +1,72 @@
+"""`lerax-tui sweep` splits a CPU into one host device per core before JAX starts, so that
+``shard_seeds`` spreads a program's agents over the cores; it never overrides a layout already
+chosen (an ``XLA_FLAGS`` device count, a running backend) and splits only what divides evenly.
+No JAX compile here: the function only sets an environment variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from lerax_tui.train import sweep_cli
+from lerax_tui.train.config import preset
+from lerax_tui.train.sweep_spec import build_spec
+
+FLAG = "--xla_force_host_platform_device_count"
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """As in a fresh `lerax-tui sweep` process: no XLA_FLAGS, no backend yet."""
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.setattr(sweep_cli, "_backend_started", lambda modules: False)
+    return monkeypatch
+
+
+def _spec(seeds: int, **grid):
+    return build_spec(preset("CartPole-v1"), grid, seeds=seeds)
+
+
+def test_the_bench_sweep_gets_one_device_per_core(fresh):
+    import os
+
+    spec = _spec(4, learning_rate=[1e-3, 2.3e-3, 5e-3], gamma=[0.99, 0.995, 0.999])  # one program, 36 agents
+    assert sweep_cli.spread_over_cores(spec, cores=2) == 2
+    assert os.environ["XLA_FLAGS"] == f"{FLAG}=2"
+
+
+def test_the_count_divides_every_program(fresh):
+    import os
+
+    assert sweep_cli.spread_over_cores(_spec(4, gamma=[0.9, 0.99, 0.999]), cores=16) == 12  # 12 agents: all of them
+    fresh.delenv("XLA_FLAGS")
+    assert sweep_cli.spread_over_cores(_spec(3, gamma=[0.9, 0.99]), cores=4) == 3  # 6 agents, 4 cores: 3 divides
+    fresh.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+    # two programs (width_size is a shape key), each 2 configurations x 1 seed
+    spec = build_spec(preset("CartPole-v1"), {"width_size": [32, 64], "gamma": [0.9, 0.99]}, seeds=1)
+    assert len(spec.programs()) == 2 and sweep_cli.spread_over_cores(spec, cores=2) == 2  # 2 and 2 agents
+    fresh.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+    spec = build_spec(preset("CartPole-v1"), {"width_size": [32, 64, 128], "gamma": [0.9]}, seeds=3)
+    assert sweep_cli.spread_over_cores(spec, cores=2) == 0  # 3 agents a program, 2 cores
+    assert os.environ["XLA_FLAGS"] == "--xla_cpu_enable_fast_math=false"
+    assert sweep_cli.spread_over_cores(_spec(4, gamma=[0.9, 0.99]), cores=1) == 0
+
+
+def test_a_chosen_layout_is_left_alone(fresh):
+    import os
+
+    spec = _spec(4, gamma=[0.9, 0.99])
+    fresh.setenv("XLA_FLAGS", f"{FLAG}=1")
+    assert sweep_cli.spread_over_cores(spec, cores=2) == 0 and os.environ["XLA_FLAGS"] == f"{FLAG}=1"
+    fresh.delenv("XLA_FLAGS")
+    fresh.setattr(sweep_cli, "_backend_started", lambda modules: True)  # the app, a test: JAX already running
+    assert sweep_cli.spread_over_cores(spec, cores=2) == 0 and "XLA_FLAGS" not in os.environ
+
+
+def test_backend_started_reads_jax_bridge_state():
+    class Bridge:
+        _backends = {"cpu": object()}
+
+    assert sweep_cli._backend_started({"jax._src.xla_bridge": Bridge()})
+    assert not sweep_cli._backend_started({})
+    Bridge._backends = {}
+    assert not sweep_cli._backend_started({"jax._src.xla_bridge": Bridge()})
