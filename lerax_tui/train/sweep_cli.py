@@ -94,9 +94,10 @@ def spread_over_cores(spec: SweepSpec, cores: int | None = None) -> int:
     ~61k on 1.9 (the per-agent arithmetic is the same; ``bench/RESULTS.md``). The count is the
     largest divisor of every program's agents that the cores allow (1: nothing to spread).
 
-    Leaves ``XLA_FLAGS`` alone where it already sets the host device count, where JAX's backend is
-    already running (in-process callers such as tests and the app), and on a cluster (its layout is
-    the cluster's). Only CPU devices change: an accelerator's devices stay what they are. Returns
+    Only for the command line's own process (``lerax-tui sweep``; not ``cli.main([...])`` in a
+    caller's process, whose other work would inherit the devices). Leaves ``XLA_FLAGS`` alone where
+    it already sets the host device count, where JAX's backend is already running, and on a cluster
+    (its layout is the cluster's). Only CPU devices change: an accelerator's devices stay what they are. Returns
     the count set (0: left alone)."""
     import os
     import sys
@@ -157,7 +158,8 @@ def _build_runner(args: argparse.Namespace, listener: Any, cluster: Cluster | No
             from lerax_tui.train.dist_sweep import distributed_sweep
 
             return distributed_sweep(cluster, args.env_id, record.spec(), None, listener, Path(args.resume))
-        spread_over_cores(record.spec())
+        if getattr(args, "own_process", False):
+            spread_over_cores(record.spec())
         return SweepRunner.from_sweep_dir(args.resume, listener)
     spec = build_sweep_spec(args)
     runs_dir = Path(args.sub_runs_dir or getattr(args, "runs_dir", None) or "runs")
@@ -169,7 +171,8 @@ def _build_runner(args: argparse.Namespace, listener: Any, cluster: Cluster | No
             from lerax_tui.train.dist_sweep import distributed_sweep
 
             return distributed_sweep(cluster, args.env_id, spec, runs_dir, listener, None)
-        spread_over_cores(spec)
+        if getattr(args, "own_process", False):
+            spread_over_cores(spec)
         return SweepRunner(args.env_id, spec, runs_dir, listener)
     except OSError as e:
         raise ValueError(f"--runs-dir {runs_dir}: cannot create a sweep folder there ({e.strerror or e})") from None
