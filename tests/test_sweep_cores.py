@@ -16,8 +16,11 @@ FLAG = "--xla_force_host_platform_device_count"
 
 @pytest.fixture
 def fresh(monkeypatch):
-    """As in a fresh `lerax-tui sweep` process: no XLA_FLAGS, no backend yet."""
-    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    """As in a fresh `lerax-tui sweep` process: no XLA_FLAGS, no backend yet. (setenv first, so that
+    monkeypatch restores the variable however spread_over_cores sets it: a leaked device count would
+    give every later test in the process two devices.)"""
+    monkeypatch.setenv("XLA_FLAGS", "")
+    monkeypatch.delenv("XLA_FLAGS")
     monkeypatch.setattr(sweep_cli, "_backend_started", lambda modules: False)
     return monkeypatch
 
@@ -60,6 +63,12 @@ def test_a_chosen_layout_is_left_alone(fresh):
     fresh.delenv("XLA_FLAGS")
     fresh.setattr(sweep_cli, "_backend_started", lambda modules: True)  # the app, a test: JAX already running
     assert sweep_cli.spread_over_cores(spec, cores=2) == 0 and "XLA_FLAGS" not in os.environ
+
+
+def test_the_environment_is_restored():
+    import os
+
+    assert "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
 
 
 def test_backend_started_reads_jax_bridge_state():
