@@ -211,3 +211,24 @@ def test_nstep_runs_trains_on_nstep_targets(env):
         assert bool(out.finite.all()) and int(out.updates) > 0
         losses[n] = float(out.loss_sum[0])
     assert losses[1] != pytest.approx(losses[3], rel=1e-3)
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Breakout-MinAtar"])
+def test_the_cheaply_compiled_initial_state_has_the_default_compiles_bits(env_id):
+    # init_state compiles at XLA backend level 1 (seconds less per start); it must give exactly what
+    # the default optimisation gives, or every run's seeds would silently start elsewhere
+    env = make_env(env_id)
+    config = DQNConfig(**{**TINY, "num_seeds": 3})
+
+    @eqx.filter_jit
+    def build(keys):
+        seeds = eqx.filter_vmap(lambda k: dqn.init_seed(env, config, k))(keys)
+        return dqn.DQNState(seeds=seeds, step=jnp.zeros((), jnp.int32))
+
+    default = build(dqn.seed_keys(config))
+    cheap = dqn.init_state(env, config)
+    a = jax.tree.leaves(eqx.filter(default, eqx.is_array))
+    b = jax.tree.leaves(eqx.filter(cheap, eqx.is_array))
+    assert len(a) == len(b) > 10
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

@@ -150,7 +150,15 @@ def init_state(env: GymnaxEnv, config: DQNConfig) -> DQNState:
     def build(keys):
         return DQNState(seeds=eqx.filter_vmap(lambda k: init_seed(env, config, k))(keys), step=jnp.zeros((), jnp.int32))
 
-    return build(seed_keys(config))
+    keys = seed_keys(config)
+    return build.lower(keys).compile(compiler_options=INIT_COMPILER_OPTIONS)(keys)  # type: ignore[attr-defined]
+
+
+INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
+"""How the run-once initial-state programs compile: XLA's default backend optimisation spends 5-8 s
+of a 2-core machine on the policies' threefry initialisers, for a program that runs once in 0.1 s;
+level 1 takes under 1 s and gives the same bits (``tests/test_train_dqn.py`` compares it with a
+default compile; level 0 does not: env first observations differ in the last bit)."""
 
 
 def with_q_network(state: DQNState, q_network: eqx.nn.MLP) -> DQNState:

@@ -48,14 +48,6 @@ def _stacked_epsilon(configs: Sequence[DQNConfig]) -> Array:
     return jnp.asarray(np.repeat(np.asarray([c.epsilon for c in configs], np.float32), configs[0].num_seeds))
 
 
-INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
-"""How :func:`init_program` compiles its one-off program: XLA's default backend optimisation spends
-~8 s of a quiet 2-core machine on the policies' threefry initialisers (``bench/sweep.py``'s 36
-agents; 0.6 s at level 1) for a program that runs once in 0.1 s. Level 1 gives the same bits as
-the default (``tests/test_sweep_engine.py`` compares a member's initial state with its plain run's);
-level 0 does not (the environments' first observations differ in the last bit)."""
-
-
 def init_program(env: GymnaxEnv, configs: Sequence[DQNConfig]) -> dqn.DQNState:
     """Step 0 of every agent: each configuration's seeds from the keys its own run would use, each
     policy's stored epsilon its configuration's."""
@@ -70,7 +62,7 @@ def init_program(env: GymnaxEnv, configs: Sequence[DQNConfig]) -> dqn.DQNState:
         return dqn.DQNState(seeds=seeds, step=jnp.zeros((), jnp.int32))
 
     epsilon = _stacked_epsilon(configs)
-    compiled = build.lower(keys, epsilon).compile(compiler_options=INIT_COMPILER_OPTIONS)  # type: ignore[attr-defined]
+    compiled = build.lower(keys, epsilon).compile(compiler_options=dqn.INIT_COMPILER_OPTIONS)  # type: ignore[attr-defined]
     return compiled(keys, epsilon)
 
 
