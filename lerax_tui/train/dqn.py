@@ -151,6 +151,8 @@ def init_state(env: GymnaxEnv, config: DQNConfig) -> DQNState:
         return DQNState(seeds=eqx.filter_vmap(lambda k: init_seed(env, config, k))(keys), step=jnp.zeros((), jnp.int32))
 
     keys = seed_keys(config)
+    if isinstance(keys, jax.core.Tracer):  # inside a caller's jit (a distributed run places it sharded)
+        return build(keys)
     return build.lower(keys).compile(compiler_options=INIT_COMPILER_OPTIONS)(keys)  # type: ignore[attr-defined]
 
 
