@@ -29,6 +29,16 @@ REPO = Path(__file__).resolve().parents[1]
 TINY_SET = [a for k, v in TINY.items() if k != "total_timesteps" for a in ("--set", f"{k}={v}")]
 
 
+@pytest.fixture(autouse=True)
+def _sigint_not_ignored():
+    """A shell's background job (``cmd &``) starts with SIGINT ignored, and train rightly keeps an
+    ignored signal ignored (as nohup wants): these tests send SIGINT, so they run with Python's own
+    handler, which the child processes they start inherit as the default action."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _pairs_consistent(folder: Path) -> dict[str, int]:
     """Every checkpoint pair in ``folder`` reads back; returns each one's step."""
     return {p.stem: verified_entry(p)[0]["step"] for p in sorted(folder.glob("*.eqx"))}
