@@ -150,17 +150,22 @@ def init_state(env: GymnaxEnv, config: DQNConfig) -> DQNState:
     def build(keys):
         return DQNState(seeds=eqx.filter_vmap(lambda k: init_seed(env, config, k))(keys), step=jnp.zeros((), jnp.int32))
 
-    keys = seed_keys(config)
-    if isinstance(keys, jax.core.Tracer):  # inside a caller's jit (a distributed run places it sharded)
-        return build(keys)
-    return build.lower(keys).compile(compiler_options=INIT_COMPILER_OPTIONS)(keys)  # type: ignore[attr-defined]
+    return run_once(build, seed_keys(config))
 
 
 INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
-"""How the run-once initial-state programs compile: XLA's default backend optimisation spends 5-8 s
-of a 2-core machine on the policies' threefry initialisers, for a program that runs once in 0.1 s;
-level 1 takes under 1 s and gives the same bits (``tests/test_train_dqn.py`` compares it with a
-default compile; level 0 does not: env first observations differ in the last bit)."""
+
+
+def run_once(build: Any, *args: Any) -> Any:
+    """Run a jitted program that runs once (an initial state), compiled at XLA backend level 1: the
+    default optimisation spends 5-8 s of a 2-core machine on the policies' threefry initialisers, for
+    a program that runs in 0.1 s; level 1 takes under 1 s and gives the same bits
+    (``tests/test_train_dqn.py`` compares it with a default compile; level 0 does not: env first
+    observations differ in the last bit). Inside a caller's jit or ``eval_shape`` (a distributed run
+    builds its state sharded there) ``build`` is traced into that program instead."""
+    if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(args)):
+        return build(*args)
+    return build.lower(*args).compile(compiler_options=INIT_COMPILER_OPTIONS)(*args)
 
 
 def with_q_network(state: DQNState, q_network: eqx.nn.MLP) -> DQNState:

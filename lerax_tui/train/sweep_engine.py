@@ -61,11 +61,7 @@ def init_program(env: GymnaxEnv, configs: Sequence[DQNConfig]) -> dqn.DQNState:
         seeds = eqx.tree_at(lambda s: (s.online.epsilon, s.target.epsilon), seeds, (epsilon, epsilon))
         return dqn.DQNState(seeds=seeds, step=jnp.zeros((), jnp.int32))
 
-    epsilon = _stacked_epsilon(configs)
-    if isinstance(keys, jax.core.Tracer):  # inside a caller's jit (a distributed sweep places it sharded)
-        return build(keys, epsilon)
-    compiled = build.lower(keys, epsilon).compile(compiler_options=dqn.INIT_COMPILER_OPTIONS)  # type: ignore[attr-defined]
-    return compiled(keys, epsilon)
+    return dqn.run_once(build, keys, _stacked_epsilon(configs))
 
 
 def member_state(state: dqn.DQNState, index: int, seeds: int) -> dqn.DQNState:
