@@ -105,12 +105,18 @@ async def main(out: Path, runs_dir: Path, fake: bool) -> None:
         save(app, out, "help.svg")
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fake", action="store_true", help="use the deterministic fake trainer instead of real DQN")
+def run_script(main, doc: str | None, fake_help: str, prefix: str) -> None:
+    """A screenshot script's command line: ``--fake``, ``--out``, ``--runs-dir`` (a temporary folder
+    unless given), then ``main(out, runs_dir, fake)``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fake", action="store_true", help=fake_help)
     parser.add_argument("--out", type=Path, default=REPO / "screenshots")
     parser.add_argument("--runs-dir", type=Path, default=None, help="default: a fresh temporary folder")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="lerax-shots-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         asyncio.run(main(args.out, args.runs_dir or Path(tmp), args.fake))
+
+
+if __name__ == "__main__":
+    run_script(main, __doc__, "use the deterministic fake trainer instead of real DQN", "lerax-shots-")

@@ -11,13 +11,10 @@ F5, and the sweep screen (curves, sensitivity, leaderboard) once every configura
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
-from scripts.export_screenshots import REPO, SIZE, ready, save, wait_for
+from scripts.export_screenshots import REPO, SIZE, ready, run_script, save, wait_for
 
 SWEEP = {"learning_rate": "1e-3, 2.3e-3, 5e-3", "gamma": "0.99, 0.995", "num_seeds": "2"}
 STEPS = 40_000
@@ -57,11 +54,4 @@ async def main(out: Path, runs_dir: Path, fake: bool) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fake", action="store_true", help="use the deterministic fake sweep trainer instead of DQN")
-    parser.add_argument("--out", type=Path, default=REPO / "screenshots")
-    parser.add_argument("--runs-dir", type=Path, default=None, help="default: a fresh temporary folder")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="lerax-sweep-shot-") as tmp:
-        asyncio.run(main(args.out, args.runs_dir or Path(tmp), args.fake))
+    run_script(main, __doc__, "use the deterministic fake sweep trainer instead of DQN", "lerax-sweep-shot-")
