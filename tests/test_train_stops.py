@@ -114,6 +114,8 @@ def test_ctrl_c_twice_exits_at_once_and_the_next_start_cleans_up(tmp_path, capsy
             "--set",
             "checkpoint_interval=64",
             "--set",
+            "buffer_size=200000",  # a resume write that takes a while: the second ctrl-c lands amid it
+            "--set",
             "eval_interval=0",
         ],
         stdout=subprocess.PIPE,
@@ -125,12 +127,21 @@ def test_ctrl_c_twice_exits_at_once_and_the_next_start_cleans_up(tmp_path, capsy
         if line.startswith("checkpoint "):
             break
     child.send_signal(signal.SIGINT)
-    time.sleep(0.05)
+    for line in child.stderr:  # the first one has been taken: a stop is under way
+        if "SIGINT: stopping training" in line:
+            break
     t0 = time.monotonic()
     child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=60)
-    assert child.returncode == 130 and time.monotonic() - t0 < 5, err
-    assert "SIGINT again: exiting at once" in err and "Traceback" not in err
+    assert time.monotonic() - t0 < 5 and "Traceback" not in err, err
+    if "SIGINT again: exiting at once" in err:
+        assert child.returncode == 130, err
+    else:
+        # The graceful stop won the race: it had finished, and the interpreter was past the point
+        # where Python hands signals back to the default action (its last teardown), so the
+        # second ctrl-c ended the process by SIGINT itself, which a shell also reports as 130.
+        assert "lerax-tui: stopped by SIGINT at step " in err, err
+        assert child.returncode in (130, -signal.SIGINT), err
     (run_dir,) = runs_dir.iterdir()
     _pairs_consistent(run_dir / "checkpoints")  # whatever was in flight, every pair reads back
 
