@@ -8,7 +8,7 @@ from pathlib import Path
 
 from support.fake import FAKE_CATALOGUE, FakeFactory
 from support.past_sweeps import make_sweep
-from support.pilot import until
+from support.pilot import board_evals, until
 
 from lerax_tui.train.events import Phase
 from lerax_tui.train.runlock import RunLock
@@ -141,15 +141,25 @@ async def test_the_sweep_screen_grows_while_another_process_writes(tmp_path):
             with metrics(folder, i).open("ab") as f:
                 f.write(b"".join(lines[i][1:3]))
         await until(pilot, lambda: all(m.history.episodes > b for m, b in zip(sweep.members, before, strict=True)))
+        board = screen.query_one(Leaderboard)
+        await until(pilot, lambda: all(m.eval_mean is not None for m in sweep.members))
+        await until(pilot, lambda: "–" not in "".join(board_evals(board)[1].values()))
+        title, shown = board_evals(board)  # still running: the latest periodic evaluation
+        assert title == "greedy eval"
+        assert shown == {m.index: f"{m.eval_mean:,.1f} ± {m.eval_std:,.1f}" for m in sweep.members}
         lock.release()
         for i in range(MEMBERS):
             with metrics(folder, i).open("ab") as f:
                 f.write(b"".join(lines[i][3:]))
         write_sweep(folder, final)
         await until(pilot, lambda: sweep.phase == Phase.FINISHED and "finished" in str(status.render()))
-        board = screen.query_one(Leaderboard)
         await until(pilot, lambda: board.row_count == MEMBERS)
         assert all(m.final_eval is not None for m in sweep.members)
+        await until(pilot, lambda: board_evals(board)[0] == "final eval")  # ended: the final evaluation
+        for m, entry in zip(sweep.members, final.configs, strict=True):
+            assert entry.result is not None and entry.result.eval_return_mean is not None
+            assert m.eval_mean is not None and abs(entry.result.eval_return_mean - m.eval_mean) > 1
+            assert board_evals(board)[1][m.index] == f"{entry.result.eval_return_mean:,.1f} ± 0.8"
         await pilot.press("escape")
         await pilot.press("ctrl+t")  # the same sweep again: the same follower, nothing read twice
         assert isinstance(app.screen, SweepScreen) and app.screen.follower is screen.follower

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from support.configs import TINY
@@ -103,7 +104,8 @@ def test_fake_sweep_feeds_every_member(tmp_path):
     best_first = ranked(run, SortKey.BEST)
     assert [m.index for m in best_first] == sorted(range(3), key=lambda i: -factor(i, 3))
     assert [m.index for m in ranked(run, SortKey.BEST, reverse=True)] == [m.index for m in best_first][::-1]
-    assert [c.title for c in columns(run)] == ["#", "learning_rate", "status", "return", "greedy eval", "best"]
+    # finished: the evaluation column holds the final evaluations
+    assert [c.title for c in columns(run)] == ["#", "learning_rate", "status", "return", "final eval", "best"]
     assert cells(run, run.members[0])[1] == "0.001"
 
 
@@ -153,3 +155,59 @@ def test_a_large_sweep_draws_its_best_curves_only(tmp_path):
     shown = drawn(run)
     assert len(shown) == MAX_LINES < run.num_configs
     assert [m.index for m in shown] == [m.index for m in ranked(run, SortKey.BEST)][:MAX_LINES]
+
+
+def _eval_cell(run: SweepRun, member) -> str:
+    titles = [c.key for c in columns(run)]
+    return cells(run, member)[titles.index("eval")]
+
+
+def test_the_eval_column_is_the_latest_periodic_evaluation_then_the_final_one(tmp_path):
+    _, sweep = read_form(_raw(learning_rate="1e-3,3e-3"))
+    spec = sweep.spec(tiny_config().replace(total_timesteps=4_000, eval_interval=1_000, num_seeds=2))
+    events: list = []
+    FakeSweepTrainer("CartPole-v1", spec, tmp_path, events.append).run()
+    run = SweepRun(list(spec.overrides), spec.varying_keys, seeds=spec.seeds, total_steps=4_000)
+    final_at = next(k for k, e in enumerate(events) if getattr(getattr(e, "event", None), "which", None) == "final")
+    for event in events[:final_at]:  # every periodic evaluation, the last one included, no final one yet
+        run.apply(event)
+    periodic = [(m.eval_mean, m.eval_std) for m in run.members]
+    assert all(mean is not None for mean, _ in periodic)
+    assert columns(run)[-2].title == "greedy eval"
+    assert [_eval_cell(run, m) for m in run.members] == [f"{mean:,.1f} ± {std:,.1f}" for mean, std in periodic]
+    for event in events[final_at:]:
+        run.apply(event)
+    assert run.phase == "finished"
+    record = read_sweep(tmp_path / "sweep-test")
+    for m, entry in zip(run.members, record.configs, strict=True):
+        assert entry.result is not None and entry.result.eval_return_mean is not None
+        final = entry.result.eval_return_mean  # what sweep --json reports
+        assert final == pytest.approx(200 * factor(m.index, 2), abs=0.1) and abs(final - m.eval_mean) > 1
+        assert _eval_cell(run, m) == f"{final:,.1f} ± 0.8"
+        assert (m.eval_mean, m.eval_std) == periodic[m.index]  # the periodic figures are kept (the CSV's)
+    assert columns(run)[-2].title == "final eval"
+    order = [m.index for m in ranked(run, SortKey.EVAL)]
+    assert order == sorted(range(2), key=lambda i: -run.members[i].final_eval)
+
+
+def test_a_sweep_folder_shows_its_final_evaluation_and_older_files_without_std(tmp_path):
+    from lerax_tui.tui.sweep_follow import SweepFollower
+
+    _, live, trainer = _run_fake(tmp_path, learning_rate="1e-3,3e-3")
+    folder = trainer.sweep_dir
+    record = read_sweep(folder)
+    run = SweepRun.from_record(record, folder)
+    SweepFollower(run, tiny_config(), folder).catch_up()  # every metrics.jsonl line: the periodic evaluations
+    assert all(m.eval_mean is not None and m.final_eval is not None for m in run.members)
+    assert [_eval_cell(run, m) for m in run.members] == [_eval_cell(live, m) for m in live.members]
+    assert columns(run)[-2].title == "final eval"
+    for m, entry in zip(run.members, record.configs, strict=True):
+        assert entry.result is not None and entry.result.eval_return_mean is not None
+        assert _eval_cell(run, m) == f"{entry.result.eval_return_mean:,.1f} ± 0.8"
+    raw = json.loads((folder / "sweep.json").read_text())  # one written before eval_return_std was kept
+    for entry in raw["configs"]:
+        del entry["result"]["eval_return_std"]
+    (folder / "sweep.json").write_text(json.dumps(raw))
+    old = SweepRun.from_record(read_sweep(folder), folder)
+    SweepFollower(old, tiny_config(), folder).catch_up()
+    assert _eval_cell(old, old.members[0]) == f"{run.members[0].final_eval:,.1f} ± –"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from support.fake import FAKE_CATALOGUE, FakeFactory
 from support.fake_sweep import FakeSweepFactory, factor
+from support.pilot import board_evals
 
-from lerax_tui.train.sweep_record import ConfigStatus
+from lerax_tui.train.sweep_record import ConfigStatus, read_sweep
 from lerax_tui.tui import app as app_module
 from lerax_tui.tui.app import LeraxApp, make_app
 from lerax_tui.tui.screens.sweep import OpenCheckpoint, SweepScreen
@@ -200,6 +201,14 @@ async def test_a_finished_sweep_ranks_sorts_exports_and_opens_the_best_checkpoin
         assert app.main_screen.form.disabled is False
         board = screen.query_one(Leaderboard)
         assert board.order == sorted(range(6), key=lambda i: (-factor(i, 6), i))  # best first
+        # the evaluation column: each one's final evaluation (sweep.json's result), not its last periodic one
+        record = read_sweep(sweeps.last.sweep_dir)
+        title, shown = board_evals(board)
+        assert title == "final eval"
+        for m, entry in zip(sweep.members, record.configs, strict=True):
+            assert entry.result is not None and entry.result.eval_return_mean is not None
+            assert m.eval_mean is not None and abs(entry.result.eval_return_mean - m.eval_mean) > 1
+            assert shown[m.index] == f"{entry.result.eval_return_mean:,.1f} ± 0.8"
 
         # the best checkpoint of the highlighted configuration's best seed
         index = board.current_index()

@@ -167,9 +167,18 @@ def epsilon_host(config: DQNConfig, step: int) -> float:
     return config.epsilon_start + (config.epsilon_end - config.epsilon_start) * min(step / decay, 1.0)
 
 
+def _joined(returns: list) -> np.ndarray:
+    return np.concatenate([np.asarray(r, float).ravel() for r in returns]) if returns else np.zeros(0)
+
+
 def _mean(returns: list) -> float | None:
-    joined = np.concatenate([np.asarray(r, float) for r in returns]) if returns else np.zeros(0)
+    joined = _joined(returns)
     return float(joined.mean()) if joined.size else None
+
+
+def _std(returns: list) -> float | None:
+    joined = _joined(returns)
+    return float(joined.std()) if joined.size else None
 
 
 def config_result(final: list, best: list) -> ConfigResult:
@@ -178,4 +187,5 @@ def config_result(final: list, best: list) -> ConfigResult:
         eval_return_mean=_mean(final),
         eval_return_per_seed=[float(np.mean(r)) for r in final if len(r)],
         best_eval_return_mean=_mean(best),
+        eval_return_std=_std(final),
     )

@@ -12,7 +12,8 @@ Format (version 1)::
      "samples": N | null,
      "configs": [{"index": i, "overrides": {KEY: value}, "run_dir": "<folder name in the sweep folder>",
                   "status": "pending" | "running" | "finished" | "stopped" | "failed", "error": str | null,
-                  "result": null | {"eval_return_mean", "eval_return_per_seed", "best_eval_return_mean"}}],
+                  "result": null | {"eval_return_mean", "eval_return_per_seed", "best_eval_return_mean",
+                                    "eval_return_std" (absent in older files)}}],
      "programs": int}
 """
 
@@ -54,11 +55,14 @@ class ConfigStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ConfigResult:
-    """A configuration's final greedy evaluation (means over its seeds' episodes)."""
+    """A configuration's final greedy evaluation (means over its seeds' episodes; ``eval_return_std``:
+    the standard deviation over those episodes, what the app's leaderboard shows beside the mean; None
+    when read from a ``sweep.json`` written before it was kept)."""
 
     eval_return_mean: float | None
     eval_return_per_seed: list[float]
     best_eval_return_mean: float | None
+    eval_return_std: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -251,6 +255,7 @@ def _parse_result(raw: Any, where: str) -> ConfigResult | None:
         best_eval_return_mean=_optional_number(
             raw.get("best_eval_return_mean"), f"{where}.result.best_eval_return_mean"
         ),
+        eval_return_std=_optional_number(raw.get("eval_return_std"), f"{where}.result.eval_return_std"),
     )
 
 

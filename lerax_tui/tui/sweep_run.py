@@ -60,10 +60,6 @@ def _pooled(returns_per_seed: Any) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.empty(0)
 
 
-def _seed_means(returns_per_seed: Any) -> list[float]:
-    return [float(np.mean(r)) for r in returns_per_seed or [] if r is not None and len(r)]
-
-
 @dataclass
 class MemberRun:
     """One configuration of a sweep.
@@ -72,9 +68,11 @@ class MemberRun:
         index: Its position in ``sweep.json`` (its colour and marker follow from it).
         overrides: The swept keys' values.
         run_dir: Its run folder (None until the sweep made it).
-        eval_mean: The latest greedy evaluation: mean over every seed's episodes.
+        eval_mean: The latest periodic greedy evaluation: mean over every seed's episodes.
         eval_std: ... and their standard deviation.
-        final_eval: The final policies' mean greedy return, once the run ended.
+        final_eval: The final policies' greedy return once the run finished: mean over every seed's
+            episodes (``sweep.json``'s and ``sweep --json``'s ``eval_return_mean``).
+        final_std: ... and their standard deviation (None when an older ``sweep.json`` lacks it).
         best_per_seed: Each seed's best mean greedy return so far (the periodic evaluations').
         best_reevaluated: Its best policies re-evaluated at the end (``sweep.json``'s
             ``best_eval_return_mean``), once it finished.
@@ -91,6 +89,7 @@ class MemberRun:
     eval_std: float | None = None
     eval_step: int | None = None
     final_eval: float | None = None
+    final_std: float | None = None
     best_per_seed: list[float | None] = field(default_factory=list)
     best_reevaluated: float | None = None
 
@@ -124,18 +123,24 @@ class MemberRun:
         return None
 
     @property
+    def shown_eval(self) -> tuple[float | None, float | None]:
+        """The leaderboard's greedy evaluation (mean, std): the final one once it finished (the final
+        policies, as ``sweep --json`` reports), until then the latest periodic one."""
+        if self.final_eval is not None:
+            return self.final_eval, self.final_std
+        return self.eval_mean, self.eval_std
+
+    @property
     def outcome(self) -> float | None:
         """What the sensitivity picture plots: the final greedy return, else the latest evaluation."""
         return self.final_eval if self.final_eval is not None else self.eval_mean
 
     def add_evaluation(self, step: int | None, returns_per_seed: Any, *, final: bool = False) -> None:
         pooled = _pooled(returns_per_seed)
-        means = _seed_means(returns_per_seed)
         if not pooled.size:
             return
-        mean = float(np.mean(means))
-        if final:
-            self.final_eval = mean
+        if final:  # pooled over every seed's episodes, as sweep.json's result (config_result)
+            self.final_eval, self.final_std = float(pooled.mean()), float(pooled.std())
             return
         self.eval_mean, self.eval_std, self.eval_step = float(pooled.mean()), float(pooled.std()), step
         seeds: list[float | None] = [float(np.mean(r)) if r is not None and len(r) else None for r in returns_per_seed]
@@ -239,7 +244,7 @@ class SweepRun:
         for member, entry in zip(self.members, record.configs, strict=True):
             member.status, member.error = entry.status, entry.error
             if entry.result is not None:
-                member.final_eval = entry.result.eval_return_mean
+                member.final_eval, member.final_std = entry.result.eval_return_mean, entry.result.eval_return_std
                 if entry.result.best_eval_return_mean is not None:
                     member.best_reevaluated = entry.result.best_eval_return_mean
         if running:
@@ -344,6 +349,8 @@ class SweepRun:
             if entry.result is not None:
                 if entry.result.eval_return_mean is not None:
                     member.final_eval = entry.result.eval_return_mean
+                    if entry.result.eval_return_std is not None:
+                        member.final_std = entry.result.eval_return_std
                 if entry.result.best_eval_return_mean is not None:
                     member.best_reevaluated = entry.result.best_eval_return_mean
         if result.error:

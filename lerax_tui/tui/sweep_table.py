@@ -30,13 +30,13 @@ class SortKey(StrEnum):
 
 SORT_TITLES = {
     SortKey.BEST: "best so far",
-    SortKey.EVAL: "latest greedy eval",
+    SortKey.EVAL: "greedy eval (final once finished)",
     SortKey.RETURN: "smoothed return",
     SortKey.CONFIG: "configuration",
 }
 _SORT_VALUE: dict[SortKey, Callable[[MemberRun], float | None]] = {
     SortKey.BEST: lambda m: m.best_eval if m.best_eval is not None else m.final_eval,
-    SortKey.EVAL: lambda m: m.eval_mean,
+    SortKey.EVAL: lambda m: m.shown_eval[0],
     SortKey.RETURN: lambda m: m.smoothed_return,
 }
 
@@ -63,10 +63,23 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 
 def eval_text(member: MemberRun) -> str:
-    """``412.3 ± 20.1`` (the latest greedy evaluation), or ``–``."""
-    if member.eval_mean is None:
+    """``412.3 ± 20.1``: the final greedy evaluation once it finished, until then the latest periodic
+    one (:attr:`MemberRun.shown_eval`); ``–`` before any."""
+    mean, std = member.shown_eval
+    if mean is None:
         return "–"
-    return f"{fmt(member.eval_mean)} ± {fmt(member.eval_std)}"
+    return f"{fmt(mean)} ± {fmt(std)}"
+
+
+EVAL_TITLE = "greedy eval"
+FINAL_EVAL_TITLE = "final eval"
+
+
+def eval_title(sweep: SweepRun) -> str:
+    """The evaluation column's heading: ``final eval`` when every figure in it is a final evaluation
+    (a sweep that finished), else ``greedy eval`` (latest periodic, final where a row finished)."""
+    shown = [m for m in sweep.members if m.shown_eval[0] is not None]
+    return FINAL_EVAL_TITLE if shown and all(m.final_eval is not None for m in shown) else EVAL_TITLE
 
 
 def value_text(value: Any) -> str:
@@ -89,7 +102,7 @@ def columns(sweep: SweepRun) -> list[Column]:
         *keys,
         Column("status", "status"),
         Column("return", "return"),
-        Column("eval", "greedy eval"),
+        Column("eval", eval_title(sweep)),
         Column("best", "best"),
     ]
 

@@ -98,13 +98,16 @@ class FakeSweepTrainer(FakeControls):
                 self._stop.wait(self.chunk_delay)
         stopped = self._stop.is_set()
         for i in sorted(alive):
-            final = [np.full(3, _scaled(200.0, i, n)) for _ in range(seeds)]
+            # 3 episodes a seed spread by +-1 around a value of its own (not the last periodic one)
+            final = [_scaled(200.0, i, n) + np.array([-1.0, 0.0, 1.0]) for _ in range(seeds)]
             self.listener(ConfigEvent(i, Evaluated(final, which=EvalKind.FINAL, step=step)))
             status = ConfigStatus.STOPPED if stopped else ConfigStatus.FINISHED
+            pooled = np.concatenate(final)
             result = ConfigResult(
-                eval_return_mean=float(np.mean([f.mean() for f in final])),
+                eval_return_mean=float(pooled.mean()),
                 eval_return_per_seed=[float(f.mean()) for f in final],
                 best_eval_return_mean=float(np.mean(best[i])) if best[i] else None,
+                eval_return_std=float(pooled.std()),
             )
             record.update(i, status=status, result=result)
             self.listener(ConfigEvent(i, Finished(dirs[i], dirs[i] / "checkpoints" / "final.json", stopped)))

@@ -1,6 +1,6 @@
 """The sweep's live leaderboard: one row per configuration (its marker, the values that vary, status,
-smoothed training return, latest greedy evaluation mean ± std, best so far), ordered from the
-keyboard. The keys post messages; the sweep screen acts on them.
+smoothed training return, greedy evaluation mean ± std - the latest periodic one, the final one once
+it finished - and best so far), ordered from the keyboard. The keys post messages; the sweep screen acts on them.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ class Leaderboard(DataTable):
 ## Leaderboard
 
 One row per configuration of the sweep: the values that vary, its status, its smoothed training
-return (mean over seeds of the last 20 episodes), its latest greedy evaluation (mean ± std over
-every seed's episodes) and its **best**: the best policies' greedy return (each seed's best
+return (mean over seeds of the last 20 episodes), its greedy evaluation (mean ± std over every seed's
+episodes: the latest periodic one while it trains; once it finished, the **final** evaluation of its
+final policies, `eval_return_mean` in `sweep --json` - the heading reads *final eval* when every row
+shows that one) and its **best**: the best policies' greedy return (each seed's best
 evaluation so far, averaged over seeds; once finished, those policies re-evaluated at the end, as
 `best_eval_return_mean` in `sweep.json`). The row under the cursor
 is drawn on top of the curves, with its seeds' band.
 
-- **{key:leaderboard.sort}** orders by the next column (best, latest eval, return, configuration),
+- **{key:leaderboard.sort}** orders by the next column (best, greedy eval, return, configuration),
   **{key:leaderboard.reverse}** reverses the order.
 - **{key:leaderboard.use}** puts the configuration into the form ({key:train.toggle} then trains it alone).
 - **{key:leaderboard.inspect}** opens its best checkpoint (its best seed's) in the inspector.
