@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support.configs import TINY
 
@@ -103,6 +104,10 @@ def test_a_sweep_writes_ordinary_runs_and_a_diverging_configuration_fails_alone(
     sweep_dir = Path(out["sweep_dir"])
     record = read_sweep(sweep_dir)
     assert [c.status for c in record.configs] == [ConfigStatus.FINISHED, ConfigStatus.FAILED]
+    result = record.configs[0].result  # the final evaluation as --json reports it, with its spread (the app shows it)
+    assert result is not None and result.eval_return_mean == good["eval_return_mean"]
+    spread_of_means = float(np.std(result.eval_return_per_seed))  # pooled episodes spread at least as much
+    assert result.eval_return_std is not None and result.eval_return_std >= spread_of_means - 1e-9
     member = sweep_dir / "config-000"
     saved = runs.read_run_config(member)
     assert saved.env_id == "CartPole-v1" and saved.num_seeds == 2 and saved.config["learning_rate"] == 1e-3
