@@ -17,19 +17,23 @@ CORES = sorted(os.sched_getaffinity(0))
 
 
 def _launch(tmp_path: Path, *args: str) -> tuple[int, dict[int, tuple[list[int], str, str]], str]:
-    stand_in = tmp_path / "lerax-tui"
+    stand_in, out = tmp_path / "lerax-tui", tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    for old in out.iterdir():
+        old.unlink()
+    # each process writes its own file: the processes run at once, and their stdout lines could interleave
     stand_in.write_text(
-        '#!/bin/sh\nexec python3 -c \'import os, sys; print(os.environ["LERAX_TUI_PROCESS_ID"], '
-        '",".join(map(str, sorted(os.sched_getaffinity(0)))), os.environ["LERAX_TUI_NUM_PROCESSES"], '
-        '" ".join(sys.argv[1:]))\' "$@"\n'
+        '#!/bin/sh\nexec python3 -c \'import os, sys; i = os.environ["LERAX_TUI_PROCESS_ID"]; '
+        'open(sys.argv[1] + "/" + i, "w").write(" ".join([i, ",".join(map(str, sorted(os.sched_getaffinity(0)))), '
+        f'os.environ["LERAX_TUI_NUM_PROCESSES"], *sys.argv[2:]]))\' {out} "$@"\n'
     )
     stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
     proc = subprocess.run(
         ["bash", str(LAUNCHER), *args], env={**os.environ, "LERAX_TUI": str(stand_in)}, capture_output=True, text=True
     )
     seen = {}
-    for line in proc.stdout.splitlines():
-        pid, cores, n, argv = line.split(" ", 3)
+    for record in out.iterdir():
+        pid, cores, n, argv = record.read_text().split(" ", 3)
         seen[int(pid)] = ([int(c) for c in cores.split(",")], n, argv)
     return proc.returncode, seen, proc.stderr
 
