@@ -15,6 +15,12 @@ the learning rate that process holds. On a CPU machine both multi-process layout
 cores; only the distributed one pays for the per-chunk collectives, so distributed / independent is
 what the cluster machinery itself costs.
 
+``own cores`` runs each of the two processes of both multi-process layouts on its own half of this
+machine's cores (``sched_setaffinity``), as processes on separate hosts would be: XLA sizes each
+runtime's thread pools by the cores it may use, so two unpinned runtimes on the same cores oversubscribe
+them (``scripts/launch_local.sh`` pins the same way). Both are printed: *shared cores* (what two
+unpinned processes on one machine get) and *own cores* (the multi-host case this emulates).
+
 ``--sweep`` measures ``sweep --distributed`` instead: 2 learning rates x seeds/2 seeds (the same
 agent count, one program), steps/s over every agent from the first configuration's metrics.jsonl
 (process 0 holds the first learning rate's agents, process 1 the second's).
@@ -75,6 +81,17 @@ def _steps_per_s(summary: str, seeds: int) -> float:
     return (last["step"] - first["step"]) * seeds / (last["wall_s"] - first["wall_s"])
 
 
+def _own_cores(i: int, n: int = 2):
+    """A ``preexec_fn`` putting process ``i`` of ``n`` on its own slice of this process's cores (None
+    where there are fewer cores than processes)."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < n:
+        return None
+    k = len(cores) // n
+    mine = set(cores[i * k : (i + 1) * k])
+    return lambda: os.sched_setaffinity(0, mine)
+
+
 def one_process(args: argparse.Namespace, runs_dir: Path) -> float:
     proc = subprocess.run(_command(args, runs_dir), env=_env(2), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -82,7 +99,7 @@ def one_process(args: argparse.Namespace, runs_dir: Path) -> float:
     return _steps_per_s(proc.stdout, args.seeds)
 
 
-def two_processes(args: argparse.Namespace, runs_dir: Path) -> float:
+def two_processes(args: argparse.Namespace, runs_dir: Path, pin: bool = False) -> float:
     port, procs = _port(), []
     for i in range(2):
         cluster = [
@@ -101,6 +118,7 @@ def two_processes(args: argparse.Namespace, runs_dir: Path) -> float:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
+                preexec_fn=_own_cores(i) if pin else None,
             )
         )
     outs = [p.communicate() for p in procs]
@@ -110,7 +128,7 @@ def two_processes(args: argparse.Namespace, runs_dir: Path) -> float:
     return _steps_per_s(outs[0][0], args.seeds)
 
 
-def independent(args: argparse.Namespace, runs_dir: Path) -> float:
+def independent(args: argparse.Namespace, runs_dir: Path, pin: bool = False) -> float:
     """Two processes of one device each, started together, each doing one distributed process's half
     (half the seeds, or one learning rate's agents): summed steps/s."""
     half = args.seeds // 2
@@ -121,7 +139,16 @@ def independent(args: argparse.Namespace, runs_dir: Path) -> float:
         else:
             command = [*_command(argparse.Namespace(**{**vars(args), "seeds": half}), runs_dir)]
             command += ["--set", f"seed={i * half}"]
-        procs.append(subprocess.Popen(command, env=_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                command,
+                env=_env(1),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                preexec_fn=_own_cores(i) if pin else None,
+            )
+        )
     outs = [p.communicate() for p in procs]
     for p, (_, err) in zip(procs, outs, strict=True):
         if p.returncode != 0:
@@ -139,28 +166,31 @@ def main() -> None:
     args = parser.parse_args()
     if args.seeds % 2:
         parser.error("the seeds are split over 2 processes (and 2 configurations with --sweep): give an even count")
+    layouts = {
+        "1 process x 2 devices": one_process,
+        "2 processes x 1 device, shared cores": two_processes,
+        "2 independent processes, shared cores": independent,
+        "2 processes x 1 device, own cores": lambda a, d: two_processes(a, d, pin=True),
+        "2 independent processes, own cores": lambda a, d: independent(a, d, pin=True),
+    }
+    figures: dict[str, list[float]] = {name: [] for name in layouts}
     with tempfile.TemporaryDirectory() as tmp:
-        single, multi, alone = [], [], []
-        for r in range(args.repeats):  # interleaved, so a change in the machine's load hits both
-            single.append(one_process(args, Path(tmp) / f"one-{r}"))
-            multi.append(two_processes(args, Path(tmp) / f"two-{r}"))
-            alone.append(independent(args, Path(tmp) / f"alone-{r}"))
-            print(
-                f"repeat {r}: 1 process x 2 devices {single[-1]:,.0f} steps/s, 2 processes x 1 device {multi[-1]:,.0f} "
-                f"steps/s, 2 independent processes {alone[-1]:,.0f} steps/s"
-            )
-    best_single, best_multi, best_alone = max(single), max(multi), max(alone)
-    print(
-        f"{args.env}, {f'sweep of 2 configurations x {args.seeds // 2}' if args.sweep else args.seeds} seeds, "
-        f"{args.steps:,} steps each (best of {args.repeats}): "
-        f"1 process x 2 devices {best_single:,.0f} env steps/s; 2 processes x 1 device {best_multi:,.0f} env steps/s; "
-        f"ratio {best_multi / best_single:.2f} (target >= 0.9)"
-    )
-    print(
-        f"2 independent processes (no cluster) {best_alone:,.0f} env steps/s: two runtimes on these cores alone give "
-        f"{best_alone / best_single:.2f} of one process; the cluster's collectives cost distributed / independent = "
-        f"{best_multi / best_alone:.2f}"
-    )
+        for r in range(args.repeats):  # interleaved, so a change in the machine's load hits every layout
+            for k, (name, measure) in enumerate(layouts.items()):
+                figures[name].append(measure(args, Path(tmp) / f"{k}-{r}"))
+            print(f"repeat {r}: " + "; ".join(f"{name} {f[-1]:,.0f}" for name, f in figures.items()), flush=True)
+    best = {name: max(f) for name, f in figures.items()}
+    single = best["1 process x 2 devices"]
+    what = f"sweep of 2 configurations x {args.seeds // 2}" if args.sweep else args.seeds
+    print(f"\n{args.env}, {what} seeds, {args.steps:,} steps each, env steps/s (best of {args.repeats}):")
+    print(f"  1 process x 2 devices: {single:,.0f}")
+    for cores in ("shared cores", "own cores"):
+        multi, alone = best[f"2 processes x 1 device, {cores}"], best[f"2 independent processes, {cores}"]
+        print(
+            f"  {cores}: 2 processes x 1 device {multi:,.0f}, ratio {multi / single:.2f} (target >= 0.9); "
+            f"2 independent processes {alone:,.0f} ({alone / single:.2f} of one process); "
+            f"the cluster's own cost, distributed / independent = {multi / alone:.2f}"
+        )
 
 
 if __name__ == "__main__":
