@@ -105,13 +105,31 @@ async def test_the_app_form_gives_each_swept_length_its_own_derived_fields(tmp_p
         form = app.main_screen.form  # type: ignore[attr-defined]
         form.rows["total_timesteps"].editor.value = "100000"
         await until(pilot, lambda: form.rows["train_frequency"].raw_value() == "8")
-        form.rows["total_timesteps"].editor.value = "50000, 500000"  # the rows show the first length's
-        await until(pilot, lambda: form.rows["train_frequency"].raw_value() == "4" and form.sweep is not None)
-        assert [c.train_frequency for c in form.sweep.configs()] == [4, 40]
-        assert [c.target_update_interval for c in form.sweep.configs()] == [8, 80]
+        form.rows["total_timesteps"].editor.value = "50000, 500000, 100000"
+        await until(pilot, lambda: form.sweep is not None)
+        assert [c.train_frequency for c in form.sweep.configs()] == [4, 40, 8]
+        assert [c.target_update_interval for c in form.sweep.configs()] == [8, 80, 16]
+        # the auto rows show what each length runs with, in the lengths' order, and are no sweep of their own
+        shown = {name: form.rows[name].raw_value() for name in ("eval_interval", *SCALED)}
+        assert shown == {"eval_interval": "5000, 50000, 10000", "train_frequency": "4, 40, 8"} | {
+            "target_update_interval": "8, 80, 16"
+        }
+        assert all(form.rows[name].has_class("-follows") for name in shown)
+        assert form.sweep.num_configs == 3 and form.sweep.varying_keys == ("total_timesteps",)
+        assert form.config().train_frequency == 4  # the base configuration: the first length's
+        assert form.edited_fields() == ["total_timesteps"]
         form.rows["target_update_interval"].editor.value = "16"  # set by hand: no longer follows
         await until(pilot, lambda: form.sweep is not None and form.sweep.config(1).target_update_interval == 16)
-        assert [c.train_frequency for c in form.sweep.configs()] == [4, 40]
+        assert [c.train_frequency for c in form.sweep.configs()] == [4, 40, 8]
+        assert not form.rows["target_update_interval"].has_class("-follows")
+        form.rows["total_timesteps"].editor.value = "20000:400000:log"  # a range: its ends' values
+        await until(pilot, lambda: form.rows["eval_interval"].raw_value() == "2000:40000:log")
+        assert form.rows["target_update_interval"].raw_value() == "16"
+        await until(pilot, lambda: form.sweep is not None and form.sweep.varying_keys == ("total_timesteps",))
+        assert all(c.eval_interval == c.total_timesteps // 10 for c in form.sweep.configs())
+        form.rows["total_timesteps"].editor.value = "100000"  # one length again: plain values
+        await until(pilot, lambda: form.rows["train_frequency"].raw_value() == "8" and form.sweep is None)
+        assert form.rows["eval_interval"].raw_value() == "10000" and form.config().eval_interval == 10_000
 
 
 def test_the_sweep_screen_counts_each_configuration_at_its_own_length():

@@ -56,6 +56,15 @@ def stand_in(values: FieldValues) -> Any:
     return values.lo if isinstance(values, SampleRange) else values[0]
 
 
+def derived_text(values: FieldValues, rule: Callable[[int], Any]) -> str:
+    """What a field that follows total_timesteps runs with when total_timesteps is swept: one value
+    per length, in the lengths' order (``5000, 50000``), or a range's ends (``2000:40000:log``; each
+    draw gets its own in between). The form shows it in the field's row, marked *auto*."""
+    if isinstance(values, SampleRange):
+        return f"{rule(int(values.lo))}:{rule(int(values.hi))}" + (":log" if values.log else "")
+    return ", ".join(str(rule(int(v))) for v in values)
+
+
 @dataclass
 class FormSweep:
     """What the form's swept fields ask for.

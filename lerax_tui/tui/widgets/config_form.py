@@ -27,7 +27,7 @@ from lerax_tui.train.config import (
 )
 from lerax_tui.train.memory import engine_problems
 from lerax_tui.train.sweep_spec import SweepSpec
-from lerax_tui.tui.sweep_form import is_sweep_text, parse_form_field, read_form, stand_in, swept_label
+from lerax_tui.tui.sweep_form import derived_text, is_sweep_text, parse_form_field, read_form, stand_in, swept_label
 
 
 def _kind(f: Field[Any]) -> str:
@@ -124,6 +124,8 @@ name; every invalid value is named in red under its field (the engine's limits t
 counter, replay buffers that must fit in memory) and blocks **{key:train.toggle}** until it is fixed.
 `eval_interval` follows `total_timesteps` (10 evaluations per run) while marked *auto*, until you set it;
 so does any field the environment's preset scales with the run's length (it is marked *auto* too).
+When `total_timesteps` is swept, an *auto* field shows one value per length, in the same order
+(`5000, 50000`): each configuration runs with its own length's.
 **{key:form.reset}** resets every field to the selected environment's preset.
 The form is locked while a run is going. Hover (or focus) a field for what it means.
 
@@ -151,6 +153,9 @@ agents that is before **F5** starts the sweep.
         self.memory_available: int | None = None
         self._loaded: dict[str, Any] = {}
         self._explicit: set[str] = set()  # derived fields the user set (they no longer follow total_timesteps)
+        # Following fields that show one value per swept length ("5000, 50000"): the value each stands at
+        # in the base configuration (the first length's; build_spec's follow gives each configuration its own).
+        self._per_length: dict[str, Any] = {}
         self.sweep: SweepSpec | None = None
 
     def compose(self) -> ComposeResult:
@@ -180,6 +185,7 @@ agents that is before **F5** starts the sweep.
                 row.set_value(getattr(config, name))
         self._loaded = {name: row.raw_value() for name, row in self.rows.items()}
         self._explicit = set(self.rules) - derived_fields(config, self.rules)
+        self._per_length = {}
         self._show_following()
         self.validate()
 
@@ -216,7 +222,11 @@ agents that is before **F5** starts the sweep.
         """
         rows = self.rows
         values: dict[str, Any] = {}
-        plain, sweep = read_form({name: row.raw_value() for name, row in rows.items()})
+        raw = {name: row.raw_value() for name, row in rows.items()}
+        for name, stand in self._per_length.items():  # a following field's per-length values: no sweep of its own
+            if name not in self._explicit:
+                raw[name] = stand
+        plain, sweep = read_form(raw)
         found: list[ConfigError] = list(sweep.errors)
         for name, row in rows.items():
             row.set_sweep(swept_label(sweep.swept[name], sweep.samples) if name in sweep.swept else None)
@@ -270,15 +280,24 @@ agents that is before **F5** starts the sweep.
         """total_timesteps changed: the fields derived from it (eval_interval, ...) follow unless set by hand."""
         raw = self.rows["total_timesteps"].raw_value()
         try:
-            if is_sweep_text(raw):  # a swept length: each configuration gets its own (build_spec's follow);
-                total = stand_in(parse_form_field("total_timesteps", raw)[0])  # shown here: the first's
+            if is_sweep_text(raw):  # a swept length: each configuration gets its own (build_spec's follow)
+                lengths = parse_form_field("total_timesteps", raw)[0]
+                swept = not isinstance(lengths, list) or len(lengths) > 1
+                total = stand_in(lengths)
             else:
+                lengths, swept = [], False
                 total = coerce("total_timesteps", raw)
                 check_value(field_info("total_timesteps"), total)
         except ConfigError:
             return  # half typed: follow once it is a valid number again
+        self._per_length = {}
         for name, rule in self.rules.items():
-            if name not in self._explicit:
+            if name in self._explicit:
+                continue
+            if swept:  # what each length runs with, in the lengths' order ("5000, 50000")
+                self.rows[name].set_value(derived_text(lengths, rule))
+                self._per_length[name] = rule(total)
+            else:
                 self.rows[name].set_value(rule(total))
 
     def _show_following(self) -> None:
