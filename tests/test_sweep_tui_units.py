@@ -123,6 +123,8 @@ def test_leaderboard_csv_is_in_the_order_shown_and_written_atomically(tmp_path):
     rows = list(csv.DictReader(io.StringIO(csv_text(run, SortKey.BEST))))
     assert [int(r["config"]) for r in rows] == [m.index for m in ranked(run, SortKey.BEST)]
     assert float(rows[0]["final_eval"]) == pytest.approx(run.members[int(rows[0]["config"])].final_eval)
+    assert float(rows[0]["final_eval_std"]) == pytest.approx((2 / 3) ** 0.5)  # episodes at -1, 0, +1
+    assert float(rows[0]["eval_mean"]) == pytest.approx(run.members[int(rows[0]["config"])].eval_mean)
     assert rows[0]["learning_rate"] in ("0.001", "0.003", "0.01")
     path = export_csv(run, tmp_path / "board.csv")
     assert path.read_text() == csv_text(run, SortKey.BEST)

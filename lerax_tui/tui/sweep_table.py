@@ -129,6 +129,7 @@ CSV_FIELDS = (
     "eval_std",
     "best_eval",
     "final_eval",
+    "final_eval_std",
 )
 
 
@@ -138,7 +139,8 @@ def _csv_number(value: float | None) -> str:
 
 def csv_text(sweep: SweepRun, key: SortKey = SortKey.BEST, *, reverse: bool = False) -> str:
     """The leaderboard as CSV, in the order shown: every swept key's value, the figures in full
-    precision (empty when not known yet)."""
+    precision (empty when not known yet): ``eval_mean``/``eval_std`` the latest periodic evaluation,
+    ``final_eval``/``final_eval_std`` the final one (what the leaderboard shows once finished)."""
     keys = sorted({k for m in sweep.members for k in m.overrides}, key=lambda k: (k not in sweep.varying, k))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -156,6 +158,7 @@ def csv_text(sweep: SweepRun, key: SortKey = SortKey.BEST, *, reverse: bool = Fa
                 _csv_number(m.eval_std),
                 _csv_number(m.best_eval),
                 _csv_number(m.final_eval),
+                _csv_number(m.final_std),
             ]
         )
     return out.getvalue()
