@@ -213,3 +213,21 @@ def test_a_sweep_folder_shows_its_final_evaluation_and_older_files_without_std(t
     old = SweepRun.from_record(read_sweep(folder), folder)
     SweepFollower(old, tiny_config(), folder).catch_up()
     assert _eval_cell(old, old.members[0]) == f"{run.members[0].final_eval:,.1f} ± –"
+
+
+def test_a_member_resumed_since_drops_its_old_final_figures(tmp_path):
+    """sweep.json's result goes back to null when a finished member is resumed (``--resume`` with more
+    steps): a followed sweep must not keep showing the old final evaluation as if it were current."""
+    _, _, trainer = _run_fake(tmp_path, learning_rate="1e-3,3e-3")
+    folder = trainer.sweep_dir
+    record = read_sweep(folder)
+    run = SweepRun.from_record(record, folder)
+    assert run.members[0].final_eval is not None and run.members[0].shown_eval[0] == run.members[0].final_eval
+    raw = json.loads((folder / "sweep.json").read_text())
+    raw["configs"][0]["result"], raw["configs"][0]["status"] = None, "running"
+    (folder / "sweep.json").write_text(json.dumps(raw))
+    assert run.take_record(read_sweep(folder), running=True)
+    first, second = run.members
+    assert first.final_eval is None and first.final_std is None and first.best_reevaluated is None
+    assert first.shown_eval != (record.configs[0].result.eval_return_mean, record.configs[0].result.eval_return_std)
+    assert second.final_eval is not None  # the other member still has its result

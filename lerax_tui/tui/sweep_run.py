@@ -247,6 +247,8 @@ class SweepRun:
                 member.final_eval, member.final_std = entry.result.eval_return_mean, entry.result.eval_return_std
                 if entry.result.best_eval_return_mean is not None:
                     member.best_reevaluated = entry.result.best_eval_return_mean
+            else:  # resumed since (its result is dropped until it ends again): no stale final figures
+                member.final_eval = member.final_std = member.best_reevaluated = None
         if running:
             self.reported_phase = Phase.TRAINING
         elif any(m.status in (ConfigStatus.PENDING, ConfigStatus.RUNNING) for m in self.members):
