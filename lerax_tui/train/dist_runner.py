@@ -193,6 +193,11 @@ class DistributedRunner(Runner):
     def _agree(self, stop: bool, checkpoint: bool, n: int) -> tuple[bool, bool, int]:
         return self._exchange.agree(stop, checkpoint, n)
 
+    def _stop_now(self) -> bool:
+        # after a chunk: the stops its messages carried, the same on every process (a stop asked later
+        # is nobody's yet); before the first chunk: asked of every process
+        return self._agree(self._stop.is_set(), False, 0)[0]
+
     def _next_chunk(self, n: int, dt: float, max_iterations: int, target_s: float = TARGET_CHUNK_S) -> int:
         return self._exchange.next_chunk(n, max_iterations, target_s)
 

@@ -334,8 +334,9 @@ class Runner(Controls, LocalDevices):
                 next_checkpoint = schedule.next_checkpoint(config, self._step)
 
         final = self._write_checkpoints(state, final=True)
-        # a stop asked for after the last chunk (a signal during the final writes) skips evaluation too
-        evaluate = not stopped and not self._stop.is_set() and config.eval_episodes > 0
+        # a stop asked for after the last chunk (a signal during the final writes) skips evaluation too;
+        # on several processes only as all of them see it, or one would wait alone in the evaluation's gather
+        evaluate = not stopped and not self._stop_now() and config.eval_episodes > 0
         final_returns: list[np.ndarray] = []
         if evaluate:
             self._emit(PhaseChanged(Phase.EVALUATING))

@@ -13,6 +13,8 @@ import numpy as np
 from lerax_tui.train.schedule import TARGET_CHUNK_S, next_chunk_iterations
 
 if TYPE_CHECKING:
+    import threading
+
     from lerax_tui.core.env import GymnaxEnv
     from lerax_tui.core.policy import AbstractQPolicy
     from lerax_tui.train.best import Best
@@ -26,6 +28,7 @@ class LocalDevices:
     config: DQNConfig
     env: GymnaxEnv
     _best: list[Best | None]
+    _stop: threading.Event
     _writes_shared = True
     """Whether this process writes the run's shared files (config.json, metrics.jsonl, resume.eqx)."""
 
@@ -48,6 +51,10 @@ class LocalDevices:
         """Whether to stop, whether to write checkpoints, and the next chunk's iterations, as every
         process sees them (one process: as asked)."""
         return stop, checkpoint, n
+
+    def _stop_now(self) -> bool:
+        """Whether a stop was asked, as every process sees it (one process: its own flag)."""
+        return self._stop.is_set()
 
     def _next_chunk(self, n: int, dt: float, max_iterations: int, target_s: float = TARGET_CHUNK_S) -> int:
         """The next chunk's iterations after ``n`` took ``dt`` s (several processes: sized alike on all)."""
