@@ -254,6 +254,10 @@ def _unknown_env(env_id: str) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.own_process = argv is None  # the command line's own process (not a caller's, e.g. a test's)
+    if args.own_process:
+        from lerax_tui.train.allocator import raise_arena_limit
+
+        raise_arena_limit()  # before JAX starts its threads
     try:
         return _dispatch(args)
     except KeyboardInterrupt:  # outside the commands' own signal handling (e.g. while importing)
