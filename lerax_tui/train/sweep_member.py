@@ -167,25 +167,18 @@ def epsilon_host(config: DQNConfig, step: int) -> float:
     return config.epsilon_start + (config.epsilon_end - config.epsilon_start) * min(step / decay, 1.0)
 
 
-def _joined(returns: list) -> np.ndarray:
-    return np.concatenate([np.asarray(r, float).ravel() for r in returns]) if returns else np.zeros(0)
-
-
-def _mean(returns: list) -> float | None:
-    joined = _joined(returns)
-    return float(joined.mean()) if joined.size else None
-
-
-def _std(returns: list) -> float | None:
-    joined = _joined(returns)
-    return float(joined.std()) if joined.size else None
+def pooled_returns(returns_per_seed: Any) -> np.ndarray:
+    """Every seed's episode returns in one flat array (seeds without any, or None, add nothing)."""
+    arrays = [np.asarray(r, dtype=float).ravel() for r in returns_per_seed or [] if r is not None and len(r)]
+    return np.concatenate(arrays) if arrays else np.empty(0)
 
 
 def config_result(final: list, best: list) -> ConfigResult:
     """``sweep.json``'s result of a configuration from its seeds' final and best greedy returns."""
+    pooled, pooled_best = pooled_returns(final), pooled_returns(best)
     return ConfigResult(
-        eval_return_mean=_mean(final),
+        eval_return_mean=float(pooled.mean()) if pooled.size else None,
         eval_return_per_seed=[float(np.mean(r)) for r in final if len(r)],
-        best_eval_return_mean=_mean(best),
-        eval_return_std=_std(final),
+        best_eval_return_mean=float(pooled_best.mean()) if pooled_best.size else None,
+        eval_return_std=float(pooled.std()) if pooled.size else None,
     )

@@ -34,6 +34,7 @@ from lerax_tui.train.sweep_events import (
     SweepFinished,
     SweepStarted,
 )
+from lerax_tui.train.sweep_member import pooled_returns
 from lerax_tui.train.sweep_record import ConfigStatus, SweepRecord, run_dir_name
 from lerax_tui.tui.history import ReturnHistory
 
@@ -53,11 +54,6 @@ SHORT_NAMES = {
     "batch_size": "batch",
 }
 """Legend and status-line names of long hyperparameters (the leaderboard's columns use the full ones)."""
-
-
-def _pooled(returns_per_seed: Any) -> np.ndarray:
-    arrays = [np.asarray(r, dtype=float).ravel() for r in returns_per_seed or [] if r is not None and len(r)]
-    return np.concatenate(arrays) if arrays else np.empty(0)
 
 
 @dataclass
@@ -136,7 +132,7 @@ class MemberRun:
         return self.final_eval if self.final_eval is not None else self.eval_mean
 
     def add_evaluation(self, step: int | None, returns_per_seed: Any, *, final: bool = False) -> None:
-        pooled = _pooled(returns_per_seed)
+        pooled = pooled_returns(returns_per_seed)
         if not pooled.size:
             return
         if final:  # pooled over every seed's episodes, as sweep.json's result (config_result)
