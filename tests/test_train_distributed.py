@@ -83,6 +83,8 @@ def test_a_killed_process_stops_the_other(tmp_path):
     assert codes[0] == 1, c.log(logs, 0)
     assert "lost the other processes" in c.log(logs, 0)
     assert "Traceback" not in c.log(logs, 0)
+    summary = (logs / "0.out").read_text()  # no final checkpoint this run: said so, not "None"
+    assert "checkpoint   no final checkpoint written by this run" in summary and "None" not in summary
     for path in (run_dir / "checkpoints").glob("seed-*.eqx"):  # what was written stays verifiable
         c.verified(path)
 

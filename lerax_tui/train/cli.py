@@ -238,7 +238,7 @@ def _print_summary(
         print(json.dumps(summary))
     else:
         print(f"run folder   {summary['run_dir']}")
-        print(f"checkpoint   {summary['checkpoint']}")
+        print(f"checkpoint   {summary['checkpoint'] or 'no final checkpoint written by this run'}")
         print(
             f"env steps    {summary['env_steps']:,} per seed x {num_seeds} seed(s)  ({summary['sps']:,.0f} steps/s, compile {summary['compile_s']:.1f}s)"
         )
