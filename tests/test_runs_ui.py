@@ -151,7 +151,7 @@ async def test_summary_shows_differences_seeds_origin_and_exports(tmp_path):
         runs_list.open_run(runs / SEEDS)
         screen = await opened(pilot, RunSummaryScreen)
         config = str(screen.query_one("#summary-config").render())
-        assert "width_size" in config and "128   preset 64" in config and "learning_rate" not in config
+        assert "width_size" in config and "256   preset 128" in config and "learning_rate" not in config
         assert screen.query_one("#summary-seeds").row_count == 4
         await pilot.press("x")
         out = runs / "exports" / f"{SEEDS}-metrics.csv"

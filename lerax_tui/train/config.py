@@ -291,6 +291,9 @@ _FAMILY_PRESETS: dict[str, dict[str, Any]] = {
     "cartpole": {
         "train_frequency": 4,
         "learning_rate": 2.3e-3,
+        "lr_schedule": "linear",
+        "width_size": 128,
+        "batch_size": 128,
         "target_update_interval": 8,
         "tau": 0.05,
         "loss": "mse",

@@ -42,7 +42,7 @@ def make_past_runs(runs_dir: Path) -> Path:
 
     make(FINISHED)
     make(SLOWER, learning_rate=3e-4)
-    make(SEEDS, total_timesteps=1_000_000, num_seeds=4, width_size=128, eval_interval=100_000)
+    make(SEEDS, total_timesteps=1_000_000, num_seeds=4, width_size=256, eval_interval=100_000)
     failed = make(FAILED)
     OutcomeRecorder(failed).observe(Failed("training diverged at step 12000: non-finite loss"))
     killed = make(KILLED)
