@@ -37,6 +37,9 @@ from lerax_tui.train.learner import (  # noqa: F401 (re-exported)
     update_target,
 )
 from lerax_tui.train.memory import buffer_bytes, check_engine, memory_available  # noqa: F401 (re-exported)
+from lerax_tui.train.prng_cpu import use_straight_threefry
+
+use_straight_threefry()  # same bits, no while loop per random draw on CPU (see prng_cpu)
 
 
 @final
