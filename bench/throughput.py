@@ -112,8 +112,20 @@ def _legacy_env():
     return DeepcopySafe(env), params
 
 
-def time_rejax(steps: int, seed: int) -> tuple[float, float, float]:
-    """(compile s, env steps/s, final mean return) of rejax's DQN at its CartPole config."""
+def threefry_lowering(straight: bool) -> None:
+    """JAX's CPU lowering of Threefry for what is compiled next: the straight one our engine puts in
+    place for the whole process on import (``lerax_tui/train/prng_cpu.py``), or JAX's stock rolled
+    loop, which is what rejax gets when a user runs it (the same bits either way)."""
+    from jax._src.random import threefry2x32 as tf
+    from jax.interpreters import mlir
+
+    rule = tf._threefry2x32_lowering_rule if straight else tf._threefry2x32_cpu_lowering_rule
+    mlir.register_lowering(tf.threefry2x32_p, rule, platform="cpu")
+
+
+def time_rejax(steps: int, seed: int, straight: bool = False) -> tuple[float, float, float]:
+    """(compile s, env steps/s, final mean return) of rejax's DQN at its CartPole config, compiled
+    with JAX's stock CPU lowering of Threefry (``straight``: with the one our engine uses)."""
     import jax
     from rejax import DQN
 
@@ -127,8 +139,12 @@ def time_rejax(steps: int, seed: int) -> tuple[float, float, float]:
         **copy.deepcopy(REJAX_CONFIG),
     )
     rng = jax.random.PRNGKey(seed)
+    threefry_lowering(straight)
     t0 = time.perf_counter()
-    compiled = jax.jit(algo.train).lower(rng).compile()
+    try:
+        compiled = jax.jit(algo.train).lower(rng).compile()
+    finally:
+        threefry_lowering(True)
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     _, evaluation = compiled(rng)
@@ -208,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-rejax", action="store_true")
     p.add_argument(
+        "--rejax-straight",
+        action="store_true",
+        help="compile rejax with our engine's straight Threefry lowering too (default: JAX's stock one, as shipped)",
+    )
+    p.add_argument(
         "--only",
         choices=("rejax", "purejaxrl", "purejaxrl-real"),
         help="one comparison; purejaxrl-real runs PureJaxRL's own dqn.py (--purejaxrl-src) against ours",
@@ -232,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         compiles: list[float] = []
         for r in range(args.repeats):
             if have_rejax:
-                c, sps, ret = time_rejax(args.steps, r)
+                c, sps, ret = time_rejax(args.steps, r, args.rejax_straight)
                 rows["rejax"].append(sps)
                 compiles.append(c)
                 print(f"run {r}: rejax {sps:10,.0f} env steps/s  (compile {c:.1f} s, final eval {ret:.0f})", flush=True)
@@ -246,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
             rj = statistics.median(rows["rejax"])
             print(f"| rejax 0.1.3 | {rj:,.0f} | {statistics.median(compiles):.1f} | 1.0x |")
             print(f"| lerax-tui | {o:,.0f} | {ours.compile_s:.1f} | {o / rj:.1f}x rejax (target >= 5x) |")
+            pairs = [a / b for a, b in zip(rows["ours"], rows["rejax"], strict=True)]
+            print(f"per-run ours / rejax: {', '.join(f'{x:.2f}' for x in pairs)}; median {statistics.median(pairs):.2f}x")
+            if args.rejax_straight:
+                print("(rejax compiled with our straight Threefry lowering, not JAX's stock one)")
         else:
             print(f"| lerax-tui | {o:,.0f} | {ours.compile_s:.1f} | rejax measured {REJAX_FIGURE} in ANCHORS |")
         del ours
