@@ -268,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| rejax 0.1.3 | {rj:,.0f} | {statistics.median(compiles):.1f} | 1.0x |")
             print(f"| lerax-tui | {o:,.0f} | {ours.compile_s:.1f} | {o / rj:.1f}x rejax (target >= 5x) |")
             pairs = [a / b for a, b in zip(rows["ours"], rows["rejax"], strict=True)]
-            print(f"per-run ours / rejax: {', '.join(f'{x:.2f}' for x in pairs)}; median {statistics.median(pairs):.2f}x")
+            print(
+                f"per-run ours / rejax: {', '.join(f'{x:.2f}' for x in pairs)}; median {statistics.median(pairs):.2f}x"
+            )
             if args.rejax_straight:
                 print("(rejax compiled with our straight Threefry lowering, not JAX's stock one)")
         else:
