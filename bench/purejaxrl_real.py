@@ -100,16 +100,30 @@ def _q_network(first: int, second: int):
 class RealPureJaxRL:
     """PureJaxRL's ``jit(vmap(make_train(config)))``, compiled once; :meth:`run` times one call."""
 
-    def __init__(self, src: str, steps: int, num_seeds: int = 1, hidden: tuple[int, int] | None = None, **overrides):
-        """``overrides``: other entries of its config (e.g. ``LEARNING_STARTS`` past the run: acting only)."""
+    def __init__(
+        self,
+        src: str,
+        steps: int,
+        num_seeds: int = 1,
+        hidden: tuple[int, int] | None = None,
+        straight: bool = False,
+        **overrides,
+    ):
+        """``overrides``: other entries of its config (e.g. ``LEARNING_STARTS`` past the run: acting only).
+        Compiled with JAX's stock CPU lowering of Threefry (``straight``: with our engine's one)."""
         import jax
+        from stock_lowering import threefry_lowering
 
         self.config = {**PUREJAXRL_CONFIG, **overrides, "TOTAL_TIMESTEPS": steps, "NUM_SEEDS": num_seeds}
         module = load(src, hidden)
         self.train = jax.jit(jax.vmap(module.make_train(dict(self.config))))
         rngs = jax.random.split(jax.random.PRNGKey(0), num_seeds)
+        threefry_lowering(straight)
         t0 = time.perf_counter()
-        self.compiled = self.train.lower(rngs).compile()
+        try:
+            self.compiled = self.train.lower(rngs).compile()
+        finally:
+            threefry_lowering(True)
         self.compile_s = time.perf_counter() - t0
         iterations = steps // self.config["NUM_ENVS"]
         self.steps = num_seeds * iterations * self.config["NUM_ENVS"]

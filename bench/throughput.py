@@ -26,6 +26,7 @@ import statistics
 import time
 
 import numpy as np
+from stock_lowering import threefry_lowering  # bench/ is sys.path[0] when run as a script
 
 REJAX_FIGURE = "3.5-3.8k"
 PUREJAXRL_FIGURE = (43_000, 49_000)
@@ -110,17 +111,6 @@ def _legacy_env():
 
     env, params = gymnax.make("CartPole-v1")
     return DeepcopySafe(env), params
-
-
-def threefry_lowering(straight: bool) -> None:
-    """JAX's CPU lowering of Threefry for what is compiled next: the straight one our engine puts in
-    place for the whole process on import (``lerax_tui/train/prng_cpu.py``), or JAX's stock rolled
-    loop, which is what rejax gets when a user runs it (the same bits either way)."""
-    from jax._src.random import threefry2x32 as tf
-    from jax.interpreters import mlir
-
-    rule = tf._threefry2x32_lowering_rule if straight else tf._threefry2x32_cpu_lowering_rule
-    mlir.register_lowering(tf.threefry2x32_p, rule, platform="cpu")
 
 
 def time_rejax(steps: int, seed: int, straight: bool = False) -> tuple[float, float, float]:
