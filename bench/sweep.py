@@ -3,6 +3,7 @@
     python bench/sweep.py                      # 3 learning rates x 3 gammas x 4 seeds, CartPole-v1, 50k steps
     python bench/sweep.py --steps 10000        # shorter
     python bench/sweep.py --sweep-only         # just the sweep
+    python bench/sweep.py --set width_size=64  # fixed hyperparameters for both sides (the preset otherwise)
 
 Runs, in one process each and one after another: ``lerax-tui sweep CartPole-v1 --grid learning_rate=...
 --grid gamma=... --seeds 4`` (36 agents in one compiled program), then the same 9 configurations as 9
@@ -77,12 +78,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50_000)
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--sweep-only", action="store_true")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a fixed hyperparameter for both sides, e.g. --set width_size=64 (the env's preset otherwise)",
+    )
     args = parser.parse_args()
     runs_dir = tempfile.mkdtemp(prefix="bench-sweep-")
     common = ["--steps", str(args.steps), "--seeds", str(args.seeds), "--runs-dir", runs_dir]
+    common += [flag for kv in args.set for flag in ("--set", kv)]
     grid = ["--grid", f"learning_rate={','.join(LEARNING_RATES)}", "--grid", f"gamma={','.join(GAMMAS)}"]
     print(
         f"{args.env}: {len(LEARNING_RATES)} learning rates x {len(GAMMAS)} gammas x {args.seeds} seeds, {args.steps:,} steps each"
+        + (f", {' '.join(args.set)}" if args.set else "")
     )
     load = os.getloadavg()[0]
     sweep, sweep_wall = command(["sweep", args.env, *grid, *common])
