@@ -11,7 +11,8 @@ Runs, in one process each and one after another: ``lerax-tui sweep CartPole-v1 -
 are whole commands (start-up, compile, training, evaluation), with JAX's persistent compilation cache
 off so neither side reuses programs from an earlier run. Prints the ratio (target <= 0.25; also the
 CPU-time ratio and the machine's load, since on a shared machine other work slows one side's wall
-time and not the other's) and, per
+time and not the other's), the sweep's training time alone against the separate wall time (the ratio
+it would reach if start-up, compile and evaluation cost nothing) and, per
 configuration, both sides' per-seed final greedy returns with Welch's t-test (a sweep member gets the
 keys its separate run gets; the learning rate enters Adam as a per-agent scale instead of a constant,
 so trajectories agree to float32 rounding at first and then drift apart like any two runs).
@@ -106,12 +107,13 @@ def main() -> None:
         for c in sweep["configs"]:
             print(f"  {c['overrides']}: {c['eval_return_per_seed']}")
         return
-    separate, separate_wall, compile_s = [], 0.0, 0.0
+    separate, separate_wall, compile_s, train_s = [], 0.0, 0.0, 0.0
     for lr, gamma in itertools.product(LEARNING_RATES, GAMMAS):
         out, wall = command(["train", args.env, *common, "--set", f"learning_rate={lr}", "--set", f"gamma={gamma}"])
         separate.append(out)
         separate_wall += wall
         compile_s += out["compile_s"]
+        train_s += out["train_s"]
     separate_cpu = CPU_S[0] - sweep_cpu
     print(
         f"separate  wall {separate_wall:7.1f} s  (compile {compile_s:.1f} s in total, 9 commands; "
@@ -119,6 +121,13 @@ def main() -> None:
     )
     print(
         f"ratio     {sweep_wall / separate_wall:.3f}  (target <= 0.25; CPU-time ratio {sweep_cpu / separate_cpu:.3f})"
+    )
+    # What a sweep saves is what the separate commands repeat (start-up, compile, evaluation programs);
+    # the agents' training it cannot do for less (bench/sweep_roofline.py: both run near the cores' matmul rate)
+    print(
+        f"training  sweep {sweep['train_s']:.1f} s, separate {train_s:.1f} s in total; the sweep's training "
+        f"(its train_s: chunks and periodic evaluations; start-up and compile out) is {sweep['train_s'] / separate_wall:.3f} of the separate wall time (about the lowest "
+        f"ratio this sweep could reach)"
     )
     print()
     print(
