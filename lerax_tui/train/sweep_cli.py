@@ -35,6 +35,13 @@ def add_parser(sub: Any, path_type: Any) -> None:
         "--sample", action="append", default=[], metavar="KEY=LO:HI[:log]", help="a range to draw --samples from"
     )
     sweep.add_argument("--samples", type=int, default=None, metavar="N", help="random configurations to draw")
+    sweep.add_argument(
+        "--configs",
+        type=path_type,
+        default=None,
+        metavar="FILE",
+        help='JSON list of configurations, e.g. [{"learning_rate": 1e-3}, {"gamma": 0.9}] (times any grid)',
+    )
     sweep.add_argument("--seeds", type=int, default=None, metavar="K", help="seeds per configuration (default 1)")
     sweep.add_argument("--steps", type=int, default=None, help="environment steps per seed (total_timesteps)")
     sweep.add_argument(
@@ -49,8 +56,8 @@ def add_parser(sub: Any, path_type: Any) -> None:
 
 
 def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
-    """``--grid``, ``--sample``, ``--samples``, ``--seeds``, ``--steps`` and ``--set`` on the env's
-    preset, checked (no JAX).
+    """``--configs``, ``--grid``, ``--sample``, ``--samples``, ``--seeds``, ``--steps`` and ``--set``
+    on the env's preset, checked (no JAX).
 
     Raises:
         ConfigError: the first problem, naming the key or option.
@@ -58,6 +65,7 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
     """
     from lerax_tui.core.env_catalogue import env_info
     from lerax_tui.train.config import ConfigError, following_rules, parse_overrides, preset, with_total_timesteps
+    from lerax_tui.train.sweep_list import read_config_list
     from lerax_tui.train.sweep_spec import build_spec, parse_grid_args, parse_sample_args
 
     info = env_info(args.env_id)
@@ -67,13 +75,16 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
         raise ValueError(f"{args.env_id} is not supported: {info.reason}")
     overrides = parse_overrides(args.set)
     grid, sample = parse_grid_args(args.grid), parse_sample_args(args.sample)
+    listed = read_config_list(args.configs) if getattr(args, "configs", None) is not None else None
+    listed_keys = list(dict.fromkeys(k for entry in listed or [] for k in entry))
     for key in overrides:
-        if key in grid or key in sample:
+        if key in grid or key in sample or key in listed_keys:
             raise ConfigError(key, "is both fixed by --set and swept: give it one of them")
+    swept_keys = [*listed_keys, *grid, *sample]
     if args.steps is not None:
         if overrides.get("total_timesteps", args.steps) != args.steps:
             raise ConfigError("--steps", f"{args.steps} contradicts --set total_timesteps: give one of them")
-        if "total_timesteps" in grid or "total_timesteps" in sample:
+        if "total_timesteps" in swept_keys:
             raise ConfigError("--steps", "total_timesteps is swept: --steps would fix it")
         overrides["total_timesteps"] = args.steps
     if "num_seeds" in overrides:
@@ -83,8 +94,9 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
     if steps is not None:  # what the preset derives from its length follows, as with train --steps
         base = with_total_timesteps(base, steps, env_id=args.env_id, explicit=[*overrides, *grid, *sample])
     seeds = 1 if args.seeds is None else args.seeds
-    follow = following_rules(base, args.env_id, [*overrides, *grid, *sample])  # per configuration, when swept
-    return build_spec(base, grid, sample, args.samples, seeds, follow=follow)
+    # per configuration, when swept; a listed key follows in the configurations that do not name it
+    follow = following_rules(base, args.env_id, [*overrides, *grid, *sample])
+    return build_spec(base, grid, sample, args.samples, seeds, follow=follow, listed=listed)
 
 
 def spread_over_cores(spec: SweepSpec, cores: int | None = None) -> int:
@@ -131,6 +143,7 @@ def _build_runner(args: argparse.Namespace, listener: Any, cluster: Cluster | No
         given = [
             name
             for name, value in (
+                ("--configs", getattr(args, "configs", None)),
                 ("--grid", args.grid),
                 ("--sample", args.sample),
                 ("--samples", args.samples),

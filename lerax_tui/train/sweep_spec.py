@@ -110,6 +110,16 @@ def _value(key: str, text: str) -> Any:
     return value
 
 
+def check_sweep_value(key: str, value: Any) -> Any:
+    """One value of a sweepable ``key`` (a JSON value or text, read like ``--set``), typed and range-checked.
+
+    Raises:
+        ConfigError: an unknown or unsweepable key, an unreadable or out-of-range value.
+    """
+    _check_sweepable(key)
+    return _value(key, value)
+
+
 def parse_values(key: str, text: str) -> list[Any]:
     """``"1e-3, 3e-3, 1e-2"`` as typed, range-checked values of ``key`` (a grid).
 
@@ -333,6 +343,32 @@ def _derive(overrides: dict[str, Any], follow: Mapping[str, Callable[[int], Any]
     return {**overrides, **{k: rule(total) for k, rule in follow.items() if k not in overrides}}
 
 
+def _with_total(overrides: dict[str, Any], listed_keys: Sequence[str], base: DQNConfig) -> dict[str, Any]:
+    """A listed configuration that names no total_timesteps where another does runs the base's
+    (stated, so what follows it is derived like its neighbours')."""
+    if "total_timesteps" in listed_keys and "total_timesteps" not in overrides:
+        return {"total_timesteps": base.total_timesteps, **overrides}
+    return overrides
+
+
+def _fill(overrides: dict[str, Any], listed_keys: Sequence[str], base: DQNConfig) -> dict[str, Any]:
+    """Every listed key first (the base's value where this configuration names none and nothing
+    derived it), then the rest."""
+    head = {k: overrides[k] if k in overrides else getattr(base, k) for k in listed_keys}
+    return {**head, **{k: v for k, v in overrides.items() if k not in head}}
+
+
+def _check_distinct(overrides: Sequence[dict[str, Any]], per_entry: int) -> None:
+    """Refuse a ``--configs`` list with a configuration twice (a grid alone cannot repeat one)."""
+    seen: dict[str, int] = {}
+    for i, o in enumerate(overrides):
+        first = seen.setdefault(repr(o), i)
+        if first != i:
+            raise ConfigError(
+                "--configs", f"entry {i // per_entry} is the same configuration as entry {first // per_entry}"
+            )
+
+
 def build_spec(
     base: DQNConfig,
     grid: Mapping[str, Sequence[Any]] | None = None,
@@ -340,8 +376,10 @@ def build_spec(
     samples: int | None = None,
     seeds: int = 1,
     follow: Mapping[str, Callable[[int], Any]] | None = None,
+    listed: Sequence[Mapping[str, Any]] | None = None,
 ) -> SweepSpec:
-    """Check a sweep and list its configurations (grid product, times ``samples`` draws).
+    """Check a sweep and list its configurations (``listed`` ones, times the grid product, times
+    ``samples`` draws).
 
     Args:
         base: The configuration the swept keys override (``--set`` and the preset already in it).
@@ -349,6 +387,8 @@ def build_spec(
         sample: Key -> range (from :func:`parse_range` / :func:`parse_sample_args`).
         samples: Draws of the sampled keys (required with ``sample``, refused without).
         seeds: Seeds per configuration.
+        listed: Per-configuration overrides from ``--configs FILE`` (``sweep_list``; checked
+            values): each entry meets every grid point and draw.
         follow: The fields that follow total_timesteps (``config.following_rules``: derived by the
             preset, not set explicitly). When total_timesteps is swept, each configuration gets
             each such field's value for its own total (one not swept itself), in its overrides.
@@ -371,6 +411,15 @@ def build_spec(
         _check_sweepable(key)
         if key in grid:
             raise ConfigError(key, "is both in --grid and --sample: give it one of them")
+    entries = [dict(e) for e in listed] if listed is not None else [{}]
+    if not entries:
+        raise ConfigError("--configs", "is an empty list: give one configuration or more")
+    listed_keys = list(dict.fromkeys(k for e in entries for k in e))
+    for key in listed_keys:
+        if key in grid or key in sample:
+            raise ConfigError(
+                key, f"is both in --configs and --{'grid' if key in grid else 'sample'}: give it one of them"
+            )
     if sample and samples is None:
         raise ConfigError("--samples", "--sample needs --samples N (how many configurations to draw)")
     if samples is not None and not sample:
@@ -379,7 +428,7 @@ def build_spec(
         raise ConfigError("--samples", f"{samples} is out of range (allowed [1, {MAX_CONFIGS}])")
     if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= 1024:
         raise ConfigError("--seeds", f"{seeds!r} is out of range (allowed [1, 1024])")
-    num_configs = math.prod(len(v) for v in grid.values()) * (samples or 1)
+    num_configs = len(entries) * math.prod(len(v) for v in grid.values()) * (samples or 1)
     if num_configs > MAX_CONFIGS:
         raise ConfigError("--grid", f"{num_configs:,} configurations is more than a sweep takes ({MAX_CONFIGS:,})")
     if num_configs * seeds > MAX_AGENTS:
@@ -387,14 +436,21 @@ def build_spec(
     base = base.replace(num_seeds=seeds)
     draws = draw_samples(sample, samples, base.seed) if samples else [{}]
     overrides = tuple(
-        _derive({**dict(zip(grid, point)), **draw}, follow or {})
+        _fill(
+            _derive(_with_total({**entry, **dict(zip(grid, point)), **draw}, listed_keys, base), follow or {}),
+            listed_keys,
+            base,
+        )
+        for entry in entries
         for point in itertools.product(*grid.values())
         for draw in draws
     )
+    _check_distinct(overrides, len(overrides) // len(entries))
     for i, o in enumerate(overrides):
         try:
             base.replace(**o)
         except ConfigError as e:
             raise ConfigError(e.field, f"{str(e)[len(e.field) + 2 :]} (configuration {i}: {_describe(o)})") from None
-    swept: dict[str, FieldValues] = {**grid_lists, **sample}
+    listed_values = {k: list({repr(o[k]): o[k] for o in overrides}.values()) for k in listed_keys}
+    swept: dict[str, FieldValues] = {**listed_values, **grid_lists, **sample}
     return SweepSpec(base=base, overrides=overrides, seeds=seeds, swept=swept, samples=samples)
