@@ -441,6 +441,40 @@ def cli_cases(w: Path, ws: dict) -> list[tuple[str, list[str], int]]:
     add("export an empty file", ["export", str(w / "empty.eqx"), "--format", "lerax", "-o", str(w / "out")], 1)
     add("inspect --env other (mismatch)", ["inspect", ok, "--env", "Acrobot-v1"], 1)
     add("inspect --set width_size=32 (mismatch)", ["inspect", ok, "--set", "width_size=32"], 1)
+
+    # sweep: refused before a folder or a program exists
+    runs_to = ["--runs-dir", str(w / "sweep-runs")]
+    add("sweep unknown grid key", ["sweep", "CartPole-v1", "--grid", "lr=1e-3,1e-2", *runs_to])
+    add("sweep grid value out of range", ["sweep", "CartPole-v1", "--grid", "gamma=0.9,1.5", *runs_to])
+    add("sweep grid empty list", ["sweep", "CartPole-v1", "--grid", "gamma=", *runs_to])
+    many = [
+        "--grid",
+        "n_step=" + ",".join(map(str, range(1, 32))),
+        "--grid",
+        "gamma=" + ",".join(f"0.{i:03d}" for i in range(1, 999)),
+    ]
+    add("sweep 30,938 configurations", ["sweep", "CartPole-v1", *many, *runs_to])
+    add("sweep --sample without --samples", ["sweep", "CartPole-v1", "--sample", "gamma=0.9:0.99", *runs_to])
+    add("sweep --seeds 0", ["sweep", "CartPole-v1", "--grid", "gamma=0.9", "--seeds", "0", *runs_to])
+    sweep_files = {
+        "an object": '{"gamma": 0.9}',
+        "an empty list": "[]",
+        "a number entry": "[1]",
+        "a null value": '[{"gamma": null}]',
+        "an unknown key": '[{"lr": 1e-3}]',
+        "a repeated configuration": '[{"gamma": 0.9}, {"gamma": "0.9"}]',
+        "truncated JSON": "[{",
+        "200-deep JSON": "[" * 200 + "]" * 200,
+    }
+    for i, (what, text) in enumerate(sweep_files.items()):
+        (w / f"configs-{i}.json").write_text(text)
+        add(f"sweep --configs {what}", ["sweep", "CartPole-v1", "--configs", str(w / f"configs-{i}.json"), *runs_to])
+    add("sweep --configs a FIFO", ["sweep", "CartPole-v1", "--configs", str(w / "fifo"), *runs_to])
+    add("sweep --configs /dev/zero", ["sweep", "CartPole-v1", "--configs", "/dev/zero", *runs_to])
+    add("sweep --configs a folder", ["sweep", "CartPole-v1", "--configs", str(w / "folder"), *runs_to])
+    sparse(w / "configs-huge.json", 5 * GB, b"[")
+    add("sweep --configs 5 GB (sparse)", ["sweep", "CartPole-v1", "--configs", str(w / "configs-huge.json"), *runs_to])
+    add("sweep --resume a file", ["sweep", "CartPole-v1", "--resume", str(w / "a-file")])
     return cases
 
 

@@ -8,12 +8,14 @@ evaluation programs), and it vmaps 36 agents where a ``train --seeds 4`` vmaps 4
 agents' arithmetic for less. This bench measures that arithmetic, in one process, alternating:
 
 - the steady-state cost of one agent's env step (gradient steps included, after ``learning_starts``)
-  in a plain 4-seed program and in the 9-configuration sweep program of ``bench/sweep.py`` (3
-  learning rates x 3 gammas x 4 seeds), compile and evaluation excluded;
+  in a plain 4-seed program (one device, as ``train`` runs it) and in the 9-configuration sweep
+  program of ``bench/sweep.py`` (3 learning rates x 3 gammas x 4 seeds; its agents split over one
+  host device per core, as ``lerax-tui sweep`` splits them), compile and evaluation excluded;
 - the FLOP rate the gradient steps reach (counted from the network's shape: the forward passes of
   the online net on the batch and on the next observations (double DQN) and of the target net, and
   the backward pass as twice a forward), against the rate of a bare batched matmul of the hidden
-  layer's shape on this machine: how close the engine is to what the cores can do;
+  layer's shape (on one device, and split like the sweep): how close the engine is to what XLA's
+  matmuls do on this machine;
 - the sweep's compute time for a whole ``bench/sweep.py`` run (36 agents x ``--steps``): no sweep
   can take less, so ``that / separate wall time`` (the separate side of ``bench/sweep.py``) is the
   lowest ratio that bench can report on this machine.
@@ -22,6 +24,7 @@ agents' arithmetic for less. This bench measures that arithmetic, in one process
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -46,7 +49,14 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=1000, help="iterations timed per measurement")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=50_000, help="steps per agent of the bench/sweep.py run")
+    parser.add_argument(
+        "--devices", type=int, default=None, help="host devices the sweep program is split over (default: as the CLI)"
+    )
     args = parser.parse_args()
+    agents = len(LEARNING_RATES) * len(GAMMAS) * args.seeds
+    cores = len(os.sched_getaffinity(0))
+    devices = args.devices or max(d for d in range(1, cores + 1) if agents % d == 0)  # lerax-tui sweep's rule
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
 
     import jax
     import jax.numpy as jnp
@@ -64,14 +74,17 @@ def main() -> None:
     print(
         f"CartPole-v1, width {base.width_size} x depth {base.depth}, batch {base.batch_size}, num_envs "
         f"{base.num_envs}, train_frequency {base.train_frequency}, gradient_steps {base.gradient_steps}, "
-        f"double_dqn {base.double_dqn}; {args.iterations} iterations timed, {args.repeats} alternating repeats",
+        f"double_dqn {base.double_dqn}; {args.iterations} iterations timed, {args.repeats} alternating repeats; "
+        f"sweep program on {devices} host device(s), plain on one",
         flush=True,
     )
 
     def program(label: str, members: list) -> dict:
         hyper = program_hyper(members) if len(members) > 1 else None
         config = program_config(members)
-        state = init_program(env, members) if hyper is not None else dqn.init_state(env, config)
+        # the sweep's agents split over the host devices as `lerax-tui sweep` splits them; a plain
+        # program on one device, as `train` runs it
+        state = dqn.shard_seeds(init_program(env, members)) if hyper is not None else dqn.init_state(env, config)
         chunk = dqn.make_chunk_fn(env, config, args.iterations, state, hyper)
         chunk.compile(state)
         warm = -(-config.learning_starts // config.num_envs) + 1  # past the warm-up: every iteration learns
@@ -104,8 +117,15 @@ def main() -> None:
     print(f"per-agent-step cost, sweep / plain: {sweep / plain:.3f}")
 
     w, b = base.width_size, base.batch_size
-    for agents in (args.seeds, len(configs) * args.seeds):
-        x, m = jnp.ones((agents, b, w)), jnp.ones((agents, w, w))
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    split = NamedSharding(Mesh(jax.local_devices(), ("agents",)), PartitionSpec("agents"))
+    for n, where in ((args.seeds, None), (agents, None), (agents, split)):
+        if where is not None and len(jax.local_devices()) < 2:
+            continue
+        x, m = jnp.ones((n, b, w)), jnp.ones((n, w, w))
+        if where is not None:
+            x, m = jax.device_put(x, where), jax.device_put(m, where)
         loop = jax.jit(
             lambda x, m: jax.lax.fori_loop(0, 100, lambda _, x: jnp.tanh(jnp.einsum("abi,aij->abj", x, m) * 1e-3), x)
         )
@@ -115,10 +135,10 @@ def main() -> None:
             t0 = time.perf_counter()
             loop(x, m).block_until_ready()
             times.append(time.perf_counter() - t0)
-        rate = 100 * 2 * agents * b * w * w / statistics.median(times) / 1e9
-        print(f"bare batched matmul, {agents} x [{b} x {w}] @ [{w} x {w}]: {rate:5.1f} GFLOP/s")
+        rate = 100 * 2 * n * b * w * w / statistics.median(times) / 1e9
+        on = "one device" if where is None else f"{len(jax.local_devices())} devices"
+        print(f"bare batched matmul, {n} x [{b} x {w}] @ [{w} x {w}] on {on}: {rate:5.1f} GFLOP/s")
 
-    agents = len(configs) * args.seeds
     learning = max(0, args.steps - base.learning_starts)  # the warm-up's steps cost less: left out, a lower bound
     floor = agents * learning * sweep
     print(
