@@ -79,3 +79,14 @@ def test_backend_started_reads_jax_bridge_state():
     assert not sweep_cli._backend_started({})
     Bridge._backends = {}
     assert not sweep_cli._backend_started({"jax._src.xla_bridge": Bridge()})
+
+
+def test_train_seeds_spread_where_the_cores_divide_them(fresh):
+    import os
+
+    assert sweep_cli.spread_agents([4], cores=2) == 2 and os.environ["XLA_FLAGS"] == f"{FLAG}=2"
+    fresh.delenv("XLA_FLAGS")
+    assert sweep_cli.spread_agents([10], cores=16) == 10
+    fresh.delenv("XLA_FLAGS")
+    assert sweep_cli.spread_agents([3], cores=2) == 0 and "XLA_FLAGS" not in os.environ
+    assert sweep_cli.spread_agents([1], cores=8) == 0 and "XLA_FLAGS" not in os.environ

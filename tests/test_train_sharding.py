@@ -37,3 +37,27 @@ def test_seeds_are_sharded_over_two_devices():
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"devices": 2, "weight_devices": 2, "step": 64, "finite": [True, True], "returns_shape": [32, 2, 2]}
+
+
+def _train(tmp_path, xla_flags: str, seeds: int) -> dict:
+    from support.configs import TINY
+
+    sets = [a for k, v in TINY.items() if k != "total_timesteps" for a in ("--set", f"{k}={v}")]
+    env = dict(os.environ, XLA_FLAGS=xla_flags, JAX_PLATFORMS="cpu", LERAX_TUI_JAX_CACHE="off")
+    argv = ["train", "CartPole-v1", "--seeds", str(seeds), "--steps", "128", "--runs-dir", str(tmp_path), "--json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "lerax_tui", *argv, *sets], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_lerax_tui_train_splits_its_seeds_over_the_cores_unless_told_not_to(tmp_path):
+    cores = len(os.sched_getaffinity(0))
+    split = _train(tmp_path, "", 2)
+    assert split["devices"] == min(cores, 2) and split["env_steps"] == 128 and len(split["eval_return_per_seed"]) == 2
+    # an XLA_FLAGS device count is the user's choice: one device stays one
+    assert _train(tmp_path, "--xla_force_host_platform_device_count=1", 2)["devices"] == 1
+    # a seed count no core count above 1 divides (3 on 2 cores) keeps one device; on 3+ cores it splits
+    assert _train(tmp_path, "", 3)["devices"] == (3 if cores >= 3 else 1)

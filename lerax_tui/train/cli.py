@@ -94,6 +94,7 @@ def _build_runner(args: argparse.Namespace, listener: Listener, cluster: Cluster
 
             check_seeds(cluster, DQNConfig.from_dict(saved.raw["config"]).num_seeds)
             return DistributedRunner.resume_run(cluster, run_dir, listener, total_timesteps=args.steps)
+        _spread(args, saved.raw.get("config", {}).get("num_seeds", 1))
         return Runner.from_run_dir(run_dir, listener, total_timesteps=args.steps)
     config = new_run_config(args, overrides)
     runs_dir = Path(getattr(args, "runs_dir", None) or "runs")
@@ -107,9 +108,29 @@ def _build_runner(args: argparse.Namespace, listener: Listener, cluster: Cluster
 
             check_seeds(cluster, config.num_seeds)
             return DistributedRunner(cluster, args.env_id, {}, config, runs_dir, listener)
+        _spread(args, config.num_seeds)
         return Runner(args.env_id, {}, config, runs_dir, listener)
     except OSError as e:  # the run folder itself could not be made (read-only or full file system...)
         raise ValueError(f"--runs-dir {runs_dir}: cannot create a run folder there ({e.strerror or e})") from None
+
+
+def _devices() -> int:
+    """The local devices the run's seeds could be split over (``shard_seeds`` splits when they divide)."""
+    import jax
+
+    return jax.local_device_count()
+
+
+def _spread(args: argparse.Namespace, num_seeds: Any) -> None:
+    """In ``lerax-tui train``'s own process (not a cluster's: the caller checked), the seeds over
+    one host device per core where they divide (``sweep_cli.spread_agents``); the run's state is
+    then split over them (``shard_seeds``). A 2-device program rounds differently from a 1-device
+    one, so a run's returns depend on the split like on any layout change; the in-process API and
+    the app keep one device."""
+    if getattr(args, "own_process", False) and isinstance(num_seeds, int) and num_seeds > 1:
+        from lerax_tui.train.sweep_cli import spread_agents
+
+        spread_agents([num_seeds])
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -196,6 +217,7 @@ def _train(args: argparse.Namespace, cluster: Cluster | None) -> int:
         "env_id": runner.env_id,
         "env_steps": int(result.env_steps),
         "num_seeds": num_seeds,
+        "devices": _devices(),
         "wall_s": round(time.perf_counter() - started, 3),
         "compile_s": round(result.compile_s, 3),
         "train_s": round(result.train_s, 3),
