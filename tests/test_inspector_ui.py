@@ -267,3 +267,21 @@ def test_title_of_a_best_checkpoint_leads_with_its_greedy_score(tmp_path):
     assert "eval" not in make(report)._title().plain
     report.manifest["eval_return"] = 498.25
     assert make(report)._title().plain.endswith("step 50,000 · best eval 498.2 · recent return 487.3")
+
+
+async def test_a_terminal_resize_redraws_the_q_value_bars_to_the_new_width(tmp_path):
+    def widest(screen) -> int:
+        return max(len(line) for line in str(screen.query_one("#episode-q").render()).splitlines())
+
+    app = InspectorApp(make_run(tmp_path, resume=True))
+    async with app.run_test(size=(160, 36)) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("n")  # drawn at the settled layout's width
+        wide = widest(screen)
+        await pilot.resize_terminal(80, 24)
+        for _ in range(50):  # the redraw runs after the new layout
+            await pilot.pause(0.02)
+            if widest(screen) < wide:
+                break
+        panel = screen.query_one("#episode-q").content_size.width
+        assert widest(screen) < wide and widest(screen) <= panel, (wide, widest(screen), panel)
