@@ -285,3 +285,24 @@ async def test_a_terminal_resize_redraws_the_q_value_bars_to_the_new_width(tmp_p
                 break
         panel = screen.query_one("#episode-q").content_size.width
         assert widest(screen) < wide and widest(screen) <= panel, (wide, widest(screen), panel)
+
+
+async def test_the_first_picture_is_drawn_at_the_size_its_view_settles_to(tmp_path):
+    """The first draw also fills the Q-value bars below the picture, which take lines from its view:
+    the picture is drawn again at the view's final size (it was cut off at the bottom before)."""
+    import time
+
+    def compiling() -> FakeEpisode:  # ready after the screen's first layout, as a real step's compile is
+        time.sleep(0.3)
+        return FakeEpisode()
+
+    app = InspectorApp(make_run(tmp_path, resume=True), episode_factory=compiling)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await ready(pilot)
+        view = screen.query_one("#episode-view")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if screen.episode.drawn_at == (view.content_size.width, view.content_size.height):
+                break
+        assert screen.episode.t == 0  # no key pressed: the first episode's first picture
+        assert screen.episode.drawn_at == (view.content_size.width, view.content_size.height)

@@ -41,6 +41,7 @@ class FakeEpisode:
         self._observe()
 
     def render(self, width: int, height: int) -> Text:
+        self.drawn_at = (width, height)  # the size of the last picture asked for
         track = ["·"] * 20
         track[min(19, 4 + self.t)] = "█"
         return Text(f"seed {self.seed}  t {self.t}\n" + "".join(track))
@@ -90,9 +91,10 @@ def make_report(path: Path) -> Report:
 class InspectorApp(App):
     """Stands in for the main app: records the continue-training requests the inspector posts."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, episode_factory=None):
         super().__init__()
         self.path = path
+        self.episode_factory = episode_factory or FakeEpisode
         self.requests: list[ContinueTraining] = []
 
     def on_mount(self) -> None:
@@ -105,7 +107,7 @@ class InspectorApp(App):
                 row=row,
                 env=object(),
                 evaluator=fake_evaluator,
-                episode_factory=FakeEpisode,
+                episode_factory=self.episode_factory,
                 episodes=10,
                 can_continue=True,
             )

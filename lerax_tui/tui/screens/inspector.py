@@ -85,6 +85,16 @@ class WorkerFailed(Message):
 # --- the screen -----------------------------------------------------------------------------------
 
 
+class EpisodeView(Static):
+    """The episode's picture, drawn to this widget's size: it says when that size changes."""
+
+    class Resized(Message):
+        pass
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
+
+
 class InspectorScreen(Screen):
     """Evaluate and watch a loaded policy.
 
@@ -189,7 +199,7 @@ first; type another epsilon there). The source run is never written to.
                 yield Static("", id="eval-stats")
                 yield Static("", id="eval-histogram")
             with Vertical(id="inspector-episode"):
-                yield Static(
+                yield EpisodeView(
                     Text("preparing the episode (compiling the step function)…", style="dim"), id="episode-view"
                 )
                 yield Static("", id="episode-q")
@@ -304,6 +314,11 @@ first; type another epsilon there). The source run is never written to.
 
     def on_episode_ready(self, message: EpisodeReady) -> None:
         self.episode = message.episode
+        self._show_episode()
+
+    def on_episode_view_resized(self) -> None:
+        """The picture's view changed size (the first draw's Q-value bars take lines from it; a
+        terminal resize): draw it again at that size, or its bottom line (the axis) is cut off."""
         self._show_episode()
 
     def _episode_failed(self, message: str) -> None:
