@@ -1,6 +1,6 @@
 """What the app costs while it trains: real DQN on CartPole-v1, with and without the app attached.
 
-    python bench/app_overhead.py [--steps 300000] [--repeats 2] [--presses 60] [--json]
+    python bench/app_overhead.py [--steps 300000] [--repeats 2] [--presses 60] [--set KEY=VALUE ...] [--json]
 
 Prints
   - env steps per second (all seeds, wall clock after the first chunk, so compile is excluded but
@@ -147,11 +147,19 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=2, help="headless/app pairs (medians are reported)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="hyperparameters on the preset, e.g. width_size=64",
+    )
     args = parser.parse_args()
 
-    from lerax_tui.train.config import preset
+    from lerax_tui.train.config import parse_overrides, preset
 
-    config = preset("CartPole-v1").replace(total_timesteps=args.steps, num_seeds=args.seeds, eval_episodes=0)
+    config = preset("CartPole-v1").replace(**parse_overrides(args.set))
+    config = config.replace(total_timesteps=args.steps, num_seeds=args.seeds, eval_episodes=0)
     headless_runs, attached_runs, latencies = [], [], []
     with tempfile.TemporaryDirectory(prefix="lerax-bench-") as tmp:
         for _ in range(args.repeats):  # alternate, so drifting machine load hits both alike
