@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from lerax_tui.train import sweep_cli
+from lerax_tui.train import host_devices, sweep_cli
 from lerax_tui.train.config import preset
 from lerax_tui.train.sweep_spec import build_spec
 
@@ -21,7 +21,7 @@ def fresh(monkeypatch):
     give every later test in the process two devices.)"""
     monkeypatch.setenv("XLA_FLAGS", "")
     monkeypatch.delenv("XLA_FLAGS")
-    monkeypatch.setattr(sweep_cli, "_backend_started", lambda modules: False)
+    monkeypatch.setattr(host_devices, "_backend_started", lambda modules: False)
     return monkeypatch
 
 
@@ -61,7 +61,7 @@ def test_a_chosen_layout_is_left_alone(fresh):
     fresh.setenv("XLA_FLAGS", f"{FLAG}=1")
     assert sweep_cli.spread_over_cores(spec, cores=2) == 0 and os.environ["XLA_FLAGS"] == f"{FLAG}=1"
     fresh.delenv("XLA_FLAGS")
-    fresh.setattr(sweep_cli, "_backend_started", lambda modules: True)  # the app, a test: JAX already running
+    fresh.setattr(host_devices, "_backend_started", lambda modules: True)  # the app, a test: JAX already running
     assert sweep_cli.spread_over_cores(spec, cores=2) == 0 and "XLA_FLAGS" not in os.environ
 
 
@@ -75,18 +75,18 @@ def test_backend_started_reads_jax_bridge_state():
     class Bridge:
         _backends = {"cpu": object()}
 
-    assert sweep_cli._backend_started({"jax._src.xla_bridge": Bridge()})
-    assert not sweep_cli._backend_started({})
+    assert host_devices._backend_started({"jax._src.xla_bridge": Bridge()})
+    assert not host_devices._backend_started({})
     Bridge._backends = {}
-    assert not sweep_cli._backend_started({"jax._src.xla_bridge": Bridge()})
+    assert not host_devices._backend_started({"jax._src.xla_bridge": Bridge()})
 
 
 def test_train_seeds_spread_where_the_cores_divide_them(fresh):
     import os
 
-    assert sweep_cli.spread_agents([4], cores=2) == 2 and os.environ["XLA_FLAGS"] == f"{FLAG}=2"
+    assert host_devices.spread_agents([4], cores=2) == 2 and os.environ["XLA_FLAGS"] == f"{FLAG}=2"
     fresh.delenv("XLA_FLAGS")
-    assert sweep_cli.spread_agents([10], cores=16) == 10
+    assert host_devices.spread_agents([10], cores=16) == 10
     fresh.delenv("XLA_FLAGS")
-    assert sweep_cli.spread_agents([3], cores=2) == 0 and "XLA_FLAGS" not in os.environ
-    assert sweep_cli.spread_agents([1], cores=8) == 0 and "XLA_FLAGS" not in os.environ
+    assert host_devices.spread_agents([3], cores=2) == 0 and "XLA_FLAGS" not in os.environ
+    assert host_devices.spread_agents([1], cores=8) == 0 and "XLA_FLAGS" not in os.environ

@@ -123,12 +123,12 @@ def _devices() -> int:
 
 def _spread(args: argparse.Namespace, num_seeds: Any) -> None:
     """In ``lerax-tui train``'s own process (not a cluster's: the caller checked), the seeds over
-    one host device per core where they divide (``sweep_cli.spread_agents``); the run's state is
+    one host device per core where they divide (``host_devices.spread_agents``); the run's state is
     then split over them (``shard_seeds``). A 2-device program rounds differently from a 1-device
     one, so a run's returns depend on the split like on any layout change; the in-process API and
     the app keep one device."""
     if getattr(args, "own_process", False) and isinstance(num_seeds, int) and num_seeds > 1:
-        from lerax_tui.train.sweep_cli import spread_agents
+        from lerax_tui.train.host_devices import spread_agents
 
         spread_agents([num_seeds])
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,46 +100,11 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
 
 
 def spread_over_cores(spec: SweepSpec, cores: int | None = None) -> int:
-    """:func:`spread_agents` for a sweep: every program's agents (the count divides each)."""
+    """:func:`~lerax_tui.train.host_devices.spread_agents` for a sweep: every program's agents (the
+    count divides each)."""
+    from lerax_tui.train.host_devices import spread_agents
+
     return spread_agents([len(program) * spec.seeds for program in spec.programs()], cores)
-
-
-def spread_agents(agent_counts: Sequence[int], cores: int | None = None) -> int:
-    """Split this process's CPU into host devices, one per core, before JAX starts: ``shard_seeds``
-    then spreads a program's agents over them, each device a thread of its own. One XLA CPU device
-    runs these small batched matmuls at about one core's rate: the 36 agents of ``bench/sweep.py``
-    ran at ~28k env steps/s on 1.4 of 2 cores, and at ~61k on 1.9 with two devices; a ``train
-    --seeds 4`` of the CartPole preset trains 1.6x faster on two (``bench/RESULTS.md``). The count is
-    the largest divisor of every program's agents (``agent_counts``) that the cores allow (1:
-    nothing to spread).
-
-    Only for the command line's own process (``lerax-tui sweep`` and ``train``; not ``cli.main([...])``
-    in a caller's process, whose other work would inherit the devices). Leaves ``XLA_FLAGS`` alone
-    where it already sets the host device count (``--xla_force_host_platform_device_count=1`` keeps
-    one device), where JAX's backend is already running, and on a cluster (its layout is the
-    cluster's). Only CPU devices change: an accelerator's devices stay what they are. Returns the
-    count set (0: left alone)."""
-    import os
-    import sys
-    from math import gcd
-
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" in flags or _backend_started(sys.modules):
-        return 0
-    cores = cores if cores is not None else len(os.sched_getaffinity(0))
-    agents = 0
-    for count in agent_counts:
-        agents = gcd(agents, count)
-    count = max((d for d in range(1, max(cores, 1) + 1) if agents % d == 0), default=1)
-    if count < 2:
-        return 0
-    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
-    return count
-
-
-def _backend_started(modules: Any) -> bool:
-    xb = modules.get("jax._src.xla_bridge")
-    return bool(xb is not None and getattr(xb, "_backends", None))
 
 
 def _build_runner(args: argparse.Namespace, listener: Any, cluster: Cluster | None = None) -> SweepRunner:
