@@ -65,7 +65,7 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
     """
     from lerax_tui.core.env_catalogue import env_info
     from lerax_tui.train.config import ConfigError, following_rules, parse_overrides, preset, with_total_timesteps
-    from lerax_tui.train.sweep_list import read_config_list
+    from lerax_tui.train.sweep_list import listed_keys, read_config_list
     from lerax_tui.train.sweep_spec import build_spec, parse_grid_args, parse_sample_args
 
     info = env_info(args.env_id)
@@ -76,11 +76,11 @@ def build_sweep_spec(args: argparse.Namespace) -> SweepSpec:
     overrides = parse_overrides(args.set)
     grid, sample = parse_grid_args(args.grid), parse_sample_args(args.sample)
     listed = read_config_list(args.configs) if getattr(args, "configs", None) is not None else None
-    listed_keys = list(dict.fromkeys(k for entry in listed or [] for k in entry))
+    named = listed_keys(listed or [])
     for key in overrides:
-        if key in grid or key in sample or key in listed_keys:
+        if key in grid or key in sample or key in named:
             raise ConfigError(key, "is both fixed by --set and swept: give it one of them")
-    swept_keys = [*listed_keys, *grid, *sample]
+    swept_keys = [*named, *grid, *sample]
     if args.steps is not None:
         if overrides.get("total_timesteps", args.steps) != args.steps:
             raise ConfigError("--steps", f"{args.steps} contradicts --set total_timesteps: give one of them")

@@ -19,6 +19,7 @@ names the file and the entry, before anything runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,41 @@ def parse_config_list(raw: Any, source: str = "--configs") -> list[dict[str, Any
                 raise ConfigError(source, f"entry {i}: {e}") from None
         out.append(overrides)
     return out
+
+
+def listed_keys(listed: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Every key some entry names, in the order keys first appear."""
+    return list(dict.fromkeys(k for entry in listed for k in entry))
+
+
+def with_listed_total(overrides: dict[str, Any], keys: Sequence[str], base: Any) -> dict[str, Any]:
+    """A listed configuration that names no total_timesteps where another does runs the base's
+    (stated, so what follows it is derived like its neighbours')."""
+    if "total_timesteps" in keys and "total_timesteps" not in overrides:
+        return {"total_timesteps": base.total_timesteps, **overrides}
+    return overrides
+
+
+def fill_listed(overrides: dict[str, Any], keys: Sequence[str], base: Any) -> dict[str, Any]:
+    """Every listed key first (the base's value where this configuration names none and nothing
+    derived it), then the rest."""
+    head = {k: overrides[k] if k in overrides else getattr(base, k) for k in keys}
+    return {**head, **{k: v for k, v in overrides.items() if k not in head}}
+
+
+def check_distinct(overrides: Sequence[dict[str, Any]], per_entry: int) -> None:
+    """Refuse a ``--configs`` list with a configuration twice (a grid alone cannot repeat one).
+
+    Raises:
+        ConfigError: naming the two entries.
+    """
+    seen: dict[str, int] = {}
+    for i, o in enumerate(overrides):
+        first = seen.setdefault(repr(o), i)
+        if first != i:
+            raise ConfigError(
+                "--configs", f"entry {i // per_entry} is the same configuration as entry {first // per_entry}"
+            )
 
 
 def read_config_list(path: str | Path) -> list[dict[str, Any]]:

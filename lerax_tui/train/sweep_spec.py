@@ -29,6 +29,7 @@ from typing import Any
 
 from lerax_tui.train.config import FIELD_NAMES, ConfigError, DQNConfig, check_value, coerce, field_info
 from lerax_tui.train.memory import transition_bytes
+from lerax_tui.train.sweep_list import check_distinct, fill_listed, listed_keys, with_listed_total
 
 ENGINE_KEYS: tuple[str, ...] = (
     "learning_rate",
@@ -343,32 +344,6 @@ def _derive(overrides: dict[str, Any], follow: Mapping[str, Callable[[int], Any]
     return {**overrides, **{k: rule(total) for k, rule in follow.items() if k not in overrides}}
 
 
-def _with_total(overrides: dict[str, Any], listed_keys: Sequence[str], base: DQNConfig) -> dict[str, Any]:
-    """A listed configuration that names no total_timesteps where another does runs the base's
-    (stated, so what follows it is derived like its neighbours')."""
-    if "total_timesteps" in listed_keys and "total_timesteps" not in overrides:
-        return {"total_timesteps": base.total_timesteps, **overrides}
-    return overrides
-
-
-def _fill(overrides: dict[str, Any], listed_keys: Sequence[str], base: DQNConfig) -> dict[str, Any]:
-    """Every listed key first (the base's value where this configuration names none and nothing
-    derived it), then the rest."""
-    head = {k: overrides[k] if k in overrides else getattr(base, k) for k in listed_keys}
-    return {**head, **{k: v for k, v in overrides.items() if k not in head}}
-
-
-def _check_distinct(overrides: Sequence[dict[str, Any]], per_entry: int) -> None:
-    """Refuse a ``--configs`` list with a configuration twice (a grid alone cannot repeat one)."""
-    seen: dict[str, int] = {}
-    for i, o in enumerate(overrides):
-        first = seen.setdefault(repr(o), i)
-        if first != i:
-            raise ConfigError(
-                "--configs", f"entry {i // per_entry} is the same configuration as entry {first // per_entry}"
-            )
-
-
 def build_spec(
     base: DQNConfig,
     grid: Mapping[str, Sequence[Any]] | None = None,
@@ -414,8 +389,8 @@ def build_spec(
     entries = [dict(e) for e in listed] if listed is not None else [{}]
     if not entries:
         raise ConfigError("--configs", "is an empty list: give one configuration or more")
-    listed_keys = list(dict.fromkeys(k for e in entries for k in e))
-    for key in listed_keys:
+    keys = listed_keys(entries)
+    for key in keys:
         if key in grid or key in sample:
             raise ConfigError(
                 key, f"is both in --configs and --{'grid' if key in grid else 'sample'}: give it one of them"
@@ -436,21 +411,21 @@ def build_spec(
     base = base.replace(num_seeds=seeds)
     draws = draw_samples(sample, samples, base.seed) if samples else [{}]
     overrides = tuple(
-        _fill(
-            _derive(_with_total({**entry, **dict(zip(grid, point)), **draw}, listed_keys, base), follow or {}),
-            listed_keys,
+        fill_listed(
+            _derive(with_listed_total({**entry, **dict(zip(grid, point)), **draw}, keys, base), follow or {}),
+            keys,
             base,
         )
         for entry in entries
         for point in itertools.product(*grid.values())
         for draw in draws
     )
-    _check_distinct(overrides, len(overrides) // len(entries))
+    check_distinct(overrides, len(overrides) // len(entries))
     for i, o in enumerate(overrides):
         try:
             base.replace(**o)
         except ConfigError as e:
             raise ConfigError(e.field, f"{str(e)[len(e.field) + 2 :]} (configuration {i}: {_describe(o)})") from None
-    listed_values = {k: list({repr(o[k]): o[k] for o in overrides}.values()) for k in listed_keys}
+    listed_values = {k: list({repr(o[k]): o[k] for o in overrides}.values()) for k in keys}
     swept: dict[str, FieldValues] = {**listed_values, **grid_lists, **sample}
     return SweepSpec(base=base, overrides=overrides, seeds=seeds, swept=swept, samples=samples)
