@@ -227,16 +227,6 @@ first; type another epsilon there). The source run is never written to.
             self.action_evaluate()
             self._prepare_episode()
 
-    def on_resize(self) -> None:
-        """The terminal changed size: redraw, after the new layout, what was drawn to a width (the
-        histogram, the episode picture and its Q-value bars), so none keeps the old size."""
-        self.call_after_refresh(self._redraw_sized)
-
-    def _redraw_sized(self) -> None:
-        if len(self.returns):
-            self._show_eval(running=not self.evaluated)
-        self._show_episode()
-
     # --- evaluation -------------------------------------------------------------------------
 
     def action_episodes(self, direction: int) -> None:
