@@ -28,8 +28,7 @@ import os
 import statistics
 import time
 
-LEARNING_RATES = (1e-3, 2.3e-3, 5e-3)
-GAMMAS = (0.99, 0.995, 0.999)
+from sweep import GAMMAS, LEARNING_RATES  # bench/sweep.py's grid (bench/ is sys.path[0] as a script)
 
 
 def gradient_flops(config, obs_dim: int, actions: int) -> float:
@@ -54,9 +53,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     agents = len(LEARNING_RATES) * len(GAMMAS) * args.seeds
-    cores = len(os.sched_getaffinity(0))
-    devices = args.devices or max(d for d in range(1, cores + 1) if agents % d == 0)  # lerax-tui sweep's rule
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
+    if args.devices:
+        flag = f"--xla_force_host_platform_device_count={args.devices}"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}"
+    else:
+        from lerax_tui.train.host_devices import spread_agents
+
+        spread_agents([agents])  # lerax-tui sweep's rule
 
     import jax
     import jax.numpy as jnp
@@ -68,14 +71,14 @@ def main() -> None:
 
     env = make_env("CartPole-v1")
     base = preset("CartPole-v1").replace(**parse_overrides(args.set), eval_episodes=0, num_seeds=args.seeds)
-    configs = [base.replace(learning_rate=lr, gamma=g) for lr in LEARNING_RATES for g in GAMMAS]
+    configs = [base.replace(learning_rate=float(lr), gamma=float(g)) for lr in LEARNING_RATES for g in GAMMAS]
     obs_dim = int(env.observation_space.shape[0])
     actions = int(env.action_space.n)
     print(
         f"CartPole-v1, width {base.width_size} x depth {base.depth}, batch {base.batch_size}, num_envs "
         f"{base.num_envs}, train_frequency {base.train_frequency}, gradient_steps {base.gradient_steps}, "
         f"double_dqn {base.double_dqn}; {args.iterations} iterations timed, {args.repeats} alternating repeats; "
-        f"sweep program on {devices} host device(s), plain on one",
+        f"sweep program on {len(jax.local_devices())} host device(s), plain on one",
         flush=True,
     )
 
